@@ -1,0 +1,3 @@
+from halubench.cli import main
+
+main()

@@ -1,0 +1,25 @@
+"""Judge backends, imported lazily so the SDKs and engines load only when used."""
+
+from __future__ import annotations
+
+import importlib
+
+from halubench.backends.base import Judge
+from halubench.errors import ConfigError
+from halubench.judge_spec import JudgeSpec
+
+BACKENDS: dict[str, str] = {
+    "constant": "halubench.backends.offline:ConstantJudge",
+    "random": "halubench.backends.offline:RandomJudge",
+    "lexical": "halubench.backends.offline:LexicalJudge",
+}
+
+
+def build_judge(spec: JudgeSpec) -> Judge:
+    target = BACKENDS.get(spec.backend)
+    if target is None:
+        raise ConfigError(
+            f"judge {spec.name}: unknown backend {spec.backend!r}; known: {', '.join(sorted(BACKENDS))}"
+        )
+    module, attr = target.split(":")
+    return getattr(importlib.import_module(module), attr)(spec)

@@ -1,0 +1,104 @@
+"""The one judge interface every backend implements.
+
+The runner hands a judge the requests that the cache cannot answer and reads
+replies back as an async stream, in completion order. An API client fills the
+stream from many concurrent calls (``RequestJudge``); a batch engine such as
+vLLM takes the whole list at once and yields as its batches finish. A judge
+only calls a model: building the prompt happens before it, parsing the verdict
+after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from halubench.judge_spec import JudgeSpec
+from halubench.samples import Sample
+
+
+@dataclass(frozen=True)
+class JudgeRequest:
+    key: str
+    messages: tuple[dict[str, str], ...]
+    sample: Sample
+    labels: tuple[str, ...]
+
+
+@dataclass
+class Reply:
+    """What came back for one request: text, or the reason there is none.
+
+    ``error`` is set when the call failed for good (after retries) and
+    ``too_long`` when the prompt does not fit the judge's context window; such
+    replies are counted and reported, never scored as a verdict.
+    """
+
+    key: str
+    text: str | None = None
+    error: str | None = None
+    too_long: bool = False
+    latency_s: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    model_version: str | None = None
+    cached: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.text is not None and self.error is None and not self.too_long
+
+
+class Judge(ABC):
+    def __init__(self, spec: JudgeSpec):
+        self.spec = spec
+
+    def cache_identity(self) -> Mapping[str, Any] | None:
+        """Everything besides the prompt that determines a reply; None disables caching.
+
+        Offline judges are instant and deterministic, so they are not cached.
+        """
+        return None
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Check credentials and load engines before any row is judged."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release clients and engines."""
+
+    @abstractmethod
+    def stream(self, requests: Sequence[JudgeRequest], concurrency: int) -> AsyncIterator[Reply]:
+        """Yield one reply per request, in any order."""
+
+
+class RequestJudge(Judge):
+    """A judge that answers one request per call; ``stream`` bounds the calls in flight."""
+
+    @abstractmethod
+    async def complete(self, request: JudgeRequest) -> Reply:
+        """One call; raise ``JudgeError`` for faults no retry can fix."""
+
+    async def stream(self, requests: Sequence[JudgeRequest], concurrency: int) -> AsyncIterator[Reply]:
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(request: JudgeRequest) -> Reply:
+            async with gate:
+                started = time.perf_counter()
+                reply = await self.complete(request)
+                if reply.latency_s is None:
+                    reply.latency_s = time.perf_counter() - started
+                return reply
+
+        tasks = [asyncio.ensure_future(one(r)) for r in requests]
+        try:
+            for finished in asyncio.as_completed(tasks):
+                yield await finished
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,76 @@
+"""Replies persisted in SQLite the moment they arrive, so a crash loses nothing.
+
+The key is a hash of everything that determines a reply: the judge's identity
+(provider, model, endpoint, generation settings) and the full prompt. Only
+successful replies are stored; a failed call is tried again on the next run.
+WAL mode and a busy timeout let two runs share one file at once; each reply is
+its own committed transaction, so even ``kill -9`` keeps every reply written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from halubench.backends.base import Reply
+
+CACHE_ENV = "HALUBENCH_CACHE"
+_COLUMNS = ("text", "latency_s", "input_tokens", "output_tokens", "model_version")
+
+
+def default_cache_path() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "halubench" / "replies.sqlite"
+
+
+def cache_key(identity: Mapping[str, Any], messages: Sequence[Mapping[str, str]]) -> str:
+    canonical = json.dumps({"judge": identity, "messages": messages}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class ReplyCache:
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT NOT NULL, "
+            "latency_s REAL, input_tokens INTEGER, output_tokens INTEGER, model_version TEXT, "
+            "created_at REAL NOT NULL)"
+        )
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, tuple[Any, ...]]:
+        found: dict[str, tuple[Any, ...]] = {}
+        keys = list(keys)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT key, {', '.join(_COLUMNS)} FROM replies WHERE key IN ({marks})"
+            for row in self._db.execute(query, chunk):
+                found[row[0]] = row[1:]
+        return found
+
+    def put(self, key: str, reply: Reply) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, reply.text, reply.latency_s, reply.input_tokens, reply.output_tokens,
+             reply.model_version, time.time()),
+        )
+
+    @staticmethod
+    def as_reply(request_key: str, row: tuple[Any, ...]) -> Reply:
+        values = dict(zip(_COLUMNS, row, strict=True))
+        return Reply(request_key, cached=True, **values)
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,200 @@
+"""The ``halubench`` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from halubench.backends.base import Reply
+from halubench.cache import default_cache_path
+from halubench.definitions import discover
+from halubench.errors import HalubenchError
+from halubench.judge_spec import resolve_judge
+from halubench.runner import Progress as RunProgress
+from halubench.runner import RunOptions, RunResult, run_task
+from halubench.task import group_members, load_task
+
+app = typer.Typer(
+    help="Benchmark hallucination-detection judges on HaluBench and RefChecker.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Piped output (CI logs, files) has no terminal width; rich's 80 columns would squash tables.
+console = Console() if sys.stdout.isatty() else Console(width=120)
+errors = Console(stderr=True)
+
+IncludePath = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--include-path",
+        help="Extra folder of task/judge YAML files (repeatable; also HALUBENCH_INCLUDE_PATH).",
+    ),
+]
+
+
+class RichProgress(RunProgress):
+    def __init__(self, bar: Progress, label: str):
+        self.bar, self.label, self.task_id = bar, label, None
+
+    def start(self, total: int, cached: int) -> None:
+        note = f" ({cached} cached)" if cached else ""
+        self.task_id = self.bar.add_task(f"{self.label}{note}", total=total, completed=cached)
+
+    def advance(self, reply: Reply) -> None:
+        self.bar.advance(self.task_id)
+
+
+def _fmt(value: float | None, percent: bool = True) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.1f}" if percent else f"{value:.3f}"
+
+
+def print_run_table(result: RunResult) -> None:
+    summary = result.summary
+    metrics = summary["metrics"]
+    breakdown_keys = [k for k in metrics if k.startswith("by_")]
+    table = Table(title=f"{summary['task']} · judge {summary['judge']}", title_justify="left")
+    table.add_column("group", no_wrap=True)
+    for column in ("n", "acc %", "95% CI", "parsed acc %", "bal. acc %", "F1", "unparsed",
+                   "errors", "too long"):
+        table.add_column(column, justify="right", no_wrap=True)
+
+    def add(name: str, m: dict, style: str | None = None) -> None:
+        low, high = m["accuracy_ci95"]
+        table.add_row(
+            name, str(m["n"]), _fmt(m["accuracy"]), f"{100 * low:.0f}–{100 * high:.0f}",
+            _fmt(m["accuracy_parsed"]), _fmt(m["balanced_accuracy"]),
+            _fmt(m.get("f1", m["macro_f1"]), percent=False),
+            str(m["unparsed"]), str(m["errors"]), str(m["too_long"]), style=style,
+        )
+
+    for key in breakdown_keys[:1]:
+        for name, m in metrics[key].items():
+            add(name, m)
+    overall = metrics["overall"]
+    add("overall (micro)", overall, style="bold")
+    macro = next((v for k, v in overall.items() if k.endswith("_macro_accuracy")), None)
+    console.print(table)
+    if macro is not None:
+        console.print(f"{breakdown_keys[0][3:]}-macro accuracy (the paper's 'Overall'): {_fmt(macro)}%")
+    console.print(f"results: {result.summary_path}")
+
+
+def _opt(*names: str, help: str) -> typer.models.OptionInfo:
+    return typer.Option(*names, help=help)
+
+
+JudgeName = Annotated[str, _opt("--judge", "-j", help=(
+    "Judge name (see `halubench judges`) or provider:model, e.g. openai:gpt-4o-mini."))]
+TaskName = Annotated[str, _opt("--task", "-t", help="Task or group name (see `halubench tasks`).")]
+DataFile = Annotated[Path | None, _opt("--data", help=(
+    "Local data file instead of the hub (jsonl, json, csv, parquet)."))]
+Domains = Annotated[list[str] | None, _opt("--domain", "-d", help=(
+    "Only these domains (source_ds); repeatable."))]
+Limit = Annotated[int | None, _opt("--limit", help="Judge N rows, drawn stratified by domain and label.")]
+Seed = Annotated[int, _opt("--seed", help="Seed for the --limit draw.")]
+Concurrency = Annotated[int, _opt("--concurrency", help="Requests in flight at once (API judges).")]
+ResultsDir = Annotated[Path, _opt("--results-dir", help="Where results files go.")]
+BaseUrl = Annotated[str | None, _opt("--base-url", help=(
+    "Endpoint of an OpenAI-compatible or Anthropic server; overrides the judge file."))]
+TemplateFile = Annotated[Path | None, _opt("--template", help=(
+    "Prompt template (.jinja) replacing the task's and the judge's."))]
+CacheFile = Annotated[Path | None, _opt("--cache", help=(
+    "SQLite reply cache (default: $HALUBENCH_CACHE or ~/.cache/halubench/replies.sqlite)."))]
+NoCache = Annotated[bool, _opt("--no-cache", help="Neither read nor write the reply cache.")]
+Refresh = Annotated[bool, _opt("--refresh", help="Call the judge for every row again; overwrite cached replies.")]
+
+
+@app.command()
+def run(
+    judge: JudgeName,
+    task: TaskName = "halubench",
+    data: DataFile = None,
+    domain: Domains = None,
+    limit: Limit = None,
+    seed: Seed = 0,
+    concurrency: Concurrency = 16,
+    results_dir: ResultsDir = Path("results"),
+    base_url: BaseUrl = None,
+    template: TemplateFile = None,
+    cache: CacheFile = None,
+    no_cache: NoCache = False,
+    refresh: Refresh = False,
+    include_path: IncludePath = None,
+) -> None:
+    """Run a judge over a task and write the results files."""
+    includes = include_path or []
+    tasks = group_members(task, includes) or [task]
+    judge_spec = resolve_judge(judge, includes, base_url)
+    options = RunOptions(
+        data=data, domains=domain or (), limit=limit, seed=seed, concurrency=concurrency,
+        results_dir=results_dir, cache_path=None if no_cache else (cache or default_cache_path()),
+        refresh=refresh, template=template,
+    )
+    for name in tasks:
+        spec = load_task(name, includes)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            result = run_task(spec, judge_spec, options, RichProgress(bar, f"{name} · {judge}"))
+        print_run_table(result)
+
+
+def _definitions_table(kind: str, includes: list[Path], extra: tuple[str, ...]) -> None:
+    table = Table(show_lines=False)
+    table.add_column("name", no_wrap=True)
+    for column in (*extra, "description"):
+        table.add_column(column, overflow="fold")
+    for name, definition in sorted(discover(kind, includes).items()):
+        body = definition.body
+        table.add_row(name, *(str(body.get(k) or "") for k in extra),
+                      " ".join(str(body.get("description", "")).split()))
+    console.print(table)
+
+
+@app.command()
+def judges(include_path: IncludePath = None) -> None:
+    """List the named judges. Ad-hoc judges: openai:<model>, anthropic:<model>, vllm:<model>."""
+    _definitions_table("judge", include_path or [], ("backend", "model"))
+
+
+@app.command()
+def tasks(include_path: IncludePath = None) -> None:
+    """List the tasks (and the groups they belong to)."""
+    _definitions_table("task", include_path or [], ("group",))
+
+
+def main() -> None:
+    """Entry point: a user's mistake is one line on stderr and a non-zero exit, no traceback."""
+    try:
+        app(standalone_mode=False)
+    except HalubenchError as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        errors.print("interrupted: replies received so far are in the cache; run again to continue")
+        sys.exit(130)
+    except (typer.Exit, SystemExit) as exc:
+        sys.exit(getattr(exc, "exit_code", getattr(exc, "code", 0)))
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

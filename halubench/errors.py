@@ -1,0 +1,26 @@
+"""User-facing errors.
+
+Anything a user can fix (a bad file, a missing key, an unknown name) is raised as
+a ``HalubenchError``; the CLI prints its message on one line and exits non-zero
+without a traceback. Programming errors stay ordinary exceptions.
+"""
+
+from __future__ import annotations
+
+
+class HalubenchError(Exception):
+    """An error the user can fix; ``str(err)`` says what, where and how."""
+
+    exit_code = 2
+
+
+class DataError(HalubenchError):
+    """A dataset file or hub dataset that does not match the task's schema."""
+
+
+class ConfigError(HalubenchError):
+    """An unknown or malformed task / judge definition."""
+
+
+class JudgeError(HalubenchError):
+    """A judge that cannot run at all (missing key, 401, missing engine): stop the run."""

@@ -1,0 +1,82 @@
+"""Named judges (``judges/*.yaml``) and ad-hoc ones (``openai:gpt-4o-mini``).
+
+A judge file names a ``backend`` and a ``model`` and keeps every other setting
+(generation parameters, prices, context window, endpoint, template overrides)
+in ``settings`` for the backend to read. Secrets never live here: API keys come
+from the SDKs' environment variables, and ``public_settings`` strips anything
+that looks like a credential before settings reach a results file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from halubench.definitions import discover
+from halubench.errors import ConfigError
+
+AD_HOC_PROVIDERS = ("openai", "anthropic", "vllm")
+_SECRET_KEY = re.compile(r"(api_?key|secret|password|authorization|^headers$)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    name: str
+    backend: str
+    model: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    @property
+    def generation(self) -> dict[str, Any]:
+        return dict(self.settings.get("generation") or {})
+
+    def template_override(self, template_name: str) -> tuple[str, Path | None] | None:
+        templates = self.settings.get("templates") or {}
+        if template_name in templates:
+            return templates[template_name], self.source.parent if self.source else None
+        return None
+
+    def public_settings(self) -> dict[str, Any]:
+        return _redact({"backend": self.backend, "model": self.model, **self.settings})
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _redact(v) for k, v in value.items() if not _SECRET_KEY.search(str(k))}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
+
+
+def resolve_judge(
+    name: str, include_paths: Iterable[Path] = (), base_url: str | None = None
+) -> JudgeSpec:
+    """A judge file by name, else ``provider:model``; ``base_url`` overrides the endpoint."""
+    found = discover("judge", include_paths)
+    if name in found:
+        definition = found[name]
+        body = dict(definition.body)
+        body.pop("judge")
+        try:
+            backend = body.pop("backend")
+        except KeyError:
+            raise ConfigError(f"{definition.path}: judge file needs the key 'backend'") from None
+        spec = JudgeSpec(name, backend, body.pop("model", None), body, definition.path)
+    elif ":" in name and name.split(":", 1)[0] in AD_HOC_PROVIDERS:
+        provider, model = name.split(":", 1)
+        if not model:
+            raise ConfigError(f"judge {name!r} names no model; write {provider}:<model>")
+        spec = JudgeSpec(name, provider, model, {})
+    else:
+        valid = ", ".join(sorted(found))
+        raise ConfigError(
+            f"unknown judge '{name}'. Valid judges: {valid}; or an ad-hoc judge "
+            f"{' / '.join(p + ':<model>' for p in AD_HOC_PROVIDERS)}"
+        )
+    if base_url:
+        spec = JudgeSpec(spec.name, spec.backend, spec.model, {**spec.settings, "base_url": base_url}, spec.source)
+    return spec

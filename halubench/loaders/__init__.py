@@ -1,0 +1,1 @@
+"""Loaders turn a task's raw rows into validated ``Sample`` objects."""

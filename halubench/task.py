@@ -1,0 +1,160 @@
+"""A task: where its rows come from, how they become samples, its prompt and labels.
+
+Task files use lm-eval's vocabulary where it fits (``task``, ``dataset_path``,
+``dataset_name``, ``dataset_kwargs.revision``, ``test_split``, ``doc_to_text``,
+``doc_to_target``, ``doc_to_choice``, ``group``); the keys lm-eval has no word
+for are halubench's own: ``loader`` (which Python loader turns rows into
+samples), ``data_file`` (a file shipped in the package), ``positive_label`` and
+``breakdowns``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from halubench.definitions import PACKAGE_DIR, Definition, discover, lookup
+from halubench.errors import ConfigError, DataError
+from halubench.samples import Sample
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    loader: str
+    labels: tuple[str, ...]
+    prompt: str  # template name or path, see halubench.prompts
+    positive_label: str | None
+    breakdowns: tuple[str, ...]
+    dataset_path: str | None = None
+    dataset_name: str | None = None
+    revision: str | None = None
+    split: str = "test"
+    data_file: Path | None = None
+    description: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    @classmethod
+    def from_definition(cls, definition: Definition) -> TaskSpec:
+        body = definition.body
+        where = definition.path
+        try:
+            labels = tuple(body["doc_to_choice"])
+            loader = body["loader"]
+            prompt = body["doc_to_text"]
+        except KeyError as missing:
+            raise ConfigError(f"{where}: task file needs the key {missing}") from None
+        data_file = body.get("data_file")
+        positive = body.get("positive_label")
+        if positive is not None and positive not in labels:
+            raise ConfigError(f"{where}: positive_label {positive!r} is not in doc_to_choice")
+        return cls(
+            name=definition.name,
+            loader=loader,
+            labels=labels,
+            prompt=prompt,
+            positive_label=positive,
+            breakdowns=tuple(body.get("breakdowns", ())),
+            dataset_path=body.get("dataset_path"),
+            dataset_name=body.get("dataset_name"),
+            revision=(body.get("dataset_kwargs") or {}).get("revision"),
+            split=body.get("test_split", "test"),
+            data_file=PACKAGE_DIR / data_file if data_file else None,
+            description=body.get("description", ""),
+            options=dict(body.get("options") or {}),
+            source=where,
+        )
+
+
+@dataclass(frozen=True)
+class LoadedRows:
+    samples: list[Sample]
+    provenance: dict[str, Any]
+
+
+Loader = Callable[[TaskSpec, "Path | None"], LoadedRows]
+_LOADERS: dict[str, str] = {
+    "halubench": "halubench.loaders.halubench:load",
+}
+
+
+def loader_for(spec: TaskSpec) -> Loader:
+    import importlib
+
+    target = _LOADERS.get(spec.loader)
+    if target is None:
+        raise ConfigError(
+            f"{spec.source}: unknown loader {spec.loader!r}; known: {', '.join(sorted(_LOADERS))}"
+        )
+    module, attr = target.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def load_task(name: str, include_paths: Iterable[Path] = ()) -> TaskSpec:
+    return TaskSpec.from_definition(lookup("task", name, include_paths))
+
+
+def group_members(name: str, include_paths: Iterable[Path] = ()) -> list[str] | None:
+    """Task names of a group (lm-eval's ``group`` key), or None if no task names it."""
+    members = [
+        d.name for d in discover("task", include_paths).values() if d.body.get("group") == name
+    ]
+    return sorted(members) or None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def select(
+    samples: Sequence[Sample],
+    *,
+    breakdown: str | None,
+    domains: Sequence[str] = (),
+    limit: int | None = None,
+    seed: int = 0,
+) -> list[Sample]:
+    """Filter to ``domains`` and draw ``limit`` rows stratified by domain and label.
+
+    Taking the first N rows would give a run of a single domain on HaluBench (its
+    rows are sorted by source), so the draw keeps every (domain, label) stratum in
+    its original proportion, using largest remainders so the total is exact.
+    """
+    chosen = list(samples)
+    if domains:
+        present = sorted({s.groups.get(breakdown or "", "") for s in chosen})
+        unknown = [d for d in domains if d not in present]
+        if unknown:
+            raise DataError(
+                f"unknown {breakdown or 'domain'} {', '.join(unknown)}; this data has: "
+                f"{', '.join(present)}"
+            )
+        chosen = [s for s in chosen if s.groups.get(breakdown or "") in set(domains)]
+    if limit is None or limit >= len(chosen):
+        return chosen
+    if limit <= 0:
+        raise DataError(f"--limit must be positive, got {limit}")
+    strata: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, sample in enumerate(chosen):
+        strata[(sample.groups.get(breakdown or "", ""), sample.label)].append(index)
+    quotas = {key: limit * len(idx) / len(chosen) for key, idx in strata.items()}
+    counts = {key: int(q) for key, q in quotas.items()}
+    leftover = limit - sum(counts.values())
+    by_remainder = sorted(quotas, key=lambda k: (-(quotas[k] - counts[k]), k))
+    for key in by_remainder[:leftover]:
+        counts[key] += 1
+    rng = random.Random(seed)
+    keep: list[int] = []
+    for key in sorted(strata):
+        keep.extend(rng.sample(strata[key], counts[key]))
+    return [chosen[i] for i in sorted(keep)]

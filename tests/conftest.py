@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("HALUBENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA} (../shared/data beside the checkout)")
+    return SHARED_DATA
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120):
+    """The installed CLI in a subprocess: what a user runs, exit code and all."""
+    full_env = {**os.environ, "HALUBENCH_CACHE": str(cwd / "cache.sqlite"), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "halubench", *args],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def halubench_row(i: int, label: str = "PASS", domain: str = "halueval", **extra) -> dict:
+    row = {
+        "id": f"r{i}",
+        "passage": f"The bridge opened in {1900 + i} and spans the Avon river.",
+        "question": "When did the bridge open?",
+        "answer": f"It opened in {1900 + i}.",
+        "label": label,
+        "source_ds": domain,
+    }
+    row.update(extra)
+    return row

@@ -1,0 +1,56 @@
+"""The reply cache and the runner's use of it, with a counting judge defined here."""
+
+from halubench import backends
+from halubench.backends.base import Reply, RequestJudge
+from halubench.judge_spec import JudgeSpec
+from halubench.runner import RunOptions, run_task
+from halubench.task import load_task
+
+CALLS: list[str] = []
+
+
+class CountingJudge(RequestJudge):
+    """Answers PASS, except FAIL for ids in settings['fail_ids'] and an error for 'broken'."""
+
+    def cache_identity(self):
+        return {"provider": "counting", "model": self.spec.model}
+
+    async def complete(self, request):
+        CALLS.append(request.key)
+        if request.key in self.spec.settings.get("broken", ()):
+            return Reply(request.key, error="HTTP 500 after 3 retries")
+        return Reply(request.key, text='{"SCORE": "PASS"}', input_tokens=100, output_tokens=10,
+                     model_version="counting-1")
+
+
+def run(tmp_path, monkeypatch, **settings):
+    monkeypatch.setitem(backends.BACKENDS, "counting", f"{__name__}:CountingJudge")
+    spec = JudgeSpec("counting", "counting", "m1",
+                     {"price_per_million": {"input": 1.0, "output": 2.0}, **settings})
+    options = RunOptions(results_dir=tmp_path / "results", cache_path=tmp_path / "c.sqlite",
+                         domains=["DROP"])
+    return run_task(load_task("halubench-sample"), spec, options)
+
+
+def test_cached_rows_are_not_called_again_and_errors_are(tmp_path, monkeypatch):
+    CALLS.clear()
+    broken = {"sample-drop-003", "sample-drop-007"}
+    first = run(tmp_path, monkeypatch, broken=sorted(broken))
+    assert len(CALLS) == 16
+    overall = first.summary["metrics"]["overall"]
+    assert overall["errors"] == 2 and overall["n"] == 16
+    assert {s["id"] for s in first.samples if s["status"] == "error"} == broken
+    usage = first.summary["usage"]
+    assert usage["input_tokens"] == 1400 and usage["output_tokens"] == 140
+    assert usage["cost_usd"] == (1400 * 1.0 + 140 * 2.0) / 1e6
+    assert usage["model_versions"] == {"counting-1": 14}
+
+    CALLS.clear()
+    second = run(tmp_path, monkeypatch)  # the broken rows recover
+    assert sorted(CALLS) == sorted(broken)
+    assert second.summary["metrics"]["overall"]["errors"] == 0
+    assert second.summary["usage"]["cached_replies"] == 14
+
+    CALLS.clear()
+    run(tmp_path, monkeypatch)
+    assert CALLS == []
