@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -106,6 +107,9 @@ Concurrency = Annotated[int, _opt("--concurrency", help="Requests in flight at o
 ResultsDir = Annotated[Path, _opt("--results-dir", help="Where results files go.")]
 BaseUrl = Annotated[str | None, _opt("--base-url", help=(
     "Endpoint of an OpenAI-compatible or Anthropic server; overrides the judge file."))]
+JudgeArgs = Annotated[list[str] | None, _opt("--judge-arg", help=(
+    "Override a judge setting, KEY=VALUE (repeatable; dots reach into blocks), "
+    "e.g. engine.tensor_parallel_size=4 or generation.max_tokens=300."))]
 TemplateFile = Annotated[Path | None, _opt("--template", help=(
     "Prompt template (.jinja) replacing the task's and the judge's."))]
 CacheFile = Annotated[Path | None, _opt("--cache", help=(
@@ -125,6 +129,7 @@ def run(
     concurrency: Concurrency = 16,
     results_dir: ResultsDir = Path("results"),
     base_url: BaseUrl = None,
+    judge_arg: JudgeArgs = None,
     template: TemplateFile = None,
     cache: CacheFile = None,
     no_cache: NoCache = False,
@@ -134,7 +139,7 @@ def run(
     """Run a judge over a task and write the results files."""
     includes = include_path or []
     tasks = group_members(task, includes) or [task]
-    judge_spec = resolve_judge(judge, includes, base_url)
+    judge_spec = resolve_judge(judge, includes, base_url, judge_arg or ())
     options = RunOptions(
         data=data, domains=domain or (), limit=limit, seed=seed, concurrency=concurrency,
         results_dir=results_dir, cache_path=None if no_cache else (cache or default_cache_path()),
@@ -177,7 +182,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except HalubenchError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         errors.print("interrupted: replies received so far are in the cache; run again to continue")

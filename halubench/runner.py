@@ -76,6 +76,7 @@ def run_task(
     task: TaskSpec, judge_spec: JudgeSpec, options: RunOptions, progress: Progress | None = None
 ) -> RunResult:
     started = now()
+    judge = build_judge(judge_spec)  # before loading rows: a judge that cannot run says so at once
     loaded = loader_for(task)(task, options.data)
     breakdown = task.breakdowns[0] if task.breakdowns else None
     samples = select(
@@ -86,7 +87,6 @@ def run_task(
     renderer = PromptRenderer(template)
     requests = [JudgeRequest(s.id, renderer.messages(s.fields), s, task.labels) for s in samples]
 
-    judge = build_judge(judge_spec)
     cache = ReplyCache(options.cache_path) if options.cache_path else None
     try:
         replies = asyncio.run(_collect(judge, requests, cache, options, progress or Progress()))

@@ -12,6 +12,7 @@ BACKENDS: dict[str, str] = {
     "constant": "halubench.backends.offline:ConstantJudge",
     "random": "halubench.backends.offline:RandomJudge",
     "lexical": "halubench.backends.offline:LexicalJudge",
+    "vllm": "halubench.backends.vllm_engine:vllm_judge",
 }
 
 

