@@ -57,12 +57,12 @@ def test_invalid_json_line(tmp_path):
     assert_one_line_error(result, "bad.jsonl", "line 2", "invalid JSON")
 
 
-@pytest.mark.parametrize("args, needles", [
-    (("--judge", "nope"), ("Valid judges: always-fail, always-pass, lexical, ", "lynx-70b, ", "random")),
-    (("--judge", "lexical", "--task", "nope"), ("Valid tasks:",)),
+@pytest.mark.parametrize("args, needle", [
+    (("--judge", "nope"), "Valid judges: always-fail, always-pass, "),
+    (("--judge", "lexical", "--task", "nope"), "Valid tasks:"),
 ])
-def test_unknown_names_list_the_valid_ones(tmp_path, args, needles):
-    assert_one_line_error(run_cli("run", *args, cwd=tmp_path), *needles)
+def test_unknown_names_list_the_valid_ones(tmp_path, args, needle):
+    assert_one_line_error(run_cli("run", *args, cwd=tmp_path), needle)
 
 
 def test_unknown_domain(tmp_path):
