@@ -30,7 +30,7 @@ from halubench.samples import Sample
 
 DOMAINS = ("halueval", "DROP", "covidQA")
 SECRET = "sk-test-0123456789abcdef"
-FAST_RETRY = {"max_attempts": 6, "base_delay_s": 0.01, "max_delay_s": 0.05, "request_timeout_s": 1.0,
+FAST_RETRY = {"max_attempts": 6, "base_delay_s": 0.01, "max_delay_s": 0.05, "request_timeout_s": 2.0,
               "deadline_s": 20.0}
 
 
@@ -162,7 +162,7 @@ def faulty(call):
         1: [Status(500, "internal error"), Status(503, "overloaded")],
         2: [Drop()],
         3: [Garbage()],
-        4: [Delay(3.0, Text("too late"))],  # beyond request_timeout_s: the client gives up and retries
+        4: [Delay(4.0, Text("too late"))],  # beyond request_timeout_s: the client gives up and retries
         5: [Status(529, "overloaded_error"), Drop()],
         6: [],
     }[row_of(call.prompt) % 7]
