@@ -65,6 +65,7 @@ def test_download_caches_and_then_runs_offline(tmp_path, shared_data, serve):
     summary, _ = read_run(tmp_path, "refchecker-noisy", "always-fail")
     assert summary["n"] == 625 and summary["metrics"]["overall"]["correct"] == 143
     assert summary["provenance"]["dataset"]["annotations"]["source"] == "download"
+    assert summary["provenance"]["dataset"]["annotations"]["commit"] == COMMIT
 
     # The server is gone (port 9 is closed): the cache answers.
     result = run_cli(*args, cwd=tmp_path, env=download_env("http://127.0.0.1:9"))
@@ -81,6 +82,14 @@ def test_download_refuses_a_changed_file(tmp_path, shared_data, serve):
     result = run_cli("run", "-j", "always-fail", "-t", "refchecker-zero", cwd=tmp_path,
                      env=download_env(serve(mirror)))
     assert_one_line_error(result, "nq_chatgpt_answers.json", "sha256", COMMIT[:12])
+    # The same changed copy read as a local folder is used, and provenance says it differs.
+    references = write_references(tmp_path / "refs.jsonl", shared_data, settings=("zero", "noisy"))
+    for task, identical in (("refchecker-zero", False), ("refchecker-noisy", True)):
+        result = run_cli("run", "-j", "always-fail", "-t", task, "--option", f"annotations={mirror}",
+                         "--data", str(references), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        summary, _ = read_run(tmp_path, task, "always-fail")
+        assert summary["provenance"]["dataset"]["annotations"]["identical_to_commit"] is identical
     assert not (tmp_path / "data" / "refchecker" / COMMIT / "zero_context" / "nq_chatgpt_answers.json").exists()
 
 

@@ -219,3 +219,37 @@ def test_constant_judge_with_the_wrong_labels(tmp_path, env, references):
     result = run_cli("run", "-j", "always-pass", "-t", "refchecker-zero-claims", "--data", str(references),
                      cwd=tmp_path, env=env)
     assert_one_line_error(result, "always-pass", "Entailment, Neutral, Contradiction")
+
+
+def test_agreement_with_missing_verdicts_by_hand():
+    """Four gpt4 responses and one davinci001 (left out); verdict None = the judge gave none."""
+    from halubench.refchecker.agreement import agreement
+
+    E, N, C = "Entailment", "Neutral", "Contradiction"
+    responses = {  # gold labels, verdicts
+        "a": ([E, E], [E, E]),  # factual, predicted factual
+        "b": ([E, N], [E, E]),  # non-factual, predicted factual
+        "c": ([C], [C]),  # non-factual, predicted non-factual
+        "d": ([E, E], [None, N]),  # factual, predicted non-factual despite a missing verdict
+        "e": ([E], [None]),  # factual, no prediction: wrong, and out of the correlations
+    }
+    records, response_of = [], {}
+    for name, (gold, verdicts) in responses.items():
+        for index, (g, v) in enumerate(zip(gold, verdicts, strict=True)):
+            records.append({"id": f"{name}/{index}", "gold": g, "verdict": v})
+            response_of[f"{name}/{index}"] = ("zero", "gpt4", name)
+    records.append({"id": "x/0", "gold": E, "verdict": C})
+    response_of["x/0"] = ("zero", "davinci001", "x")
+    counts = Counter(response_of.values())
+    figures = agreement(records, response_of, counts)["refchecker_agreement"]["by_setting"]["zero"]
+    assert figures["responses"] == 5 and figures["gold_factual"] == 3 and figures["no_prediction"] == 1
+    assert figures["accuracy"] == 2 / 5
+    # factual: tp 1 (a), predicted factual a, b -> P 1/2; gold factual a, d, e -> R 1/3; F1 = 0.4
+    assert figures["factual_f1"] == pytest.approx(0.4)
+    # non-factual: tp 1 (c), predicted c, d -> P 1/2; gold b, c -> R 1/2; F1 = 0.5
+    assert figures["non_factual_f1"] == pytest.approx(0.5)
+    assert figures["macro_f1"] == pytest.approx(0.45)
+    # correlations over a, b, c: gold rates 0, .5, 1; predicted 0, 0, 1 (d has a missing verdict)
+    assert figures["correlated_responses"] == 3
+    assert figures["pearson"] == pytest.approx(0.8660254037844386)
+    assert figures["spearman"] == pytest.approx(0.8660254037844386)

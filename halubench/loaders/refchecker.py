@@ -118,7 +118,7 @@ def _load(
     provenance = {
         "source": "refchecker",
         "settings": [s.name for s in settings],
-        "annotations": {**annotation_source, "commit_pinned": annotations.COMMIT},
+        "annotations": annotation_source,
         "references": reference_source,
     }
     if data is not None:

@@ -98,14 +98,24 @@ def locate(settings: Sequence[Setting], directory: Path | None) -> tuple[Path, d
     """The folder to read: the one given (option, then environment), else the download cache."""
     if directory is None and os.environ.get(DIRECTORY_ENV):
         directory = Path(os.environ[DIRECTORY_ENV])
+    names = [file_name(s, r) for s in settings for r in RESPONDERS]
     if directory is not None:
         if not directory.is_dir():
             raise DataError(f"RefChecker annotations folder {directory} does not exist; {HOW_TO_GET}")
-        return directory, {"source": "directory", "path": str(directory)}
+        expected = checksums()
+        identical = all(
+            (directory / n).is_file() and _sha256((directory / n).read_bytes()) == expected[n] for n in names
+        )
+        return directory, {"source": "directory", "path": str(directory), "commit": COMMIT,
+                           "identical_to_commit": identical}
     base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
     target = data_cache_dir()
-    download(base_url, target, [file_name(s, r) for s in settings for r in RESPONDERS])
-    return target, {"source": "download", "url": base_url, "commit": COMMIT, "cache": str(target)}
+    download(base_url, target, names)
+    return target, {"source": "download", "url": base_url, "cache": str(target), "commit": COMMIT}
+
+
+def _sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 def download(base_url: str, target: Path, names: Iterable[str]) -> None:
@@ -122,7 +132,7 @@ def download(base_url: str, target: Path, names: Iterable[str]) -> None:
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise DataError(f"could not download {url} ({reason}); {HOW_TO_GET}") from None
-        digest = hashlib.sha256(body).hexdigest()
+        digest = _sha256(body)
         if digest != expected[name]:
             raise DataError(
                 f"{url}: sha256 {digest[:16]}... differs from the file at RefChecker commit {COMMIT[:12]} "
