@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,8 @@ from halubench.cache import default_cache_path
 from halubench.definitions import discover
 from halubench.errors import HalubenchError
 from halubench.judge_spec import resolve_judge
+from halubench.key_values import apply_pairs
+from halubench.refchecker.make_references import make_references
 from halubench.runner import Progress as RunProgress
 from halubench.runner import RunOptions, RunResult, run_task
 from halubench.task import group_members, load_task
@@ -86,8 +89,26 @@ def print_run_table(result: RunResult) -> None:
     macro = next((v for k, v in overall.items() if k.endswith("_macro_accuracy")), None)
     console.print(table)
     if macro is not None:
-        console.print(f"{breakdown_keys[0][3:]}-macro accuracy (the paper's 'Overall'): {_fmt(macro)}%")
+        note = " (the paper's 'Overall')" if breakdown_keys[0] == "by_domain" else ""
+        console.print(f"{breakdown_keys[0][3:]}-macro accuracy{note}: {_fmt(macro)}%")
+    for left_out in summary.get("excluded", {}).values():
+        console.print(f"left out: {left_out['n']} {left_out['reason']}")
+    if "refchecker_agreement" in metrics:
+        print_agreement(metrics["refchecker_agreement"])
     console.print(f"results: {result.summary_path}")
+
+
+def print_agreement(agreement: dict) -> None:
+    """RefChecker's response-level figures, in the paper's units (percent)."""
+    table = Table(title=f"RefChecker agreement ({len(agreement['responders'])} responders, as its corr.py)",
+                  title_justify="left")
+    columns = ("responses", "accuracy", "factual_f1", "non_factual_f1", "macro_f1", "pearson", "spearman")
+    table.add_column("setting")
+    for column in columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    for name, m in agreement["by_setting"].items():
+        table.add_row(name, str(m["responses"]), *(_fmt(m[c]) for c in columns[1:]))
+    console.print(table)
 
 
 def _opt(*names: str, help: str) -> typer.models.OptionInfo:
@@ -98,9 +119,11 @@ JudgeName = Annotated[str, _opt("--judge", "-j", help=(
     "Judge name (see `halubench judges`) or provider:model, e.g. openai:gpt-4o-mini."))]
 TaskName = Annotated[str, _opt("--task", "-t", help="Task or group name (see `halubench tasks`).")]
 DataFile = Annotated[Path | None, _opt("--data", help=(
-    "Local data file instead of the hub (jsonl, json, csv, parquet)."))]
+    "Local data file instead of the hub (jsonl, json, csv, parquet); for RefChecker tasks, "
+    "the references file (JSONL: id, question, reference)."))]
 Domains = Annotated[list[str] | None, _opt("--domain", "-d", help=(
-    "Only these domains (source_ds); repeatable."))]
+    "Only these groups of the task's first breakdown (HaluBench: source_ds; RefChecker: "
+    "responder, or setting for refchecker-claims); repeatable."))]
 Limit = Annotated[int | None, _opt("--limit", help="Judge N rows, drawn stratified by domain and label.")]
 Seed = Annotated[int, _opt("--seed", help="Seed for the --limit draw.")]
 Concurrency = Annotated[int, _opt("--concurrency", help="Requests in flight at once (API judges).")]
@@ -115,6 +138,9 @@ TemplateFile = Annotated[Path | None, _opt("--template", help=(
 CacheFile = Annotated[Path | None, _opt("--cache", help=(
     "SQLite reply cache (default: $HALUBENCH_CACHE or ~/.cache/halubench/replies.sqlite)."))]
 NoCache = Annotated[bool, _opt("--no-cache", help="Neither read nor write the reply cache.")]
+TaskOptions = Annotated[list[str] | None, _opt("--option", "-o", help=(
+    "Task option KEY=VALUE (YAML value), overriding the task file's `options`; repeatable. "
+    "RefChecker: annotations=DIR, fail_on=not_entailment."))]
 Refresh = Annotated[bool, _opt("--refresh", help="Call the judge for every row again; overwrite cached replies.")]
 
 
@@ -134,6 +160,7 @@ def run(
     cache: CacheFile = None,
     no_cache: NoCache = False,
     refresh: Refresh = False,
+    option: TaskOptions = None,
     include_path: IncludePath = None,
 ) -> None:
     """Run a judge over a task and write the results files."""
@@ -147,6 +174,8 @@ def run(
     )
     for name in tasks:
         spec = load_task(name, includes)
+        if option:
+            spec = replace(spec, options=apply_pairs(spec.options, option, "--option", "fail_on=not_entailment"))
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as bar:
             result = run_task(spec, judge_spec, options, RichProgress(bar, f"{name} · {judge}"))
@@ -175,6 +204,9 @@ def judges(include_path: IncludePath = None) -> None:
 def tasks(include_path: IncludePath = None) -> None:
     """List the tasks (and the groups they belong to)."""
     _definitions_table("task", include_path or [], ("group",))
+
+
+app.command("refchecker-references")(make_references)
 
 
 def main() -> None:

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from halubench.definitions import discover
 from halubench.errors import ConfigError
+from halubench.key_values import apply_pairs
 
 AD_HOC_PROVIDERS = ("openai", "anthropic", "vllm")
 _SECRET_KEY = re.compile(r"(api_?key|secret|password|authorization|^headers$)", re.IGNORECASE)
@@ -54,35 +53,6 @@ def _redact(value: Any) -> Any:
     return value
 
 
-def with_overrides(settings: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs over a judge's settings (``--judge-arg``); dots reach into blocks.
-
-    Values are read as YAML scalars, so ``engine.tensor_parallel_size=8`` is a number and
-    ``engine.quantization=null`` clears a setting, as in the judge file itself.
-    """
-    merged = _deep_copy(settings)
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        path = [part for part in key.strip().split(".") if part]
-        if not sep or not path:
-            raise ConfigError(f"--judge-arg {item!r}: write KEY=VALUE, e.g. engine.tensor_parallel_size=4")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            value = raw
-        block = merged
-        for part in path[:-1]:
-            if not isinstance(block.get(part), dict):
-                block[part] = {}
-            block = block[part]
-        block[path[-1]] = value
-    return merged
-
-
-def _deep_copy(value: Any) -> Any:
-    return {k: _deep_copy(v) for k, v in value.items()} if isinstance(value, Mapping) else value
-
-
 def resolve_judge(
     name: str, include_paths: Iterable[Path] = (), base_url: str | None = None, overrides: Sequence[str] = ()
 ) -> JudgeSpec:
@@ -111,5 +81,6 @@ def resolve_judge(
     if base_url:
         spec = JudgeSpec(spec.name, spec.backend, spec.model, {**spec.settings, "base_url": base_url}, spec.source)
     if overrides:
-        spec = JudgeSpec(spec.name, spec.backend, spec.model, with_overrides(spec.settings, overrides), spec.source)
+        settings = apply_pairs(spec.settings, overrides, "--judge-arg", "engine.tensor_parallel_size=4")
+        spec = JudgeSpec(spec.name, spec.backend, spec.model, settings, spec.source)
     return spec

@@ -13,7 +13,8 @@ from test_data_errors import assert_one_line_error
 
 from halubench.backends.vllm_engine import VLLMEngineJudge
 from halubench.definitions import discover
-from halubench.judge_spec import JudgeSpec, resolve_judge, with_overrides
+from halubench.judge_spec import JudgeSpec, resolve_judge
+from halubench.key_values import apply_pairs
 
 VLLM_JUDGES = {name: d.body for name, d in discover("judge").items() if d.body.get("backend") == "vllm"}
 no_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")
@@ -60,9 +61,9 @@ def test_named_judges_cover_lynx_and_the_open_baselines():
 
 def test_judge_args_override_nested_settings_with_yaml_types():
     settings = {"engine": {"tensor_parallel_size": "auto", "dtype": "bfloat16"}, "threshold": 0.75}
-    merged = with_overrides(settings, [
+    merged = apply_pairs(settings, [
         "engine.tensor_parallel_size=8", "engine.quantization=null", "generation.stop=[a, b]", "threshold=0.9",
-    ])
+    ], "--judge-arg", "x=1")
     assert merged == {
         "engine": {"tensor_parallel_size": 8, "dtype": "bfloat16", "quantization": None},
         "generation": {"stop": ["a", "b"]},
@@ -86,7 +87,10 @@ def test_judge_arg_reaches_the_judge_and_the_results(tmp_path):
 def test_malformed_judge_arg_is_one_line(tmp_path):
     result = run_cli("run", "--judge", "lexical", "--task", "halubench-sample", "--judge-arg", "threshold",
                      cwd=tmp_path)
-    assert_one_line_error(result, "--judge-arg 'threshold'", "KEY=VALUE")
+    assert_one_line_error(result, "--judge-arg 'threshold': write KEY=VALUE, e.g. --judge-arg engine.")
+    result = run_cli("run", "--judge", "lexical", "--task", "halubench-sample", "--judge-arg", "threshold=[0.5",
+                     cwd=tmp_path)
+    assert_one_line_error(result, "--judge-arg 'threshold=[0.5': the value is not valid YAML")
 
 
 def _engine_judge(model: str, **settings) -> VLLMEngineJudge:
