@@ -256,6 +256,24 @@ def compare(
         console.print(f"disagreements: {disagreements}")
 
 
+SiteOut = Annotated[Path, _opt("--out", help="Folder for the site (replaced if an earlier build made it).")]
+
+
+@app.command()
+def site(
+    results_dir: ResultsDir = Path("results"),
+    out: SiteOut = Path("site"),
+    no_reported: NoReported = False,
+) -> None:
+    """Write the static leaderboard site: tables, one page per run, a sample explorer."""
+    from halubench.sitegen.build import build_site
+
+    built = build_site(results_dir, out, [] if no_reported else None)
+    leaderboard = built.pages["index.html"]
+    console.print(f"site: {built.runs} runs, {len(built.pages)} pages, {built.total_bytes / 1e6:.1f} MB "
+                  f"(leaderboard page {leaderboard / 1024:.0f} KiB) -> {out / 'index.html'}")
+
+
 def main() -> None:
     """Entry point: a user's mistake is one line on stderr and a non-zero exit, no traceback."""
     try:

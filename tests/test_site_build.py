@@ -1,0 +1,131 @@
+"""`halubench site`: what it writes, checked in the files (the browser tests check the pages)."""
+
+import json
+import math
+import re
+from html.parser import HTMLParser
+
+import pytest
+from conftest import run_cli
+from siteruns import EVIL_JUDGE, OFFLINE_JUDGES, PAYLOAD, make_results
+
+from halubench.results import slug
+from halubench.sitegen.explorer_data import TEXT_SHARD_ROWS
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("site")
+    make_results(folder, with_halueval=False)
+    result = run_cli("site", "--out", "public", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "leaderboard page" in result.stdout
+    return folder
+
+
+def read_data(path):
+    """The JSON inside a data file `halubenchData.put("key", {...});`."""
+    match = re.fullmatch(r'halubenchData\.put\(("[^"]*"),(.*)\);\n', path.read_text(encoding="utf-8"), re.DOTALL)
+    assert match, path
+    return json.loads(match.group(1)), json.loads(match.group(2))
+
+
+def test_site_has_a_page_chart_and_explorer_per_run(built):
+    site = built / "public"
+    for judge in OFFLINE_JUDGES:
+        for suffix in (".html", ".samples.html", ".svg"):
+            assert (site / "runs" / "halubench-sample" / f"{judge}{suffix}").is_file()
+    index = (site / "index.html").read_text()
+    assert index.count('class="reported"') == 11 and index.count('<span class="badge reported">') >= 11
+    assert index.count('<tr class="measured"') == 5
+    assert "Ravi, Mielczarek" in index and "82.6" in index
+
+
+def test_untrusted_text_is_escaped_in_every_file(built):
+    site = built / "public"
+    evil = slug(EVIL_JUDGE)
+    for page in [site / "index.html", *site.glob("runs/*/*.html")]:
+        text = page.read_text()
+        assert "<script>window" not in text and '<img src="x"' not in text, page
+        assert "<b>judge</b>" not in text, page
+    assert "evil &lt;b&gt;judge&lt;/b&gt;" in (site / "index.html").read_text()
+    _, texts = read_data(next((site / "data" / "halubench-sample" / "texts").glob("*.js")))
+    # Data files hold the text verbatim as JSON strings; the explorer renders it with textContent.
+    assert any(PAYLOAD in row.get("passage", "") for row in texts)
+    assert (site / "runs" / "halubench-sample" / f"{evil}.samples.html").is_file()
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, and the text inside script elements."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.tags, self.script_text, self._in_script = [], [], False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.script_text.append(data)
+
+
+def test_pages_load_nothing_from_outside_and_run_no_inline_code(built):
+    for page in (built / "public").rglob("*.html"):
+        parsed = Elements(page.read_text())
+        for tag, attrs in parsed.tags:
+            assert tag != "img" or attrs["src"].endswith(".svg"), (page, attrs)  # only the site's charts
+            assert not any(name.startswith("on") for name in attrs), (page, tag, attrs)
+            for name in ("src", "href"):
+                target = attrs.get(name) or ""
+                if tag == "a" and name == "href":
+                    continue  # links are followed only when clicked; nothing loads on its own
+                assert not re.match(r"^([a-z]+:)?//", target), (page, tag, target)
+        assert parsed.script_text == [], page
+        csp = next(a["content"] for t, a in parsed.tags if a.get("http-equiv") == "Content-Security-Policy")
+        assert "default-src 'none'" in csp and "script-src 'self'" in csp
+
+
+def test_explorer_data_is_sharded_and_texts_stored_once_per_task(built):
+    data = built / "public" / "data" / "halubench-sample"
+    key, index = read_data(data / "runs" / "lexical" / "index.js")
+    assert key == "halubench-sample/runs/lexical/index" and len(index["rows"]) == 96
+    assert index["labels"] == ["PASS", "FAIL"] and "DROP" in index["groups"]
+    samples = [json.loads(line) for line in
+               (built / "results" / "halubench-sample" / "lexical.samples.jsonl").read_text().splitlines()]
+    for row, sample in zip(index["rows"], samples, strict=True):
+        assert row[0] == sample["id"]
+        assert index["labels"][row[2]] == sample["gold"]
+        assert index["statuses"][row[4]] == sample["status"]
+    # 96 sample rows + 6 rows of the payload file, whatever the number of judges.
+    shards = sorted((data / "texts").glob("*.js"))
+    assert len(shards) == math.ceil(102 / TEXT_SHARD_ROWS)
+    assert sum(len(read_data(s)[1]) for s in shards) == 102
+
+
+def test_rebuild_replaces_its_own_site_but_never_a_foreign_folder(built, tmp_path):
+    site = built / "public"
+    stale = site / "runs" / "halubench-sample" / "gone.html"
+    stale.write_text("old page")
+    chart = (site / "runs" / "halubench-sample" / "lexical.svg").read_bytes()
+    result = run_cli("site", "--out", "public", cwd=built)
+    assert result.returncode == 0, result.stderr
+    assert not stale.exists()
+    assert (site / "runs" / "halubench-sample" / "lexical.svg").read_bytes() == chart  # deterministic
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    result = run_cli("site", "--results-dir", str(built / "results"), "--out", str(foreign), cwd=tmp_path)
+    assert result.returncode == 2 and "was not made by `halubench site`" in result.stderr
+    assert (foreign / "notes.txt").read_text() == "keep me" and len(list(foreign.iterdir())) == 1
+
+
+def test_site_without_results_is_one_line(tmp_path):
+    result = run_cli("site", "--results-dir", "missing", cwd=tmp_path)
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert not (tmp_path / "site").exists()
