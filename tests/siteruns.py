@@ -65,3 +65,20 @@ def make_results(folder: Path, with_halueval: bool) -> None:
             data = SHARED_DATA / "halubench-like" / "halueval.jsonl"
             run_ok("run", "--judge", judge, "--task", "halubench", "--data", str(data), cwd=folder)
     make_payload_run(folder)
+
+
+def write_claim_level_run(results_dir, judge="checker", verdicts=("Entailment", "Neutral", "Contradiction")):
+    """A 3-class run broken down by setting, as RefChecker's tasks write them (no positive label)."""
+    labels = ["Entailment", "Neutral", "Contradiction"]
+    samples = []
+    for i in range(12):
+        gold, verdict = labels[i % 3], verdicts[(i // 2) % len(verdicts)]
+        setting = ("zero_context", "noisy_context")[i % 2]
+        samples.append({"id": f"c{i}", "gold": gold, "verdict": verdict, "status": "ok",
+                        "correct": gold == verdict, "groups": {"setting": setting, "responder": "gpt4"},
+                        "fields": {"claim": f"claim {i}", "reference": "ref"}, "raw": verdict})
+    judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
+    summary = {"task": "refchecker-claims", "judge": judge, "n": len(samples), "labels": labels,
+               "positive_label": None, "metrics": score_run(judged, labels, None, ("setting", "responder")),
+               "usage": {"cost_per_1000_usd": 1.25, "latency_p50_s": 0.8}, "provenance": {}}
+    return write_run(summary, samples, results_dir), samples

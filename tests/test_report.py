@@ -5,12 +5,11 @@ import json
 import pandas as pd
 import pytest
 from conftest import run_cli
+from siteruns import write_claim_level_run
 
 from halubench.errors import ConfigError
 from halubench.leaderboard import REPORTED, build_leaderboards, load_runs
 from halubench.reported import load_reported, read_reported
-from halubench.results import write_run
-from halubench.scoring import Judged, score_run
 
 JUDGES = ("always-pass", "always-fail", "random", "lexical")
 
@@ -22,23 +21,6 @@ def sample_results(tmp_path_factory):
         result = run_cli("run", "--judge", judge, "--task", "halubench-sample", cwd=folder)
         assert result.returncode == 0, result.stderr
     return folder
-
-
-def write_claim_level_run(results_dir, judge="checker", verdicts=("Entailment", "Neutral", "Contradiction")):
-    """A 3-class run broken down by setting, as RefChecker's tasks write them (no positive label)."""
-    labels = ["Entailment", "Neutral", "Contradiction"]
-    samples = []
-    for i in range(12):
-        gold, verdict = labels[i % 3], verdicts[(i // 2) % len(verdicts)]
-        setting = ("zero_context", "noisy_context")[i % 2]
-        samples.append({"id": f"c{i}", "gold": gold, "verdict": verdict, "status": "ok",
-                        "correct": gold == verdict, "groups": {"setting": setting, "responder": "gpt4"},
-                        "fields": {"claim": f"claim {i}", "reference": "ref"}, "raw": verdict})
-    judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
-    summary = {"task": "refchecker-claims", "judge": judge, "n": len(samples), "labels": labels,
-               "positive_label": None, "metrics": score_run(judged, labels, None, ("setting", "responder")),
-               "usage": {"cost_per_1000_usd": 1.25, "latency_p50_s": 0.8}, "provenance": {}}
-    return write_run(summary, samples, results_dir), samples
 
 
 def test_paper_table_is_carried_with_its_notes():

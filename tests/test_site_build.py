@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 from conftest import run_cli
-from siteruns import EVIL_JUDGE, OFFLINE_JUDGES, PAYLOAD, make_results
+from siteruns import EVIL_JUDGE, OFFLINE_JUDGES, PAYLOAD, make_results, write_claim_level_run
 
 from halubench.results import slug
 from halubench.sitegen.explorer_data import TEXT_SHARD_ROWS
@@ -129,3 +129,16 @@ def test_site_without_results_is_one_line(tmp_path):
     result = run_cli("site", "--results-dir", "missing", cwd=tmp_path)
     assert result.returncode == 2 and "does not exist" in result.stderr
     assert not (tmp_path / "site").exists()
+
+
+def test_site_is_generic_over_breakdown_and_labels(tmp_path):
+    """A 3-class run by setting, with sparse usage and provenance, as another task may write it."""
+    write_claim_level_run(tmp_path / "results")
+    result = run_cli("site", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "site" / "runs" / "refchecker-claims" / "checker.html").read_text()
+    for label in ("Entailment", "Neutral", "Contradiction", "zero_context", "macro-F1", "$1.25"):
+        assert label in page
+    index = (tmp_path / "site" / "index.html").read_text()
+    section = index.split('id="task-refchecker-claims"')[1].split("</section>")[0]
+    assert "by setting" in section and "checker" in section and 'class="reported"' not in section

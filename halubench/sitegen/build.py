@@ -141,16 +141,23 @@ def _paper_row(board: Leaderboard, run: Run):
     return next((r for r in board.reported.rows if r.matches(run.judge, run.model)), None)
 
 
+# Keys the run page reads; results written by other versions may lack some, which then read "–".
+USAGE_KEYS = ("input_tokens", "output_tokens", "cost_usd", "cost_per_1000_usd", "latency_p50_s",
+              "latency_p95_s", "model_versions", "cached_replies", "called")
+PROVENANCE_KEYS = ("harness_version", "python", "dataset", "prompt_template", "judge", "finished_at")
+
+
 def _run_context(board: Leaderboard, run: Run) -> dict[str, Any]:
     summary = run.summary
-    provenance = summary.get("provenance") or {}
+    provenance = dict.fromkeys(PROVENANCE_KEYS) | (summary.get("provenance") or {})
     metrics = summary["metrics"]
     record = board.frame.set_index("run_id").loc[run.run_id].to_dict()
     labels = list(summary["labels"])
     return {
         "board": board, "run": run, "summary": summary, "metrics": metrics, "record": record,
         "overall": metrics["overall"], "groups": run.groups, "labels": labels,
-        "confusion_columns": [*labels, "none"], "usage": summary.get("usage") or {},
+        "confusion_columns": [*labels, "none"],
+        "usage": dict.fromkeys(USAGE_KEYS) | (summary.get("usage") or {}),
         "provenance": provenance, "dataset": provenance.get("dataset") or {},
         "data_label": dataset_label(summary), "judge_settings": provenance.get("judge") or {},
         "paper": _paper_row(board, run), "reported_table": board.reported,

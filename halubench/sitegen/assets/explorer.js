@@ -102,7 +102,7 @@ window.halubenchData = (function () {
     head.appendChild(el("code", "row-id", row[0]));
     head.appendChild(el("span", "tag", index.groups[row[1]] || "–"));
     head.appendChild(el("span", "tag gold", "gold " + index.labels[row[2]]));
-    head.appendChild(el("span", "tag verdict " + (correct ? "ok" : "bad"), "verdict " + verdict));
+    head.appendChild(el("span", "tag verdict " + (correct ? "ok" : "bad"), row[3] >= 0 ? "verdict " + verdict : verdict));
     if (status !== "ok") head.appendChild(el("span", "tag status", status));
     head.appendChild(el("span", "outcome", correct ? "correct" : "wrong"));
     item.appendChild(head);
