@@ -9,6 +9,7 @@ import pytest
 from conftest import run_cli
 from siteruns import EVIL_JUDGE, OFFLINE_JUDGES, PAYLOAD, make_results, write_claim_level_run
 
+from halubench.definitions import PACKAGE_DIR
 from halubench.results import slug
 from halubench.sitegen.explorer_data import TEXT_SHARD_ROWS
 
@@ -142,3 +143,24 @@ def test_site_is_generic_over_breakdown_and_labels(tmp_path):
     index = (tmp_path / "site" / "index.html").read_text()
     section = index.split('id="task-refchecker-claims"')[1].split("</section>")[0]
     assert "by setting" in section and "checker" in section and 'class="reported"' not in section
+
+
+def test_a_measured_run_of_a_paper_model_shows_beside_the_reported_row(tmp_path):
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "gpt.yaml").write_text("judge: gpt-4o\nbackend: lexical\n")
+    data = PACKAGE_DIR / "sample_data" / "halubench_sample.jsonl"
+    result = run_cli("run", "--judge", "gpt-4o", "--task", "halubench", "--data", str(data),
+                     "--include-path", str(tmp_path / "defs"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    result = run_cli("site", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    index = (tmp_path / "site" / "index.html").read_text()
+    measured = index.split('id="run-halubench-gpt-4o"')[1].split("</tr>")[0]
+    reported = index.split('id="halubench-reported-GPT-4o"')[1].split("</tr>")[0]
+    assert 'href="#halubench-reported-GPT-4o">paper: GPT-4o<' in measured
+    assert 'href="runs/halubench/gpt-4o.html">measured: gpt-4o<' in reported
+    assert "86.5" in reported and "87.9" in reported
+    page = (tmp_path / "site" / "runs" / "halubench" / "gpt-4o.html").read_text()
+    assert "The paper reports" in page and "86.5% overall" in page
+    chart = (tmp_path / "site" / "runs" / "halubench" / "gpt-4o.svg").read_text()
+    assert "reported in the paper" in chart and chart.count("HaluEval") == 1

@@ -123,10 +123,16 @@ def _table(board: Leaderboard) -> dict[str, Any]:
     return {"headers": headers, "rows": rows, "notes": notes}
 
 
+def _ordered(board: Leaderboard, run: Run) -> list[tuple[str, dict[str, Any]]]:
+    """A run's groups in the leaderboard's column order (a paper's order where there is one)."""
+    order = {g: i for i, g in enumerate(board.groups)}
+    return sorted(run.groups.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+
 def _chart(board: Leaderboard, run: Run, paper: dict[str, float] | None) -> str:
     overall = run.summary["metrics"]["overall"]
     record = board.frame.set_index("run_id").loc[run.run_id]
-    bars = [Bar(board.group_names.get(g, g), m["accuracy"], *m["accuracy_ci95"]) for g, m in run.groups.items()]
+    bars = [Bar(board.group_names.get(g, g), m["accuracy"], *m["accuracy_ci95"]) for g, m in _ordered(board, run)]
     if run.breakdown:
         bars.append(Bar(f"{run.breakdown}-macro", record["acc_macro"], record["acc_macro_lo"],
                         record["acc_macro_hi"], overall=True))
@@ -155,7 +161,7 @@ def _run_context(board: Leaderboard, run: Run) -> dict[str, Any]:
     labels = list(summary["labels"])
     return {
         "board": board, "run": run, "summary": summary, "metrics": metrics, "record": record,
-        "overall": metrics["overall"], "groups": run.groups, "labels": labels,
+        "overall": metrics["overall"], "groups": dict(_ordered(board, run)), "labels": labels,
         "confusion_columns": [*labels, "none"],
         "usage": dict.fromkeys(USAGE_KEYS) | (summary.get("usage") or {}),
         "provenance": provenance, "dataset": provenance.get("dataset") or {},

@@ -56,7 +56,8 @@ def accuracy_chart(bars: Sequence[Bar], reported: Mapping[str, float] | None = N
                 axes.plot([100 * bar.low, 100 * bar.high], [y, y], color="#0f172a", linewidth=1.2)
                 axes.plot([100 * bar.low] * 2, [y - 0.15, y + 0.15], color="#0f172a", linewidth=1.2)
                 axes.plot([100 * bar.high] * 2, [y - 0.15, y + 0.15], color="#0f172a", linewidth=1.2)
-            axes.text(1.5, y, f"{100 * bar.value:.1f}", va="center", ha="left", color="white",
+            label_at = 100 * (bar.high if bar.high is not None else bar.value) + 1.5
+            axes.text(label_at, y, f"{100 * bar.value:.1f}", va="center", ha="left", color="#0f172a",
                       fontsize=8, fontweight="bold")
         if reported:
             points = [(y, 100 * reported[b.label]) for y, b in zip(positions, shown, strict=True)
@@ -64,9 +65,11 @@ def accuracy_chart(bars: Sequence[Bar], reported: Mapping[str, float] | None = N
             if points:
                 axes.scatter([x for _, x in points], [y for y, _ in points], marker="D", s=28, zorder=3,
                              color=REPORTED_COLOR, edgecolor="white", linewidth=0.8, label=reported_label)
-                axes.legend(loc="lower right", frameon=False, fontsize=8)
+                axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8,
+                            borderaxespad=0.2)
         axes.set_yticks(positions, [b.label for b in shown])
-        axes.set_xlim(0, 100)
+        axes.set_xlim(0, 110)  # room for a label right of a bar or whisker near 100%
+        axes.set_xticks(range(0, 101, 20))
         axes.set_ylim(-0.6, len(shown) - 0.4)
         axes.set_xlabel("accuracy, % (whiskers: 95% CI)")
         axes.xaxis.grid(True, color="#e2e8f0", linewidth=0.8)
