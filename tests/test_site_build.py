@@ -5,6 +5,7 @@ import math
 import re
 from html.parser import HTMLParser
 
+import pandas as pd
 import pytest
 from conftest import run_cli
 from siteruns import EVIL_JUDGE, OFFLINE_JUDGES, PAYLOAD, make_results, write_claim_level_run
@@ -40,6 +41,8 @@ def test_site_has_a_page_chart_and_explorer_per_run(built):
     assert index.count('class="reported"') == 11 and index.count('<span class="badge reported">') >= 11
     assert index.count('<tr class="measured"') == 5
     assert "Ravi, Mielczarek" in index and "82.6" in index
+    frame = pd.read_csv(site / "leaderboard.csv")
+    assert set(frame["kind"]) == {"measured", "reported"} and len(frame) == 11 + 5
 
 
 def test_untrusted_text_is_escaped_in_every_file(built):

@@ -20,6 +20,7 @@ from halubench import __version__
 from halubench.errors import OutputError
 from halubench.formatting import count, interval, missing, money, pct, seconds
 from halubench.leaderboard import REPORTED, Leaderboard, Run, build_leaderboards, dataset_label, load_runs
+from halubench.report import to_csv_frame
 from halubench.reported import ReportedTable
 from halubench.results import load_samples, slug
 from halubench.sitegen.charts import Bar, accuracy_chart
@@ -209,6 +210,7 @@ def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
     shutil.copytree(HERE / "assets", site.out / "assets")
     (site.out / MARKER).write_text("built by halubench site; `halubench site` may replace this folder\n")
     n_runs = sum(len(b.runs) for b in boards)
+    to_csv_frame(boards).to_csv(site.out / "leaderboard.csv", index=False)
     tables = {b.task: _table(b) for b in boards}
     _render(env, "leaderboard.html.jinja", site.out / "index.html", "", site, boards=boards,
             tables=tables, n_runs=n_runs)
