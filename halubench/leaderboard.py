@@ -191,7 +191,7 @@ def build_leaderboards(runs: list[Run], reported: list[ReportedTable] | None = N
         breakdown = breakdowns.most_common(1)[0][0] if breakdowns else (table.breakdown if table else None)
         seen = {g for r in members if r.breakdown == breakdown for g in r.groups}
         printed = list(table.groups) if table else []
-        groups = printed + sorted(seen - set(printed))
+        groups = printed + sorted(seen - set(printed), key=lambda g: (g.lower(), g))
         labels = next((list(r.summary["labels"]) for r in members), [])
         rows = [_measured_row(r, groups) for r in members]
         if table:
