@@ -76,7 +76,8 @@ def write_run_data(
     texts_key: str,
 ) -> int:
     """The index and reply shards of one run; texts go to ``store``. Returns bytes written."""
-    groups = sorted({(s.get("groups") or {}).get(breakdown, "") for s in samples}) if breakdown else [""]
+    present = {(s.get("groups") or {}).get(breakdown, "") for s in samples} if breakdown else {""}
+    groups = sorted(present, key=lambda g: (g.lower(), g))
     labels = [*labels, *sorted({s["gold"] for s in samples} - set(labels))]
     group_at = {g: i for i, g in enumerate(groups)}
     label_at = {label: i for i, label in enumerate(labels)}
