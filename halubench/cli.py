@@ -172,6 +172,7 @@ def tasks(include_path: IncludePath = None) -> None:
     _definitions_table("task", include_path or [], ("group",))
 
 
+ResultsIn = Annotated[Path, _opt("--results-dir", help="Folder of results files to read.")]
 MarkdownOut = Annotated[Path | None, _opt("--markdown", help="Also write the leaderboard as Markdown here.")]
 CsvOut = Annotated[Path | None, _opt("--csv", help="Also write the leaderboard's numbers as CSV here.")]
 TaskFilter = Annotated[list[str] | None, _opt("--task", "-t", help="Only these tasks (repeatable).")]
@@ -180,7 +181,7 @@ NoReported = Annotated[bool, _opt("--no-reported", help="Leave out figures repor
 
 @app.command()
 def report(
-    results_dir: ResultsDir = Path("results"),
+    results_dir: ResultsIn = Path("results"),
     markdown: MarkdownOut = None,
     csv: CsvOut = None,
     task: TaskFilter = None,
@@ -205,7 +206,8 @@ def report(
         console.print(f"csv: {csv}")
 
 
-RunRef = Annotated[str, typer.Argument(help="A results JSON path, or a judge name (with --task).")]
+RunA = Annotated[str, typer.Argument(metavar="A", help="First run: a results JSON path, or a judge name (--task).")]
+RunB = Annotated[str, typer.Argument(metavar="B", help="Second run, the same way.")]
 CompareTask = Annotated[str | None, _opt("--task", "-t", help="Task of the runs named by judge.")]
 Show = Annotated[int, _opt("--show", help="Disagreeing rows to print.")]
 DisagreementsOut = Annotated[Path | None, _opt("--disagreements", help=(
@@ -214,9 +216,9 @@ DisagreementsOut = Annotated[Path | None, _opt("--disagreements", help=(
 
 @app.command()
 def compare(
-    a: RunRef,
-    b: RunRef,
-    results_dir: ResultsDir = Path("results"),
+    a: RunA,
+    b: RunB,
+    results_dir: ResultsIn = Path("results"),
     task: CompareTask = None,
     show: Show = 20,
     disagreements: DisagreementsOut = None,
@@ -261,7 +263,7 @@ SiteOut = Annotated[Path, _opt("--out", help="Folder for the site (replaced if a
 
 @app.command()
 def site(
-    results_dir: ResultsDir = Path("results"),
+    results_dir: ResultsIn = Path("results"),
     out: SiteOut = Path("site"),
     no_reported: NoReported = False,
 ) -> None:
