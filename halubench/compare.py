@@ -15,7 +15,7 @@ import pandas as pd
 
 from halubench.errors import DataError
 from halubench.leaderboard import Run
-from halubench.results import FORMAT, load_samples, result_paths
+from halubench.results import FORMAT, result_paths
 from halubench.stats import McNemar, mcnemar
 
 
@@ -75,7 +75,7 @@ def _accuracies(name: str, rows: pd.DataFrame) -> dict[str, object]:
 
 
 def _frame(run: Run, breakdown: str | None) -> pd.DataFrame:
-    samples = load_samples(run.path, run.summary)
+    samples = run.samples()
     return pd.DataFrame({
         "id": [s["id"] for s in samples],
         "group": [(s.get("groups") or {}).get(breakdown, "") if breakdown else "" for s in samples],

@@ -17,7 +17,7 @@ import pandas as pd
 
 from halubench.errors import DataError
 from halubench.reported import ReportedTable, load_reported
-from halubench.results import load_summaries, slug
+from halubench.results import load_samples, load_summaries, slug
 from halubench.stats import macro_interval
 
 MEASURED, REPORTED = "measured", "reported"
@@ -57,6 +57,14 @@ class Run:
     def groups(self) -> dict[str, dict[str, Any]]:
         key = self.breakdown
         return self.summary["metrics"][f"by_{key}"] if key else {}
+
+    def samples(self) -> list[dict[str, Any]]:
+        """The run's per-sample records; a summary whose samples file is gone is the user's to fix."""
+        try:
+            return load_samples(self.path, self.summary)
+        except (OSError, KeyError, ValueError) as exc:
+            raise DataError(f"{self.path}: cannot read its samples file {self.summary.get('samples_file')!r} "
+                            f"({exc.__class__.__name__}); run the judge again or remove this summary") from None
 
     @property
     def model(self) -> str | None:

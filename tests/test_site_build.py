@@ -3,6 +3,7 @@
 import json
 import math
 import re
+import shutil
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -167,3 +168,12 @@ def test_a_measured_run_of_a_paper_model_shows_beside_the_reported_row(tmp_path)
     assert "The paper reports" in page and "86.5% overall" in page
     chart = (tmp_path / "site" / "runs" / "halubench" / "gpt-4o.svg").read_text()
     assert "reported in the paper" in chart and chart.count("HaluEval") == 1
+
+
+def test_a_summary_without_its_samples_is_one_line(built, tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(built / "results" / "halubench-sample", results / "halubench-sample")
+    (results / "halubench-sample" / "lexical.samples.jsonl").unlink()
+    result = run_cli("site", cwd=tmp_path)
+    assert result.returncode == 2 and "lexical.samples.jsonl" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "site").exists()

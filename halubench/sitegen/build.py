@@ -22,7 +22,7 @@ from halubench.formatting import count, interval, missing, money, pct, seconds
 from halubench.leaderboard import REPORTED, Leaderboard, Run, build_leaderboards, dataset_label, load_runs
 from halubench.report import to_csv_frame
 from halubench.reported import ReportedTable
-from halubench.results import load_samples, slug
+from halubench.results import slug
 from halubench.sitegen.charts import Bar, accuracy_chart
 from halubench.sitegen.explorer_data import TextStore, write_run_data
 
@@ -218,7 +218,7 @@ def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
         task_dir = slug(board.task)
         store = TextStore()
         for run in board.runs.values():
-            samples = load_samples(run.path, run.summary)
+            samples = run.samples()
             key = f"{task_dir}/runs/{run.path.stem}"
             site.data_bytes += write_run_data(samples, run.breakdown, list(run.summary["labels"]), store,
                                               site.out / "data" / key, key, f"{task_dir}/texts")
