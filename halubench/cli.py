@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -15,8 +17,9 @@ from rich.table import Table
 from halubench.backends.base import Reply
 from halubench.cache import default_cache_path
 from halubench.definitions import discover
-from halubench.errors import HalubenchError
+from halubench.errors import ConfigError, HalubenchError
 from halubench.judge_spec import resolve_judge
+from halubench.refchecker.make_references import make_references
 from halubench.runner import Progress as RunProgress
 from halubench.runner import RunOptions, RunResult, run_task
 from halubench.task import group_members, load_task
@@ -85,8 +88,26 @@ def print_run_table(result: RunResult) -> None:
     macro = next((v for k, v in overall.items() if k.endswith("_macro_accuracy")), None)
     console.print(table)
     if macro is not None:
-        console.print(f"{breakdown_keys[0][3:]}-macro accuracy (the paper's 'Overall'): {_fmt(macro)}%")
+        note = " (the paper's 'Overall')" if breakdown_keys[0] == "by_domain" else ""
+        console.print(f"{breakdown_keys[0][3:]}-macro accuracy{note}: {_fmt(macro)}%")
+    for left_out in summary.get("excluded", {}).values():
+        console.print(f"left out: {left_out['n']} {left_out['reason']}")
+    if "refchecker_agreement" in metrics:
+        print_agreement(metrics["refchecker_agreement"])
     console.print(f"results: {result.summary_path}")
+
+
+def print_agreement(agreement: dict) -> None:
+    """RefChecker's response-level figures, in the paper's units (percent)."""
+    table = Table(title=f"RefChecker agreement ({len(agreement['responders'])} responders, as its corr.py)",
+                  title_justify="left")
+    columns = ("responses", "accuracy", "factual_f1", "non_factual_f1", "macro_f1", "pearson", "spearman")
+    table.add_column("setting")
+    for column in columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    for name, m in agreement["by_setting"].items():
+        table.add_row(name, str(m["responses"]), *(_fmt(m[c]) for c in columns[1:]))
+    console.print(table)
 
 
 def _opt(*names: str, help: str) -> typer.models.OptionInfo:
@@ -97,9 +118,11 @@ JudgeName = Annotated[str, _opt("--judge", "-j", help=(
     "Judge name (see `halubench judges`) or provider:model, e.g. openai:gpt-4o-mini."))]
 TaskName = Annotated[str, _opt("--task", "-t", help="Task or group name (see `halubench tasks`).")]
 DataFile = Annotated[Path | None, _opt("--data", help=(
-    "Local data file instead of the hub (jsonl, json, csv, parquet)."))]
+    "Local data file instead of the hub (jsonl, json, csv, parquet); for RefChecker tasks, "
+    "the references file (JSONL: id, question, reference)."))]
 Domains = Annotated[list[str] | None, _opt("--domain", "-d", help=(
-    "Only these domains (source_ds); repeatable."))]
+    "Only these groups of the task's first breakdown (HaluBench: source_ds; RefChecker: "
+    "responder, or setting for refchecker-claims); repeatable."))]
 Limit = Annotated[int | None, _opt("--limit", help="Judge N rows, drawn stratified by domain and label.")]
 Seed = Annotated[int, _opt("--seed", help="Seed for the --limit draw.")]
 Concurrency = Annotated[int, _opt("--concurrency", help="Requests in flight at once (API judges).")]
@@ -111,6 +134,9 @@ TemplateFile = Annotated[Path | None, _opt("--template", help=(
 CacheFile = Annotated[Path | None, _opt("--cache", help=(
     "SQLite reply cache (default: $HALUBENCH_CACHE or ~/.cache/halubench/replies.sqlite)."))]
 NoCache = Annotated[bool, _opt("--no-cache", help="Neither read nor write the reply cache.")]
+TaskOptions = Annotated[list[str] | None, _opt("--option", "-o", help=(
+    "Task option KEY=VALUE (YAML value), overriding the task file's `options`; repeatable. "
+    "RefChecker: annotations=DIR, fail_on=not_entailment."))]
 Refresh = Annotated[bool, _opt("--refresh", help="Call the judge for every row again; overwrite cached replies.")]
 
 
@@ -129,6 +155,7 @@ def run(
     cache: CacheFile = None,
     no_cache: NoCache = False,
     refresh: Refresh = False,
+    option: TaskOptions = None,
     include_path: IncludePath = None,
 ) -> None:
     """Run a judge over a task and write the results files."""
@@ -142,10 +169,26 @@ def run(
     )
     for name in tasks:
         spec = load_task(name, includes)
+        if option:
+            spec = replace(spec, options={**spec.options, **parse_task_options(option)})
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as bar:
             result = run_task(spec, judge_spec, options, RichProgress(bar, f"{name} · {judge}"))
         print_run_table(result)
+
+
+def parse_task_options(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values read as YAML so lists and numbers need no extra syntax."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--option {pair!r}: write KEY=VALUE, e.g. --option fail_on=not_entailment")
+        try:
+            parsed[key.strip()] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            raise ConfigError(f"--option {pair!r}: the value is not valid YAML") from None
+    return parsed
 
 
 def _definitions_table(kind: str, includes: list[Path], extra: tuple[str, ...]) -> None:
@@ -274,6 +317,9 @@ def site(
     leaderboard = built.pages["index.html"]
     console.print(f"site: {built.runs} runs, {len(built.pages)} pages, {built.total_bytes / 1e6:.1f} MB "
                   f"(leaderboard page {leaderboard / 1024:.0f} KiB) -> {out / 'index.html'}")
+
+
+app.command("refchecker-references")(make_references)
 
 
 def main() -> None:

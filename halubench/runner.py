@@ -96,13 +96,17 @@ def run_task(
 
     records = [_record(request, replies[request.key]) for request in requests]
     judged = [Judged(r["gold"], r["verdict"], r["status"], r["groups"]) for r in records]
+    metrics = score_run(judged, task.labels, task.positive_label, task.breakdowns)
+    if loaded.extra_metrics is not None:
+        metrics.update(loaded.extra_metrics(records))
     summary = {
         "task": task.name,
         "judge": judge_spec.name,
         "n": len(records),
+        **({"excluded": loaded.excluded} if loaded.excluded else {}),
         "labels": list(task.labels),
         "positive_label": task.positive_label,
-        "metrics": score_run(judged, task.labels, task.positive_label, task.breakdowns),
+        "metrics": metrics,
         "usage": usage_summary(list(replies.values()), judge_spec),
         "provenance": {
             "harness_version": __version__,

@@ -79,6 +79,16 @@ def _read_jsonl(path: Path) -> list[RawRow]:
 
 def read_hub(path: str, name: str | None, split: str, revision: str | None) -> list[RawRow]:
     """Load a hub dataset through `datasets` (its cache makes later runs offline)."""
+    data = load_hub_dataset(
+        path, name, split, revision,
+        how_to_fix="Pass a local copy with --data PATH (jsonl, json, csv or parquet, same "
+        "columns), or run the bundled sample with --task halubench-sample",
+    )
+    return [RawRow(f"row {i}", row) for i, row in enumerate(data.to_list())]
+
+
+def load_hub_dataset(path: str, name: str | None, split: str, revision: str | None, how_to_fix: str):
+    """One split of a hub dataset as a `datasets.Dataset`, or a one-line DataError saying how to fix."""
     import datasets
     from huggingface_hub.utils import logging as hub_logging
 
@@ -87,15 +97,12 @@ def read_hub(path: str, name: str | None, split: str, revision: str | None) -> l
     datasets.logging.set_verbosity_error()
     label = f"{path}@{revision}" if revision else path
     try:
-        data = datasets.load_dataset(path, name, split=split, revision=revision)
+        return datasets.load_dataset(path, name, split=split, revision=revision)
     except Exception as exc:  # datasets raises many types for "offline / not cached"
         raise DataError(
             f"could not load {label} (split {split}) from the HuggingFace hub and it is not "
-            f"cached: {_first_line(exc)}. Pass a local copy with --data PATH "
-            "(jsonl, json, csv or parquet, same columns), or run the bundled sample with "
-            "--task halubench-sample"
+            f"cached: {_first_line(exc)}. {how_to_fix}"
         ) from None
-    return [RawRow(f"row {i}", row) for i, row in enumerate(data.to_list())]
 
 
 def _first_line(exc: BaseException) -> str:

@@ -74,13 +74,26 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class LoadedRows:
+    """What a loader hands the runner.
+
+    ``excluded`` reports rows the loader could not turn into samples on purpose
+    (RefChecker's responses without claims have no gold label), so a summary
+    says how many were left out and why instead of hiding them. ``extra_metrics``
+    lets a benchmark add its own published figures, computed from the per-sample
+    records, beside the generic ones (RefChecker's response-level agreement).
+    """
+
     samples: list[Sample]
     provenance: dict[str, Any]
+    excluded: dict[str, Any] = field(default_factory=dict)
+    extra_metrics: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
 
 
 Loader = Callable[[TaskSpec, "Path | None"], LoadedRows]
 _LOADERS: dict[str, str] = {
     "halubench": "halubench.loaders.halubench:load",
+    "refchecker-responses": "halubench.loaders.refchecker:load_responses",
+    "refchecker-claims": "halubench.loaders.refchecker:load_claims",
 }
 
 

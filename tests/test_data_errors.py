@@ -58,7 +58,8 @@ def test_invalid_json_line(tmp_path):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (("--judge", "nope"), "Valid judges: always-fail, always-pass, lexical, random"),
+    (("--judge", "nope"), "Valid judges: always-contradiction, always-entailment, always-fail, "
+                          "always-neutral, always-pass, "),
     (("--judge", "lexical", "--task", "nope"), "Valid tasks:"),
 ])
 def test_unknown_names_list_the_valid_ones(tmp_path, args, needle):

@@ -12,6 +12,8 @@ BACKENDS: dict[str, str] = {
     "constant": "halubench.backends.offline:ConstantJudge",
     "random": "halubench.backends.offline:RandomJudge",
     "lexical": "halubench.backends.offline:LexicalJudge",
+    "openai": "halubench.backends.openai_api:OpenAIJudge",
+    "anthropic": "halubench.backends.anthropic_api:AnthropicJudge",
 }
 
 

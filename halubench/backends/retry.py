@@ -1,0 +1,158 @@
+"""When to try an API call again, how long to wait, and when to give up.
+
+The SDKs' own retries are switched off (``max_retries=0``) so that this one
+policy governs every provider and can be tested: exponential backoff with full
+jitter, never shorter than the server's ``Retry-After``, a cap on attempts and a
+deadline per request. Faults fall in four kinds:
+
+- ``retry``: 408, 409, 429, 5xx, timeouts, dropped connections, garbled
+  responses; tried again until the attempts or the deadline run out, then the
+  row is recorded as an error (and tried again on the next run);
+- ``too_long``: the server says the prompt exceeds its context window; the row
+  is reported as too long, the run goes on;
+- ``fatal``: 401, 403, 404 (unknown model), other 4xx (a malformed request);
+  no retry can fix them, so the run stops at once with a ``JudgeError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal, TypeVar
+
+from halubench.errors import ConfigError
+
+T = TypeVar("T")
+FaultKind = Literal["retry", "too_long", "fatal"]
+
+# Wordings of "prompt too long" in OpenAI, Anthropic, vLLM, llama.cpp, TGI and Ollama errors.
+_CONTEXT_EXCEEDED = re.compile(
+    r"context[_ ]length|context window|maximum context|context size|prompt is too long|"
+    r"too many (input )?tokens|input is too long|inputs` tokens|exceeds? the (model's )?max",
+    re.IGNORECASE,
+)
+_RETRY_STATUSES = frozenset({408, 409, 425, 429})
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: FaultKind
+    reason: str
+    retry_after_s: float | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Defaults suit the public APIs; tests shrink them through the judge's ``retry`` settings."""
+
+    max_attempts: int = 8
+    base_delay_s: float = 1.0
+    max_delay_s: float = 60.0
+    request_timeout_s: float = 120.0
+    deadline_s: float = 600.0
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None, where: str) -> RetryPolicy:
+        settings = dict(settings or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown retry setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        try:
+            policy = cls(**{k: type(getattr(cls, k))(v) for k, v in settings.items()})
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: retry settings must be numbers, got {settings}") from None
+        if policy.max_attempts < 1 or min(policy.base_delay_s, policy.max_delay_s) < 0 or min(
+            policy.request_timeout_s, policy.deadline_s
+        ) <= 0:
+            raise ConfigError(f"{where}: retry settings out of range: {settings}")
+        return policy
+
+    def backoff_s(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
+        """Full jitter after the ``attempt``-th failure (1-based), at least the server's ``Retry-After``."""
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+        delay = rng.uniform(0, ceiling)
+        return max(delay, retry_after_s) if retry_after_s is not None else delay
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` (OpenAI), or ``Retry-After`` as seconds or an HTTP date."""
+    if not headers:
+        return None
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def classify_status(status: int, message: str, headers: Mapping[str, str] | None) -> Fault:
+    """What an HTTP error status means for this row and for the run."""
+    reason = f"HTTP {status}: {message}".strip()
+    if status in _RETRY_STATUSES or status >= 500:
+        return Fault("retry", reason, parse_retry_after(headers))
+    if status in (400, 413, 422) and _CONTEXT_EXCEEDED.search(message):
+        return Fault("too_long", reason)
+    if status == 413:
+        return Fault("too_long", reason)
+    return Fault("fatal", reason)
+
+
+async def call_with_retries(
+    call: Callable[[], Awaitable[T]],
+    classify: Callable[[BaseException], Fault | None],
+    policy: RetryPolicy,
+    rng: random.Random | None = None,
+) -> tuple[T | None, Fault | None, int]:
+    """Run ``call`` until it succeeds or the policy gives up: (result, last fault, attempts).
+
+    ``classify`` maps an exception to a fault, or None for an exception that is
+    a bug rather than a fault (it propagates). Each attempt is bounded by the
+    request timeout and by what is left of the deadline, so a hung server
+    cannot hold a row for longer than ``deadline_s``.
+    """
+    rng = rng or random.Random()
+    deadline = time.monotonic() + policy.deadline_s
+    fault: Fault | None = None
+    attempt = 0
+    while attempt < policy.max_attempts:
+        attempt += 1
+        remaining = deadline - time.monotonic()
+        try:
+            result = await asyncio.wait_for(call(), timeout=min(policy.request_timeout_s, remaining))
+            return result, None, attempt
+        except asyncio.TimeoutError:
+            fault = Fault("retry", f"no reply within {min(policy.request_timeout_s, remaining):.3g} s")
+        except Exception as exc:  # noqa: BLE001 - classify decides; unknown ones re-raise
+            fault = classify(exc)
+            if fault is None:
+                raise
+        if fault.kind != "retry":
+            return None, fault, attempt
+        if attempt >= policy.max_attempts:
+            break
+        wait = policy.backoff_s(attempt, fault.retry_after_s, rng)
+        if time.monotonic() + wait >= deadline:
+            return None, Fault("retry", f"{fault.reason} (deadline of {policy.deadline_s:g} s reached)"), attempt
+        await asyncio.sleep(wait)
+    return None, fault, attempt

@@ -1,0 +1,140 @@
+"""RefChecker annotations + references -> samples, per response or per claim.
+
+Task options (YAML ``options:``, or ``--option KEY=VALUE`` on the command line):
+``settings`` (list of zero / noisy / accurate), ``annotations`` (a local
+``human_annotations_v1`` folder instead of the pinned download), and for the
+response level ``fail_on``: ``contradiction`` (RefChecker's strict rule: a
+response is FAIL when one of its claims is Contradiction) or ``not_entailment``
+(FAIL when any claim is not Entailment, the paper's "non-factual").
+``--data PATH`` is the references file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from halubench.errors import ConfigError
+from halubench.refchecker import annotations, references
+from halubench.refchecker.agreement import agreement
+from halubench.refchecker.annotations import LABELS, SETTINGS, Claim, Response, Setting
+from halubench.samples import Sample
+from halubench.task import LoadedRows, TaskSpec, file_sha256
+
+FAIL_RULES = {
+    "contradiction": lambda claims: any(c.label == "Contradiction" for c in claims),
+    "not_entailment": lambda claims: any(c.label != "Entailment" for c in claims),
+}
+_COMMON_OPTIONS = ("settings", "annotations")
+
+
+def load_responses(spec: TaskSpec, data: Path | None) -> LoadedRows:
+    """One sample per response with claims; responses without claims are counted apart."""
+    options = _options(spec, (*_COMMON_OPTIONS, "fail_on"))
+    rule_name = options.get("fail_on", "contradiction")
+    if rule_name not in FAIL_RULES:
+        raise ConfigError(f"task {spec.name}: fail_on is {rule_name!r}; use one of {', '.join(FAIL_RULES)}")
+    if len(spec.labels) != 2:
+        raise ConfigError(f"{spec.source}: response-level RefChecker tasks need doc_to_choice [PASS, FAIL]")
+    passed, failed = spec.labels
+    responses, refs, provenance = _load(spec, data, options)
+    fails = FAIL_RULES[rule_name]
+    samples = [
+        Sample(
+            id=r.key,
+            label=failed if fails(r.claims) else passed,
+            fields=_fields(refs[r.setting][r.id], answer=r.text),
+            groups={"setting": r.setting, "responder": r.responder},
+        )
+        for r in responses if r.claims
+    ]
+    abstained = [r for r in responses if not r.claims]
+    excluded = {}
+    if abstained:
+        excluded["abstain"] = {
+            "n": len(abstained),
+            "reason": "responses without claim triplets (RefChecker's 'Abstain'): no gold label",
+            "by_setting": dict(Counter(r.setting for r in abstained)),
+            "by_responder": dict(Counter(r.responder for r in abstained)),
+        }
+    return LoadedRows(samples, {**provenance, "fail_on": rule_name}, excluded)
+
+
+def load_claims(spec: TaskSpec, data: Path | None) -> LoadedRows:
+    """One sample per human-labelled triplet; the summary adds the paper's agreement figures."""
+    options = _options(spec, _COMMON_OPTIONS)
+    if spec.labels != LABELS:
+        raise ConfigError(f"{spec.source}: claim-level RefChecker tasks need doc_to_choice [{', '.join(LABELS)}]")
+    responses, refs, provenance = _load(spec, data, options)
+    samples, response_of = [], {}
+    for response in responses:
+        reference = refs[response.setting][response.id]
+        for index, claim in enumerate(response.claims):
+            sample_id = f"{response.key}/{index}"
+            response_of[sample_id] = (response.setting, response.responder, response.id)
+            samples.append(Sample(
+                id=sample_id,
+                label=claim.label,
+                fields={**_fields(reference, answer=_claim_text(claim)), "triplet": _triplet(claim)},
+                groups={"setting": response.setting, "responder": response.responder},
+            ))
+    claims_per_response = Counter(response_of.values())
+    metrics = partial(agreement, response_of=response_of, claims_per_response=claims_per_response)
+    return LoadedRows(samples, provenance, extra_metrics=metrics)
+
+
+def _options(spec: TaskSpec, known: Sequence[str]) -> dict[str, Any]:
+    unknown = sorted(set(spec.options) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"task {spec.name}: unknown option {', '.join(unknown)}; this task takes {', '.join(known)}"
+        )
+    return dict(spec.options)
+
+
+def _settings(spec: TaskSpec, value: Any) -> list[Setting]:
+    names = [value] if isinstance(value, str) else list(value or SETTINGS)
+    unknown = [n for n in names if n not in SETTINGS]
+    if unknown:
+        raise ConfigError(f"task {spec.name}: unknown setting {', '.join(map(str, unknown))}; "
+                          f"use {', '.join(SETTINGS)}")
+    return [SETTINGS[n] for n in names]
+
+
+def _load(
+    spec: TaskSpec, data: Path | None, options: dict[str, Any]
+) -> tuple[list[Response], dict[str, dict[str, references.Reference]], dict[str, Any]]:
+    settings = _settings(spec, options.get("settings"))
+    directory = Path(options["annotations"]) if options.get("annotations") else None
+    folder, annotation_source = annotations.locate(settings, directory)
+    responses = annotations.read_responses(folder, settings)
+    refs, reference_source = {}, {}
+    for setting in settings:
+        ids = [r.id for r in responses if r.setting == setting.name]
+        refs[setting.name], reference_source[setting.name] = references.join(setting, ids, data)
+    provenance = {
+        "source": "refchecker",
+        "settings": [s.name for s in settings],
+        "annotations": annotation_source,
+        "references": reference_source,
+    }
+    if data is not None:
+        provenance["references_sha256"] = file_sha256(data)
+    return responses, refs, provenance
+
+
+def _fields(reference: references.Reference, answer: str) -> dict[str, str]:
+    return {"question": reference.question, "passage": reference.text, "answer": answer}
+
+
+def _claim_text(claim: Claim) -> str:
+    """What heuristics such as the lexical judge read: the triplet as plain words."""
+    return " ".join((claim.subject, claim.predicate, claim.object))
+
+
+def _triplet(claim: Claim) -> str:
+    """RefChecker shows its checker the claim in this form."""
+    return f'("{claim.subject}", "{claim.predicate}", "{claim.object}")'
