@@ -71,8 +71,13 @@ class Run:
         return (self.summary.get("provenance", {}).get("judge") or {}).get("model")
 
 
+def breakdowns(metrics: dict[str, Any]) -> list[str]:
+    """The breakdowns of a summary, in the task's order (``by_domain`` -> ``domain``)."""
+    return [key[3:] for key in metrics if key.startswith("by_")]
+
+
 def first_breakdown(metrics: dict[str, Any]) -> str | None:
-    return next((key[3:] for key in metrics if key.startswith("by_")), None)
+    return next(iter(breakdowns(metrics)), None)
 
 
 def load_runs(results_dir: Path) -> list[Run]:
@@ -96,8 +101,13 @@ def dataset_label(summary: dict[str, Any]) -> str:
         label = f"{dataset.get('path')}@{revision[:7]}" if revision else str(dataset.get("path"))
     elif dataset.get("source") == "file":
         label = f"{Path(str(dataset.get('path'))).name} ({str(dataset.get('sha256', ''))[:8]})"
+    elif dataset.get("source") == "refchecker":
+        commit = str((dataset.get("annotations") or {}).get("commit") or "")[:7]
+        label = f"RefChecker annotations@{commit or '?'}"
+        if dataset.get("references_sha256"):
+            label += f", references ({dataset['references_sha256'][:8]})"
     else:
-        label = "?"
+        label = str(dataset.get("source") or "?")
     selection = provenance.get("selection") or {}
     if selection.get("limit"):
         label += f", {selection['limit']} drawn (seed {selection.get('seed')})"

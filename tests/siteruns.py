@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import SHARED_DATA, halubench_row, run_cli, write_jsonl
+from refchecker_data import annotations_dir, write_references
 
 from halubench.leaderboard import load_runs
 from halubench.results import load_samples, write_run
@@ -25,8 +26,8 @@ EVIL_JUDGE = f"evil <b>judge</b> {IMG}"
 UNPARSED_ID = "xss-unparsed"
 
 
-def run_ok(*args: str, cwd: Path) -> None:
-    result = run_cli(*args, cwd=cwd)
+def run_ok(*args: str, cwd: Path, env: dict[str, str] | None = None) -> None:
+    result = run_cli(*args, cwd=cwd, env=env)
     assert result.returncode == 0, result.stderr
 
 
@@ -57,13 +58,19 @@ def make_payload_run(folder: Path) -> None:
     write_run(summary, samples, folder / "results")
 
 
-def make_results(folder: Path, with_halueval: bool) -> None:
-    """Offline judges on the bundled sample (and on HaluEval when ../shared is there), plus the payload run."""
+def make_results(folder: Path, with_shared_data: bool) -> None:
+    """Offline judges on the bundled sample, plus the payload run; with ../shared, also on HaluEval
+    and a claim-level RefChecker run (three labels, two breakdowns) on the real annotations."""
     for judge in OFFLINE_JUDGES:
         run_ok("run", "--judge", judge, "--task", "halubench-sample", cwd=folder)
-        if with_halueval:
+        if with_shared_data:
             data = SHARED_DATA / "halubench-like" / "halueval.jsonl"
             run_ok("run", "--judge", judge, "--task", "halubench", "--data", str(data), cwd=folder)
+    if with_shared_data:
+        references = write_references(folder / "refs.jsonl", SHARED_DATA)
+        env = {"HALUBENCH_REFCHECKER_ANNOTATIONS": str(annotations_dir(SHARED_DATA))}
+        run_ok("run", "--judge", "random", "--task", "refchecker-claims", "--data", str(references),
+               cwd=folder, env=env)
     make_payload_run(folder)
 
 

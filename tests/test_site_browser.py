@@ -56,7 +56,7 @@ def browser():
 def project(tmp_path_factory):
     """Results of the offline judges (and the payload run), and the site built from them."""
     folder = tmp_path_factory.mktemp("browser-site")
-    make_results(folder, with_halueval=SHARED_DATA.is_dir())
+    make_results(folder, with_shared_data=SHARED_DATA.is_dir())
     result = run_cli("site", "--out", "site", cwd=folder)
     assert result.returncode == 0, result.stderr
     return folder
@@ -226,16 +226,16 @@ def test_explorer_filters(visit, base, project):
         page.locator(f"select[name={name}]").select_option(label=label)
         wait_for_rows(visit_)
 
-    choose("group", "DROP")
+    choose("group-domain", "DROP")
     assert shown_count(page) == 16
-    assert set(page.locator("#rows .judgment-head .tag:nth-of-type(1)").all_inner_texts()) == {"DROP"}
+    assert set(page.locator("#rows .judgment-head .tag.group").all_inner_texts()) == {"DROP"}
     choose("outcome", "wrong")
     wrong = [s for s in samples if s["groups"]["domain"] == "DROP" and not s["correct"]]
     assert shown_count(page) == len(wrong)
     assert page.locator("#rows > li").evaluate_all("rows => rows.map(r => r.dataset.id)") == [s["id"] for s in wrong]
     choose("gold", "FAIL")
     assert shown_count(page) == sum(s["gold"] == "FAIL" for s in wrong)
-    choose("group", "all")
+    choose("group-domain", "all")
     choose("gold", "all")
     choose("outcome", "correct")
     assert shown_count(page) == sum(s["correct"] for s in samples)
@@ -278,6 +278,28 @@ def test_untrusted_text_shows_as_text_and_runs_nothing(visit, base, project):
         assert shown in text
     assert page.locator("#rows script, #rows img, #rows b").count() == 0
     page.wait_for_timeout(300)  # an injected onerror would fire on the failed image load
+    explorer.check_clean()
+
+
+def test_claim_level_run_filters_by_both_breakdowns(visit, base, project):
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA}: the RefChecker run was not made")
+    explorer = visit(base, "runs/refchecker-claims/random.samples.html")
+    page = explorer.page
+    wait_for_rows(explorer)
+    samples = read_samples(project, "refchecker-claims", "random")
+    assert shown_count(page) == len(samples) == 10733
+    for name, label in (("group-setting", "zero"), ("group-responder", "gpt4"), ("gold", "Contradiction")):
+        page.locator(f"select[name={name}]").select_option(label=label)
+        wait_for_rows(explorer)
+    expected = [s["id"] for s in samples if s["groups"] == {"setting": "zero", "responder": "gpt4"}
+                and s["gold"] == "Contradiction"]
+    assert shown_count(page) == len(expected) > 0
+    assert page.locator("#rows > li").first.get_attribute("data-id") == expected[0]
+    assert "Contradiction" in page.locator("#rows > li").first.inner_text()
+    board = visit(base, "index.html").page
+    headers = board.locator("table[data-task='refchecker-claims'] thead th").all_inner_texts()
+    assert headers[2:5] == ["accurate", "noisy", "zero"]
     explorer.check_clean()
 
 

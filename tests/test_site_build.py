@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 from conftest import run_cli
+from refchecker_data import annotations_dir, write_references
 from siteruns import EVIL_JUDGE, OFFLINE_JUDGES, PAYLOAD, make_results, write_claim_level_run
 
 from halubench.definitions import PACKAGE_DIR
@@ -19,7 +20,7 @@ from halubench.sitegen.explorer_data import TEXT_SHARD_ROWS
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("site")
-    make_results(folder, with_halueval=False)
+    make_results(folder, with_shared_data=False)
     result = run_cli("site", "--out", "public", cwd=folder)
     assert result.returncode == 0, result.stderr
     assert "leaderboard page" in result.stdout
@@ -100,13 +101,16 @@ def test_explorer_data_is_sharded_and_texts_stored_once_per_task(built):
     data = built / "public" / "data" / "halubench-sample"
     key, index = read_data(data / "runs" / "lexical" / "index.js")
     assert key == "halubench-sample/runs/lexical/index" and len(index["rows"]) == 96
-    assert index["labels"] == ["PASS", "FAIL"] and "DROP" in index["groups"]
+    assert index["labels"] == ["PASS", "FAIL"] and index["breakdowns"][0]["name"] == "domain"
+    domains = index["breakdowns"][0]["groups"]
     samples = [json.loads(line) for line in
                (built / "results" / "halubench-sample" / "lexical.samples.jsonl").read_text().splitlines()]
     for row, sample in zip(index["rows"], samples, strict=True):
         assert row[0] == sample["id"]
-        assert index["labels"][row[2]] == sample["gold"]
-        assert index["statuses"][row[4]] == sample["status"]
+        assert index["labels"][row[1]] == sample["gold"]
+        assert row[2] == (index["labels"].index(sample["verdict"]) if sample["verdict"] else -1)
+        assert index["statuses"][row[3]] == sample["status"]
+        assert domains[row[5]] == sample["groups"]["domain"]
     # 96 sample rows + 6 rows of the payload file, whatever the number of judges.
     shards = sorted((data / "texts").glob("*.js"))
     assert len(shards) == math.ceil(102 / TEXT_SHARD_ROWS)
@@ -177,3 +181,21 @@ def test_a_summary_without_its_samples_is_one_line(built, tmp_path):
     result = run_cli("site", cwd=tmp_path)
     assert result.returncode == 2 and "lexical.samples.jsonl" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "site").exists()
+
+
+def test_refchecker_runs_show_their_provenance_exclusions_and_agreement(tmp_path, shared_data):
+    references = write_references(tmp_path / "refs.jsonl", shared_data)
+    env = {"HALUBENCH_REFCHECKER_ANNOTATIONS": str(annotations_dir(shared_data))}
+    for judge, task in (("always-fail", "refchecker-zero"), ("always-entailment", "refchecker-zero-claims")):
+        result = run_cli("run", "-j", judge, "-t", task, "--data", str(references), cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+    result = run_cli("site", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = tmp_path / "site" / "runs"
+    responses = (runs / "refchecker-zero" / "always-fail.html").read_text()
+    assert "annotations commit 1df1b25cee792ba2b171302e31ca4f768bd67703" in responses
+    assert "87 rows: responses without claim triplets" in responses
+    claims = (runs / "refchecker-zero-claims" / "always-entailment.html").read_text()
+    assert "RefChecker agreement" in claims and "Contradiction" in claims
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "RefChecker annotations@1df1b25" in index and "by responder" in index

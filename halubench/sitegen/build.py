@@ -19,7 +19,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from halubench import __version__
 from halubench.errors import OutputError
 from halubench.formatting import count, interval, missing, money, pct, seconds
-from halubench.leaderboard import REPORTED, Leaderboard, Run, build_leaderboards, dataset_label, load_runs
+from halubench.leaderboard import (
+    REPORTED,
+    Leaderboard,
+    Run,
+    breakdowns,
+    build_leaderboards,
+    dataset_label,
+    load_runs,
+)
 from halubench.report import to_csv_frame
 from halubench.reported import ReportedTable
 from halubench.results import slug
@@ -220,7 +228,8 @@ def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
         for run in board.runs.values():
             samples = run.samples()
             key = f"{task_dir}/runs/{run.path.stem}"
-            site.data_bytes += write_run_data(samples, run.breakdown, list(run.summary["labels"]), store,
+            site.data_bytes += write_run_data(samples, breakdowns(run.summary["metrics"]),
+                                              list(run.summary["labels"]), store,
                                               site.out / "data" / key, key, f"{task_dir}/texts")
             context = _run_context(board, run)
             chart = site.out / "runs" / f"{run.run_id}.svg"
@@ -230,8 +239,7 @@ def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
             _render(env, "run.html.jinja", site.out / "runs" / f"{run.run_id}.html", "../../", site,
                     n_runs=n_runs, chart=f"{run.path.stem}.svg", **context)
             _render(env, "explorer.html.jinja", site.out / "runs" / f"{run.run_id}.samples.html", "../../",
-                    site, n_runs=n_runs, board=board, run=run, data_key=key, n_rows=len(samples),
-                    breakdown=run.breakdown or "group")
+                    site, n_runs=n_runs, board=board, run=run, data_key=key, n_rows=len(samples))
             site.runs += 1
         site.data_bytes += store.write(site.out / "data" / task_dir / "texts", f"{task_dir}/texts")
 

@@ -68,32 +68,39 @@ def _reply(sample: dict[str, Any]) -> list[str | None]:
 
 def write_run_data(
     samples: list[dict[str, Any]],
-    breakdown: str | None,
+    breakdowns: list[str],
     labels: list[str],
     store: TextStore,
     folder: Path,
     key_prefix: str,
     texts_key: str,
 ) -> int:
-    """The index and reply shards of one run; texts go to ``store``. Returns bytes written."""
-    present = {(s.get("groups") or {}).get(breakdown, "") for s in samples} if breakdown else {""}
-    groups = sorted(present, key=lambda g: (g.lower(), g))
+    """The index and reply shards of one run; texts go to ``store``. Returns bytes written.
+
+    An index row is ``[id, gold, verdict (-1: none), status, text position, group per breakdown...]``,
+    the labels, statuses and groups as positions in the index's lists.
+    """
+    def group(sample: dict[str, Any], breakdown: str) -> str:
+        return str((sample.get("groups") or {}).get(breakdown, ""))
+
+    groups = [sorted({group(s, b) for s in samples}, key=lambda g: (g.lower(), g)) for b in breakdowns]
+    group_at = [{g: i for i, g in enumerate(names)} for names in groups]
     labels = [*labels, *sorted({s["gold"] for s in samples} - set(labels))]
-    group_at = {g: i for i, g in enumerate(groups)}
     label_at = {label: i for i, label in enumerate(labels)}
     status_at = {status: i for i, status in enumerate(STATUSES)}
     rows = []
     for sample in samples:
-        group = (sample.get("groups") or {}).get(breakdown, "") if breakdown else ""
         verdict = sample.get("verdict")
         rows.append([
-            sample["id"], group_at[group], label_at[sample["gold"]],
+            sample["id"], label_at[sample["gold"]],
             label_at.get(verdict, -1) if verdict is not None else -1,
             status_at.get(sample.get("status"), status_at["error"]),
             store.position(sample["id"], sample.get("fields") or {}),
+            *(group_at[i][group(sample, b)] for i, b in enumerate(breakdowns)),
         ])
     index = {
-        "groups": groups, "labels": labels, "statuses": list(STATUSES), "rows": rows,
+        "breakdowns": [{"name": b, "groups": g} for b, g in zip(breakdowns, groups, strict=True)],
+        "labels": labels, "statuses": list(STATUSES), "rows": rows,
         "texts": texts_key, "textShardRows": TEXT_SHARD_ROWS, "replyShardRows": REPLY_SHARD_ROWS,
     }
     written = write_js(folder / "index.js", f"{key_prefix}/index", index)

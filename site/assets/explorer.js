@@ -48,8 +48,10 @@ window.halubenchData = (function () {
     return node;
   }
 
-  function fillSelect(name, values) {
-    var select = form.elements[name];
+  // An index row: [id, gold, verdict (-1: none), status, text position, group of each breakdown...].
+  var ID = 0, GOLD = 1, VERDICT = 2, STATUS = 3, TEXT = 4, GROUPS = 5;
+
+  function fillSelect(select, values) {
     values.forEach(function (value, i) {
       var option = el("option", null, value === "" ? "(none)" : value);
       option.value = String(i);
@@ -57,19 +59,39 @@ window.halubenchData = (function () {
     });
   }
 
+  function addBreakdownFilters() {
+    index.breakdowns.slice().reverse().forEach(function (breakdown, reversed) {
+      var label = el("label", null, breakdown.name + " ");
+      var select = el("select");
+      select.name = "group-" + breakdown.name;
+      select.setAttribute("data-column", String(GROUPS + index.breakdowns.length - 1 - reversed));
+      var all = el("option", null, "all");
+      all.value = "";
+      select.appendChild(all);
+      fillSelect(select, breakdown.groups);
+      label.appendChild(select);
+      form.insertBefore(label, form.firstChild);
+    });
+  }
+
   function applyFilters() {
     var f = form.elements;
-    var group = f.group.value, gold = f.gold.value, outcome = f.outcome.value, status = f.status.value;
+    var gold = f.gold.value, outcome = f.outcome.value, status = f.status.value;
     var needle = f.id.value.trim().toLowerCase();
+    var groupFilters = Array.prototype.filter.call(form.querySelectorAll("select[data-column]"), function (s) {
+      return s.value !== "";
+    }).map(function (s) { return [+s.getAttribute("data-column"), +s.value]; });
     matches = [];
     index.rows.forEach(function (row, position) {
-      var correct = row[3] === row[2];
-      if (group !== "" && row[1] !== +group) return;
-      if (gold !== "" && row[2] !== +gold) return;
-      if (status !== "" && row[4] !== +status) return;
+      var correct = row[VERDICT] === row[GOLD];
+      for (var i = 0; i < groupFilters.length; i++) {
+        if (row[groupFilters[i][0]] !== groupFilters[i][1]) return;
+      }
+      if (gold !== "" && row[GOLD] !== +gold) return;
+      if (status !== "" && row[STATUS] !== +status) return;
       if (outcome === "correct" && !correct) return;
       if (outcome === "wrong" && correct) return;
-      if (needle && String(row[0]).toLowerCase().indexOf(needle) < 0) return;
+      if (needle && String(row[ID]).toLowerCase().indexOf(needle) < 0) return;
       matches.push(position);
     });
     page = 0;
@@ -93,16 +115,21 @@ window.halubenchData = (function () {
 
   function card(position, texts, reply) {
     var row = index.rows[position];
-    var verdict = row[3] >= 0 ? index.labels[row[3]] : "no verdict";
-    var status = index.statuses[row[4]];
-    var correct = row[3] === row[2];
+    var hasVerdict = row[VERDICT] >= 0;
+    var status = index.statuses[row[STATUS]];
+    var correct = row[VERDICT] === row[GOLD];
     var item = el("li", "judgment " + (correct ? "correct" : "wrong"));
-    item.setAttribute("data-id", row[0]);
+    item.setAttribute("data-id", row[ID]);
     var head = el("div", "judgment-head");
-    head.appendChild(el("code", "row-id", row[0]));
-    head.appendChild(el("span", "tag", index.groups[row[1]] || "–"));
-    head.appendChild(el("span", "tag gold", "gold " + index.labels[row[2]]));
-    head.appendChild(el("span", "tag verdict " + (correct ? "ok" : "bad"), row[3] >= 0 ? "verdict " + verdict : verdict));
+    head.appendChild(el("code", "row-id", row[ID]));
+    index.breakdowns.forEach(function (breakdown, i) {
+      var tag = el("span", "tag group", breakdown.groups[row[GROUPS + i]] || "–");
+      tag.title = breakdown.name;
+      head.appendChild(tag);
+    });
+    head.appendChild(el("span", "tag gold", "gold " + index.labels[row[GOLD]]));
+    head.appendChild(el("span", "tag verdict " + (correct ? "ok" : "bad"),
+                        hasVerdict ? "verdict " + index.labels[row[VERDICT]] : "no verdict"));
     if (status !== "ok") head.appendChild(el("span", "tag status", status));
     head.appendChild(el("span", "outcome", correct ? "correct" : "wrong"));
     item.appendChild(head);
@@ -144,7 +171,7 @@ window.halubenchData = (function () {
       keys.forEach(function (key, i) { shards[key] = values[i]; });
       list.replaceChildren();
       shown.forEach(function (position) {
-        var textAt = index.rows[position][5] % index.textShardRows;
+        var textAt = index.rows[position][TEXT] % index.textShardRows;
         var replyAt = position % index.replyShardRows;
         list.appendChild(card(position, shards[textShard(position)][textAt], shards[replyShard(position)][replyAt]));
       });
@@ -155,7 +182,9 @@ window.halubenchData = (function () {
   }
 
   function pad(n) { return ("0000" + n).slice(-5); }
-  function textShard(position) { return index.texts + "/" + pad(Math.floor(index.rows[position][5] / index.textShardRows)); }
+  function textShard(position) {
+    return index.texts + "/" + pad(Math.floor(index.rows[position][TEXT] / index.textShardRows));
+  }
   function replyShard(position) { return runKey + "/r" + pad(Math.floor(position / index.replyShardRows)); }
 
   form.addEventListener("change", applyFilters);
@@ -166,9 +195,9 @@ window.halubenchData = (function () {
 
   halubenchData.load(base, root.getAttribute("data-index")).then(function (data) {
     index = data;
-    fillSelect("group", index.groups);
-    fillSelect("gold", index.labels);
-    fillSelect("status", index.statuses);
+    addBreakdownFilters();
+    fillSelect(form.elements.gold, index.labels);
+    fillSelect(form.elements.status, index.statuses);
     applyFilters();
   }, function (error) {
     countLine.textContent = error.message;
