@@ -125,9 +125,8 @@ def visit(browser):
 
 
 def wait_for_rows(visit: Visit) -> None:
-    visit.page.wait_for_function("document.querySelector('#count').textContent.indexOf('loading') < 0")
-    visit.page.wait_for_function("document.querySelector('#rows').hasAttribute('data-page') "
-                                 "|| document.querySelector('#count').textContent === 'no rows match'")
+    """Until the explorer has rendered the current filter and page (it unsets data-page while loading)."""
+    visit.page.locator("#rows[data-page]").wait_for(state="attached")
 
 
 def test_every_page_loads_clean(visit, base, project):
@@ -140,7 +139,7 @@ def test_every_page_loads_clean(visit, base, project):
             wait_for_rows(page)
             assert page.page.locator("#rows > li").count() > 0
         elif path.startswith("runs/"):
-            page.page.wait_for_function("document.querySelector('img.chart').complete")
+            page.page.wait_for_function("() => document.querySelector('img.chart').complete")
             assert page.page.evaluate("document.querySelector('img.chart').naturalWidth") > 0
         page.check_clean()
 
@@ -314,7 +313,7 @@ def test_large_run_pages_through_shards(visit, base, project):
     for _ in range(30):  # to rows 601-620: later reply and text shards load on demand
         page.locator("#next").click()
     wait_for_rows(explorer)
-    page.wait_for_function("document.querySelector('#rows').dataset.page === '30'")
+    page.locator("#rows[data-page='30']").wait_for(state="attached")
     samples = read_samples(project, "halubench", "lexical")
     assert page.locator("#rows > li").first.get_attribute("data-id") == samples[600]["id"]
     after = {u for u in explorer.requests if "/r0" in u or "/texts/" in u}

@@ -151,6 +151,8 @@ window.halubenchData = (function () {
 
   function render() {
     var mine = ++generation;
+    list.removeAttribute("data-page"); // set again once this page's rows are in place
+    list.setAttribute("aria-busy", "true");
     var pages = Math.max(1, Math.ceil(matches.length / PAGE));
     page = Math.min(page, pages - 1);
     var shown = matches.slice(page * PAGE, page * PAGE + PAGE);
@@ -176,6 +178,7 @@ window.halubenchData = (function () {
         list.appendChild(card(position, shards[textShard(position)][textAt], shards[replyShard(position)][replyAt]));
       });
       list.setAttribute("data-page", String(page));
+      list.setAttribute("aria-busy", "false");
     }, function (error) {
       countLine.textContent = error.message;
     });
