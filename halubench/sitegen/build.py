@@ -78,8 +78,8 @@ def _table(board: Leaderboard) -> dict[str, Any]:
     breakdown = board.breakdown or "group"
     headers = [{"text": board.group_names[g], "title": f"accuracy on {breakdown} {g}, %"} for g in board.groups]
     headers += [
-        {"text": "Overall", "title": f"{breakdown}-macro accuracy (each {breakdown} weighs the same), % "
-                                     "with 95% CI; the HaluBench paper's 'Overall'"},
+        {"text": "Overall", "title": f"{breakdown}-macro accuracy (each {breakdown} weighs the same), % with "
+                                     "95% CI" + ("; the paper's 'Overall'" if board.reported else "")},
         {"text": "Micro", "title": "accuracy over all rows, % with 95% Wilson CI"},
         {"text": "Unparsed", "title": "rows whose reply had no readable verdict, %"},
         {"text": "Errors", "title": "rows whose call failed or whose prompt was too long, %"},
@@ -168,6 +168,7 @@ def _run_context(board: Leaderboard, run: Run) -> dict[str, Any]:
     metrics = summary["metrics"]
     record = board.frame.set_index("run_id").loc[run.run_id].to_dict()
     labels = list(summary["labels"])
+    paper = _paper_row(board, run)
     return {
         "board": board, "run": run, "summary": summary, "metrics": metrics, "record": record,
         "overall": metrics["overall"], "groups": dict(_ordered(board, run)), "labels": labels,
@@ -175,8 +176,8 @@ def _run_context(board: Leaderboard, run: Run) -> dict[str, Any]:
         "usage": dict.fromkeys(USAGE_KEYS) | (summary.get("usage") or {}),
         "provenance": provenance, "dataset": provenance.get("dataset") or {},
         "data_label": dataset_label(summary), "judge_settings": provenance.get("judge") or {},
-        "paper": _paper_row(board, run), "reported_table": board.reported,
-        "paper_anchor": _reported_anchor(board.task, p.judge) if (p := _paper_row(board, run)) else None,
+        "paper": paper, "reported_table": board.reported,
+        "paper_anchor": _reported_anchor(board.task, paper.judge) if paper else None,
         "positive": summary.get("positive_label"),
     }
 
