@@ -104,6 +104,11 @@ class LoggedCall:
     finished: float | None = None
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the default backlog of 5 refuses a burst of concurrent connections
+
+
 class FakeLLMServer:
     """``with FakeLLMServer(script) as server:`` serves on 127.0.0.1 at a free port."""
 
@@ -113,8 +118,7 @@ class FakeLLMServer:
         self.calls: Counter[str] = Counter()
         self.log: list[LoggedCall] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
@@ -210,6 +214,7 @@ def _error_body(api: str, status: Status) -> dict[str, Any]:
 def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs' connection pools expect
+        disable_nagle_algorithm = True  # else headers and body in two writes cost a 40 ms delayed ACK
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
             pass

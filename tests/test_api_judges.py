@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import halubench_row, run_cli, write_jsonl
+from conftest import REPO, halubench_row, run_cli, write_jsonl
 from fake_llm_server import Delay, Drop, FakeLLMServer, Garbage, Status, Text, verdict_reply, verdicts
 
 from halubench.backends import build_judge
@@ -30,7 +30,7 @@ from halubench.samples import Sample
 
 DOMAINS = ("halueval", "DROP", "covidQA")
 SECRET = "sk-test-0123456789abcdef"
-FAST_RETRY = {"max_attempts": 6, "base_delay_s": 0.01, "max_delay_s": 0.05, "request_timeout_s": 1.0,
+FAST_RETRY = {"max_attempts": 6, "base_delay_s": 0.01, "max_delay_s": 0.05, "request_timeout_s": 2.0,
               "deadline_s": 20.0}
 
 
@@ -44,9 +44,9 @@ def row_of(prompt: str) -> int:
     return int(prompt.split("Record ", 1)[1].split(":", 1)[0])
 
 
-def expected_metrics(data: list[dict], replies: dict[str, Text]) -> dict[str, dict]:
+def expected_metrics(data: list[dict], replies: dict[str, Text], locate=row_of) -> dict[str, dict]:
     """Per-domain accuracy and unparsed counts implied by the server's final replies."""
-    by_row = {row_of(prompt): reply.verdict for prompt, reply in replies.items()}
+    by_row = {locate(prompt): reply.verdict for prompt, reply in replies.items()}
     out: dict[str, dict] = {}
     for i, row in enumerate(data):
         stats = out.setdefault(row["source_ds"], Counter())
@@ -118,6 +118,25 @@ def test_named_judge_against_a_local_server(tmp_path, judge, api):
     assert SECRET not in written and SECRET not in result.stdout + result.stderr
 
 
+def test_real_passages_through_the_wire(tmp_path, shared_data):
+    """Long, unicode-rich passages from the real data reach the server intact and score as it said."""
+    import jinja2
+
+    source = shared_data / "halubench-like" / "covidqa.jsonl"
+    data = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()][:120]
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    template = jinja2.Template((REPO / "halubench" / "templates" / "faithfulness.jinja").read_text())
+    index = {template.render(**row): i for i, row in enumerate(data)}
+    with FakeLLMServer() as server:
+        result = run_cli("run", "--judge", "gpt-4o-mini", "--data", str(path), "--concurrency", "16",
+                         cwd=tmp_path, env=api_env(server))
+        replies = server.replies()
+    assert result.returncode == 0, result.stderr
+    assert set(replies) == set(index)  # every prompt arrived byte for byte
+    summary, _ = summary_of(tmp_path, "gpt-4o-mini")
+    assert_domains_match(summary, expected_metrics(data, replies, locate=index.__getitem__))
+
+
 def test_ad_hoc_judge_with_base_url_needs_no_key(tmp_path):
     data = rows(6)
     path = write_jsonl(tmp_path / "d.jsonl", data)
@@ -143,7 +162,7 @@ def faulty(call):
         1: [Status(500, "internal error"), Status(503, "overloaded")],
         2: [Drop()],
         3: [Garbage()],
-        4: [Delay(3.0, Text("too late"))],  # beyond request_timeout_s: the client gives up and retries
+        4: [Delay(4.0, Text("too late"))],  # beyond request_timeout_s: the client gives up and retries
         5: [Status(529, "overloaded_error"), Drop()],
         6: [],
     }[row_of(call.prompt) % 7]

@@ -145,15 +145,19 @@ class ApiJudge(RequestJudge):
     def max_new_tokens(self) -> int:
         return int(self.generation.get("max_tokens") or self.generation.get("max_completion_tokens") or 0)
 
+    def prompt_tokens_at_least(self, messages: tuple[Mapping[str, str], ...]) -> int:
+        """A lower bound on the prompt's tokens; a judge with the model's tokenizer can count exactly."""
+        return estimate_prompt_tokens(messages)
+
     def _too_long(self, request: JudgeRequest) -> Reply | None:
         if not self.context_window:
             return None
-        estimate = estimate_prompt_tokens(request.messages)
-        if estimate + self.max_new_tokens() <= int(self.context_window):
+        tokens = self.prompt_tokens_at_least(request.messages)
+        if tokens + self.max_new_tokens() <= int(self.context_window):
             return None
         return Reply(
             request.key, too_long=True,
-            error=f"prompt of at least {estimate} tokens + {self.max_new_tokens()} new tokens exceeds "
+            error=f"prompt of at least {tokens} tokens + {self.max_new_tokens()} new tokens exceeds "
                   f"the context window of {self.context_window}",
         )
 
