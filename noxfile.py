@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "vllm_cpu"]
+nox.options.sessions = ["lint", "tests", "browser", "vllm_cpu"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -18,7 +18,14 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The fast suite: everything but the sessions below; no network, no GPU."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not vllm_cpu", *session.posargs)
+    session.run("pytest", "-m", "not vllm_cpu and not browser", *session.posargs)
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """The site in Debian's Chromium via Playwright; fails (never skips) when the browser is missing."""
+    session.install("-e", ".[test,browser]")
+    session.run("pytest", "-m", "browser", *session.posargs, env={"HALUBENCH_REQUIRE_BROWSER": "1"})
 
 
 @nox.session

@@ -206,6 +206,110 @@ def tasks(include_path: IncludePath = None) -> None:
     _definitions_table("task", include_path or [], ("group",))
 
 
+ResultsIn = Annotated[Path, _opt("--results-dir", help="Folder of results files to read.")]
+MarkdownOut = Annotated[Path | None, _opt("--markdown", help="Also write the leaderboard as Markdown here.")]
+CsvOut = Annotated[Path | None, _opt("--csv", help="Also write the leaderboard's numbers as CSV here.")]
+TaskFilter = Annotated[list[str] | None, _opt("--task", "-t", help="Only these tasks (repeatable).")]
+NoReported = Annotated[bool, _opt("--no-reported", help="Leave out figures reported in papers.")]
+
+
+@app.command()
+def report(
+    results_dir: ResultsIn = Path("results"),
+    markdown: MarkdownOut = None,
+    csv: CsvOut = None,
+    task: TaskFilter = None,
+    no_reported: NoReported = False,
+) -> None:
+    """The leaderboard: one table per task, measured runs and the papers' reported figures."""
+    from halubench.leaderboard import build_leaderboards, load_runs
+    from halubench.report import print_leaderboards, to_csv_frame, to_markdown
+
+    boards = build_leaderboards(load_runs(results_dir), [] if no_reported else None)
+    if task:
+        boards = [b for b in boards if b.task in task]
+    # A leaderboard is wider than a run table; piped output (files, CI logs) gets room for it.
+    print_leaderboards(boards, console if sys.stdout.isatty() else Console(width=220))
+    if markdown:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(to_markdown(boards), encoding="utf-8")
+        console.print(f"markdown: {markdown}")
+    if csv:
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        to_csv_frame(boards).to_csv(csv, index=False)
+        console.print(f"csv: {csv}")
+
+
+RunA = Annotated[str, typer.Argument(metavar="A", help="First run: a results JSON path, or a judge name (--task).")]
+RunB = Annotated[str, typer.Argument(metavar="B", help="Second run, the same way.")]
+CompareTask = Annotated[str | None, _opt("--task", "-t", help="Task of the runs named by judge.")]
+Show = Annotated[int, _opt("--show", help="Disagreeing rows to print.")]
+DisagreementsOut = Annotated[Path | None, _opt("--disagreements", help=(
+    "Write every row where the verdicts differ to this CSV file."))]
+
+
+@app.command()
+def compare(
+    a: RunA,
+    b: RunB,
+    results_dir: ResultsIn = Path("results"),
+    task: CompareTask = None,
+    show: Show = 20,
+    disagreements: DisagreementsOut = None,
+) -> None:
+    """Two runs of one task side by side: per-group deltas, McNemar's paired test, disagreements."""
+    from halubench.compare import compare_runs, resolve_run
+    from halubench.formatting import pct, signed_points
+
+    first, second = resolve_run(a, results_dir, task), resolve_run(b, results_dir, task)
+    result = compare_runs(first, second)
+    table = Table(title=f"{first.task}: A = {first.judge}, B = {second.judge} (paired rows)",
+                  title_justify="left")
+    for column in (result.breakdown or "group", "n", "A %", "B %", "B − A (pp)", "only A right",
+                   "only B right"):
+        table.add_column(column, justify="left" if column == (result.breakdown or "group") else "right")
+    for row in result.by_group().itertuples():
+        table.add_row(row.group, str(row.n), pct(row.acc_a), pct(row.acc_b), signed_points(row.delta),
+                      str(row.a_only_right), str(row.b_only_right),
+                      style="bold" if row.group == "overall" else None)
+    console.print(table)
+    if result.only_a or result.only_b:
+        console.print(f"left out (judged by one run only): {result.only_a} rows of A, {result.only_b} of B")
+    console.print(result.test.describe())
+    differ = result.disagreements()
+    console.print(f"{len(differ)} rows where the verdicts differ" + (":" if show and len(differ) else ""))
+    if show and len(differ):
+        rows = Table()
+        for column in ("id", result.breakdown or "group", "gold", "A", "B"):
+            rows.add_column(column, overflow="fold")
+        for row in differ.head(show).itertuples():
+            rows.add_row(row.id, row.group, row.gold, row.verdict_a or f"none ({row.status_a})",
+                         row.verdict_b or f"none ({row.status_b})")
+        console.print(rows)
+    if disagreements:
+        disagreements.parent.mkdir(parents=True, exist_ok=True)
+        differ.to_csv(disagreements, index=False)
+        console.print(f"disagreements: {disagreements}")
+
+
+SiteOut = Annotated[Path, _opt("--out", help="Folder for the site (replaced if an earlier build made it).")]
+
+
+@app.command()
+def site(
+    results_dir: ResultsIn = Path("results"),
+    out: SiteOut = Path("site"),
+    no_reported: NoReported = False,
+) -> None:
+    """Write the static leaderboard site: tables, one page per run, a sample explorer."""
+    from halubench.sitegen.build import build_site
+
+    built = build_site(results_dir, out, [] if no_reported else None)
+    leaderboard = built.pages["index.html"]
+    console.print(f"site: {built.runs} runs, {len(built.pages)} pages, {built.total_bytes / 1e6:.1f} MB "
+                  f"(leaderboard page {leaderboard / 1024:.0f} KiB) -> {out / 'index.html'}")
+
+
 app.command("refchecker-references")(make_references)
 
 

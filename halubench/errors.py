@@ -24,3 +24,7 @@ class ConfigError(HalubenchError):
 
 class JudgeError(HalubenchError):
     """A judge that cannot run at all (missing key, 401, missing engine): stop the run."""
+
+
+class OutputError(HalubenchError):
+    """An output location halubench will not write to (e.g. a folder it did not make)."""

@@ -1,0 +1,107 @@
+"""Two runs of the same task, row by row: per-group deltas, McNemar's test, disagreements.
+
+Rows are paired by sample id; only rows both runs judged enter the deltas and
+the test, so a run on a subset compares fairly on that subset. A row without a
+verdict counts as wrong, as in the headline accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from halubench.errors import DataError
+from halubench.leaderboard import Run
+from halubench.results import FORMAT, result_paths
+from halubench.stats import McNemar, mcnemar
+
+
+def resolve_run(ref: str, results_dir: Path, task: str | None) -> Run:
+    """A results summary by path, or by judge name inside ``results_dir/<task>/``."""
+    path = Path(ref)
+    if not path.is_file():
+        if task is None:
+            raise DataError(f"{ref} is not a results file; to name a judge instead, add --task "
+                            f"(and --results-dir if not ./results)")
+        path = result_paths(results_dir, task, ref)[0]
+        if not path.is_file():
+            present = sorted(p.stem for p in path.parent.glob("*.json")) if path.parent.is_dir() else []
+            raise DataError(f"no results for judge {ref!r} on task {task!r} in {path.parent}; "
+                            f"present: {', '.join(present) or 'none'}")
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not a readable results summary ({exc.__class__.__name__})") from None
+    if not isinstance(summary, dict) or summary.get("format") != FORMAT:
+        raise DataError(f"{path}: not a halubench results summary (format {FORMAT})")
+    return Run(path, summary)
+
+
+@dataclass
+class Comparison:
+    a: Run
+    b: Run
+    breakdown: str | None
+    paired: pd.DataFrame  # one row per id both judged
+    only_a: int
+    only_b: int
+    test: McNemar
+
+    def by_group(self) -> pd.DataFrame:
+        """Accuracy of both runs per group on the paired rows, plus an overall line."""
+        frame = self.paired
+        parts = [("overall", frame)]
+        if self.breakdown:
+            parts = [*((str(g), rows) for g, rows in frame.groupby("group", sort=True)), *parts]
+        return pd.DataFrame([_accuracies(name, rows) for name, rows in parts])
+
+    def disagreements(self) -> pd.DataFrame:
+        """Rows where the two verdicts differ (a missing verdict differs from any verdict)."""
+        frame = self.paired
+        differ = frame["verdict_a"].fillna("") != frame["verdict_b"].fillna("")
+        return frame.loc[differ, ["id", "group", "gold", "verdict_a", "status_a", "verdict_b", "status_b"]]
+
+
+def _accuracies(name: str, rows: pd.DataFrame) -> dict[str, object]:
+    acc_a, acc_b = rows["correct_a"].mean(), rows["correct_b"].mean()
+    return {
+        "group": name, "n": len(rows), "acc_a": acc_a, "acc_b": acc_b, "delta": acc_b - acc_a,
+        "a_only_right": int((rows["correct_a"] & ~rows["correct_b"]).sum()),
+        "b_only_right": int((~rows["correct_a"] & rows["correct_b"]).sum()),
+    }
+
+
+def _frame(run: Run, breakdown: str | None) -> pd.DataFrame:
+    samples = run.samples()
+    return pd.DataFrame({
+        "id": [s["id"] for s in samples],
+        "group": [(s.get("groups") or {}).get(breakdown, "") if breakdown else "" for s in samples],
+        "gold": [s["gold"] for s in samples],
+        "verdict": [s["verdict"] for s in samples],
+        "status": [s["status"] for s in samples],
+        "correct": [s["verdict"] is not None and s["verdict"] == s["gold"] for s in samples],
+    })
+
+
+def compare_runs(a: Run, b: Run) -> Comparison:
+    if a.task != b.task:
+        raise DataError(f"{a.path} is a run of task {a.task!r} and {b.path} of {b.task!r}; "
+                        "compare two runs of the same task")
+    breakdown = a.breakdown
+    left, right = _frame(a, breakdown), _frame(b, breakdown)
+    paired = left.merge(right.drop(columns="group"), on="id", suffixes=("_a", "_b"), validate="one_to_one")
+    clash = paired[paired["gold_a"] != paired["gold_b"]]
+    if len(clash):
+        row = clash.iloc[0]
+        raise DataError(f"row {row['id']} has gold label {row['gold_a']} in {a.path} but {row['gold_b']} in "
+                        f"{b.path}: the runs used different data; compare runs on the same rows")
+    if paired.empty:
+        raise DataError(f"{a.path} and {b.path} share no row ids; nothing to compare")
+    paired = paired.drop(columns="gold_b").rename(columns={"gold_a": "gold"})
+    b_count = int((paired["correct_a"] & ~paired["correct_b"]).sum())
+    c_count = int((~paired["correct_a"] & paired["correct_b"]).sum())
+    return Comparison(a, b, breakdown, paired, len(left) - len(paired), len(right) - len(paired),
+                      mcnemar(b_count, c_count))

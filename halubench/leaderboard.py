@@ -1,0 +1,231 @@
+"""The leaderboard as data: one pandas frame per task, measured runs and reported rows.
+
+Generic over tasks: the columns come from each summary's first breakdown
+(``by_domain`` for HaluBench, ``by_setting`` / ``by_responder`` for RefChecker)
+and its labels, never from a list of HaluBench's domains. The terminal report,
+the Markdown and CSV files and the static site all render these frames.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from halubench.errors import DataError
+from halubench.reported import ReportedTable, load_reported
+from halubench.results import load_samples, load_summaries, slug
+from halubench.stats import macro_interval
+
+MEASURED, REPORTED = "measured", "reported"
+HEAD_COLUMNS = ("kind", "judge", "run_id", "model", "n", "data", "run_date")
+GROUP_PARTS = ("acc", "lo", "hi", "n")  # per group: accuracy, its 95% CI, rows
+TAIL_COLUMNS = (
+    "acc_micro", "acc_micro_lo", "acc_micro_hi", "acc_macro", "acc_macro_lo", "acc_macro_hi",
+    "unparsed_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model",
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One results summary on disk."""
+
+    path: Path
+    summary: dict[str, Any]
+
+    @property
+    def task(self) -> str:
+        return self.summary["task"]
+
+    @property
+    def judge(self) -> str:
+        return self.summary["judge"]
+
+    @property
+    def run_id(self) -> str:
+        """File-safe ``task/judge``: the run's address on the site."""
+        return f"{slug(self.task)}/{self.path.stem}"
+
+    @property
+    def breakdown(self) -> str | None:
+        return first_breakdown(self.summary["metrics"])
+
+    @property
+    def groups(self) -> dict[str, dict[str, Any]]:
+        key = self.breakdown
+        return self.summary["metrics"][f"by_{key}"] if key else {}
+
+    def samples(self) -> list[dict[str, Any]]:
+        """The run's per-sample records; a summary whose samples file is gone is the user's to fix."""
+        try:
+            return load_samples(self.path, self.summary)
+        except (OSError, KeyError, ValueError) as exc:
+            raise DataError(f"{self.path}: cannot read its samples file {self.summary.get('samples_file')!r} "
+                            f"({exc.__class__.__name__}); run the judge again or remove this summary") from None
+
+    @property
+    def model(self) -> str | None:
+        return (self.summary.get("provenance", {}).get("judge") or {}).get("model")
+
+
+def breakdowns(metrics: dict[str, Any]) -> list[str]:
+    """The breakdowns of a summary, in the task's order (``by_domain`` -> ``domain``)."""
+    return [key[3:] for key in metrics if key.startswith("by_")]
+
+
+def first_breakdown(metrics: dict[str, Any]) -> str | None:
+    return next(iter(breakdowns(metrics)), None)
+
+
+def load_runs(results_dir: Path) -> list[Run]:
+    """Every run under ``results_dir``; an empty or missing folder is the user's mistake."""
+    if not results_dir.is_dir():
+        raise DataError(f"results folder {results_dir} does not exist; run `halubench run` first "
+                        "or point --results-dir at one")
+    runs = [Run(path, summary) for path, summary in load_summaries(results_dir)]
+    if not runs:
+        raise DataError(f"no results files (halubench-results/1) under {results_dir}; run "
+                        "`halubench run --judge lexical --task halubench-sample` to make one")
+    return runs
+
+
+def dataset_label(summary: dict[str, Any]) -> str:
+    """Where the rows came from, short: hub id and revision, or file name and hash (no local paths)."""
+    provenance = summary.get("provenance", {})
+    dataset = provenance.get("dataset") or {}
+    if dataset.get("source") == "hub":
+        revision = dataset.get("revision")
+        label = f"{dataset.get('path')}@{revision[:7]}" if revision else str(dataset.get("path"))
+    elif dataset.get("source") == "file":
+        label = f"{Path(str(dataset.get('path'))).name} ({str(dataset.get('sha256', ''))[:8]})"
+    elif dataset.get("source") == "refchecker":
+        commit = str((dataset.get("annotations") or {}).get("commit") or "")[:7]
+        label = f"RefChecker annotations@{commit or '?'}"
+        if dataset.get("references_sha256"):
+            label += f", references ({dataset['references_sha256'][:8]})"
+    else:
+        label = str(dataset.get("source") or "?")
+    selection = provenance.get("selection") or {}
+    if selection.get("limit"):
+        label += f", {selection['limit']} drawn (seed {selection.get('seed')})"
+    if selection.get("domains"):
+        label += f", only {', '.join(selection['domains'])}"
+    return label
+
+
+def _rate(metrics: dict[str, Any], *keys: str) -> float | None:
+    return sum(metrics.get(k, 0) for k in keys) / metrics["n"] if metrics.get("n") else None
+
+
+@dataclass
+class Leaderboard:
+    """One task's table: ``frame`` has a row per measured run and per reported row."""
+
+    task: str
+    breakdown: str | None
+    groups: list[str]  # column order
+    group_names: dict[str, str]  # group -> name shown (a paper's spelling when it has one)
+    labels: list[str]
+    frame: pd.DataFrame
+    reported: ReportedTable | None = None
+    runs: dict[str, Run] = field(default_factory=dict)  # run_id -> run
+
+
+def _measured_row(run: Run, groups: list[str]) -> dict[str, Any]:
+    summary = run.summary
+    overall = summary["metrics"]["overall"]
+    by_group = run.groups
+    usage = summary.get("usage") or {}
+    provenance = summary.get("provenance") or {}
+    row: dict[str, Any] = {
+        "kind": MEASURED,
+        "judge": run.judge,
+        "run_id": run.run_id,
+        "model": run.model,
+        "n": summary["n"],
+        "data": dataset_label(summary),
+        "run_date": (provenance.get("finished_at") or "")[:10] or None,
+    }
+    for group in groups:
+        m = by_group.get(group)
+        row[f"acc:{group}"] = m["accuracy"] if m else None
+        row[f"lo:{group}"], row[f"hi:{group}"] = m["accuracy_ci95"] if m else (None, None)
+        row[f"n:{group}"] = m["n"] if m else None
+    row["acc_micro"] = overall["accuracy"]
+    row["acc_micro_lo"], row["acc_micro_hi"] = overall["accuracy_ci95"]
+    macro_key = f"{run.breakdown}_macro_accuracy"
+    row["acc_macro"] = overall.get(macro_key)
+    interval = macro_interval([(m["correct"], m["n"]) for m in by_group.values()])
+    row["acc_macro_lo"], row["acc_macro_hi"] = interval or (None, None)
+    row["unparsed_rate"] = _rate(overall, "unparsed")
+    row["error_rate"] = _rate(overall, "errors", "too_long")
+    row["cost_per_1000_usd"] = usage.get("cost_per_1000_usd")
+    row["latency_p50_s"] = usage.get("latency_p50_s")
+    row["note"] = None
+    return row
+
+
+def _reported_row(table: ReportedTable, index: int, groups: list[str]) -> dict[str, Any]:
+    reported = table.rows[index]
+    row: dict[str, Any] = {
+        "kind": REPORTED, "judge": reported.judge, "run_id": None, "model": None, "n": None,
+        "data": table.source, "run_date": None,
+    }
+    for group in groups:
+        row[f"acc:{group}"] = reported.accuracy.get(group)
+    macro = table.overall_is.endswith("macro_accuracy")
+    row["acc_macro" if macro else "acc_micro"] = reported.overall
+    row["note"] = " ".join(reported.notes) or None
+    return row
+
+
+def _cross_links(measured: list[Run], table: ReportedTable | None) -> dict[str, list[str]]:
+    """Reported rows and measured runs of the same model, both ways (by row key)."""
+    links: dict[str, list[str]] = {}
+    if table is None:
+        return links
+    for reported in table.rows:
+        for run in measured:
+            if reported.matches(run.judge, run.model):
+                links.setdefault(f"reported:{reported.judge}", []).append(run.judge)
+                links.setdefault(run.run_id, []).append(reported.judge)
+    return links
+
+
+def build_leaderboards(runs: list[Run], reported: list[ReportedTable] | None = None) -> list[Leaderboard]:
+    """One leaderboard per task seen in ``runs`` or in a reported table, sorted by name."""
+    reported = load_reported() if reported is None else reported
+    by_task: dict[str, list[Run]] = {}
+    for run in runs:
+        by_task.setdefault(run.task, []).append(run)
+    tables = {t.task: t for t in reported}
+    boards = []
+    for task in sorted(set(by_task) | set(tables)):
+        members, table = by_task.get(task, []), tables.get(task)
+        breakdowns = Counter(r.breakdown for r in members if r.breakdown)
+        breakdown = breakdowns.most_common(1)[0][0] if breakdowns else (table.breakdown if table else None)
+        seen = {g for r in members if r.breakdown == breakdown for g in r.groups}
+        printed = list(table.groups) if table else []
+        groups = printed + sorted(seen - set(printed), key=lambda g: (g.lower(), g))
+        labels = next((list(r.summary["labels"]) for r in members), [])
+        rows = [_measured_row(r, groups) for r in members]
+        if table:
+            rows += [_reported_row(table, i, groups) for i in range(len(table.rows))]
+        links = _cross_links(members, table)
+        for row in rows:
+            key = row["run_id"] or f"reported:{row['judge']}"
+            row["same_model"] = ", ".join(links.get(key, [])) or None
+        columns = [*HEAD_COLUMNS, *(f"{p}:{g}" for g in groups for p in GROUP_PARTS), *TAIL_COLUMNS]
+        frame = pd.DataFrame(rows, columns=columns)
+        score = "acc_macro" if breakdown else "acc_micro"
+        frame = frame.sort_values([score, "acc_micro"], ascending=False, na_position="last", kind="stable")
+        boards.append(Leaderboard(
+            task=task, breakdown=breakdown, groups=groups,
+            group_names={g: (table.groups.get(g, g) if table else g) for g in groups},
+            labels=labels, frame=frame.reset_index(drop=True), reported=table,
+            runs={r.run_id: r for r in members},
+        ))
+    return boards

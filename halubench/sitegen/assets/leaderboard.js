@@ -1,0 +1,50 @@
+// Leaderboard tables: sort by any column (click a header), hide or show reported rows.
+// Reads only the page's own markup; values to sort by are in data-sort attributes.
+"use strict";
+
+(function () {
+  function sortValue(cell, numeric) {
+    var raw = cell.getAttribute("data-sort");
+    if (raw === null) raw = cell.textContent.trim();
+    if (raw === "") return null; // missing values sort last in both directions
+    return numeric ? parseFloat(raw) : raw.toLowerCase();
+  }
+
+  function sortTable(table, column, header) {
+    var numeric = header.getAttribute("data-type") === "num";
+    var current = header.getAttribute("aria-sort");
+    // Numbers start high-to-low (best first), text A to Z; a second click reverses.
+    var descending = current ? current === "ascending" : numeric;
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var keyed = rows.map(function (row, index) {
+      return { row: row, index: index, value: sortValue(row.cells[column], numeric) };
+    });
+    keyed.sort(function (a, b) {
+      if (a.value === null || b.value === null) {
+        if (a.value === b.value) return a.index - b.index;
+        return a.value === null ? 1 : -1;
+      }
+      if (a.value < b.value) return descending ? 1 : -1;
+      if (a.value > b.value) return descending ? -1 : 1;
+      return a.index - b.index;
+    });
+    keyed.forEach(function (item) { body.appendChild(item.row); });
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) { th.removeAttribute("aria-sort"); });
+    header.setAttribute("aria-sort", descending ? "descending" : "ascending");
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (header, column) {
+      var button = header.querySelector("button");
+      if (button) button.addEventListener("click", function () { sortTable(table, column, header); });
+    });
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll("input.show-reported"), function (box) {
+    var table = box.closest("section").querySelector("table");
+    box.addEventListener("change", function () {
+      table.classList.toggle("hide-reported", !box.checked);
+    });
+  });
+})();

@@ -1,0 +1,246 @@
+"""`halubench site`: results folder in, static site out.
+
+The site is built in a fresh folder beside ``out`` and swapped in at the end,
+so a failed build leaves the previous site whole. An existing ``out`` is only
+replaced when it holds the marker file an earlier build wrote: the command
+never deletes a folder it did not make.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from halubench import __version__
+from halubench.errors import OutputError
+from halubench.formatting import count, interval, missing, money, pct, seconds
+from halubench.leaderboard import (
+    REPORTED,
+    Leaderboard,
+    Run,
+    breakdowns,
+    build_leaderboards,
+    dataset_label,
+    load_runs,
+)
+from halubench.report import to_csv_frame
+from halubench.reported import ReportedTable
+from halubench.results import slug
+from halubench.sitegen.charts import Bar, accuracy_chart
+from halubench.sitegen.explorer_data import TextStore, write_run_data
+
+HERE = Path(__file__).resolve().parent
+MARKER = ".halubench-site"
+
+
+@dataclass
+class SiteBuild:
+    """What a build wrote: page sizes (bytes, by path relative to the site) and totals."""
+
+    out: Path
+    pages: dict[str, int] = field(default_factory=dict)
+    data_bytes: int = 0
+    runs: int = 0
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.out.rglob("*") if p.is_file())
+
+
+def _sort_key(value: Any) -> str:
+    return "" if missing(value) else repr(float(value))
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(pct=pct, interval=interval, money=money, seconds=seconds, count=count,
+                       missing=missing, slug=slug)
+    env.globals.update(version=__version__)
+    return env
+
+
+def _cell(text: str, sort: Any, sub: str | None = None, title: str | None = None) -> dict[str, Any]:
+    return {"text": text, "sort": _sort_key(sort), "sub": sub, "title": title}
+
+
+def _reported_anchor(task: str, judge: str) -> str:
+    return f"{slug(task)}-reported-{slug(judge)}"
+
+
+def _table(board: Leaderboard) -> dict[str, Any]:
+    """The leaderboard table of one task, ready to render: headers and rows of cells."""
+    breakdown = board.breakdown or "group"
+    headers = [{"text": board.group_names[g], "title": f"accuracy on {breakdown} {g}, %"} for g in board.groups]
+    headers += [
+        {"text": "Overall", "title": f"{breakdown}-macro accuracy (each {breakdown} weighs the same), % with "
+                                     "95% CI" + ("; the paper's 'Overall'" if board.reported else "")},
+        {"text": "Micro", "title": "accuracy over all rows, % with 95% Wilson CI"},
+        {"text": "Unparsed", "title": "rows whose reply had no readable verdict, %"},
+        {"text": "Errors", "title": "rows whose call failed or whose prompt was too long, %"},
+        {"text": "$ / 1k", "title": "cost of 1,000 judgments, USD"},
+        {"text": "Latency", "title": "median (p50) seconds per call"},
+        {"text": "n", "title": "rows judged"},
+    ]
+    reported_rows = {r.judge: r for r in (board.reported.rows if board.reported else [])}
+    notes: list[dict[str, str]] = []
+    rows = []
+    for record in board.frame.to_dict("records"):
+        reported = record["kind"] == REPORTED
+        cells = []
+        for g in board.groups:
+            low, high, n = record[f"lo:{g}"], record[f"hi:{g}"], record[f"n:{g}"]
+            title = None if missing(low) else f"95% CI {interval(low, high)} · n = {count(n)}"
+            cells.append(_cell(pct(record[f"acc:{g}"]), record[f"acc:{g}"], title=title))
+        for key in ("acc_macro", "acc_micro"):
+            low, high = record[f"{key}_lo"], record[f"{key}_hi"]
+            cells.append(_cell(pct(record[key]), record[key], None if missing(low) else interval(low, high)))
+        cells += [
+            _cell(pct(record["unparsed_rate"]), record["unparsed_rate"]),
+            _cell(pct(record["error_rate"]), record["error_rate"]),
+            _cell(money(record["cost_per_1000_usd"]), record["cost_per_1000_usd"]),
+            _cell(seconds(record["latency_p50_s"]), record["latency_p50_s"]),
+            _cell(count(record["n"]), record["n"]),
+        ]
+        row: dict[str, Any] = {"kind": record["kind"], "judge": record["judge"], "cells": cells,
+                               "notes": [], "links": []}
+        if reported:
+            row["anchor"] = _reported_anchor(board.task, record["judge"])
+            row["href"] = None
+            row["detail"] = None
+            if not missing(record["note"]):
+                notes.append({"id": f"{row['anchor']}-note", "judge": record["judge"], "text": record["note"]})
+                row["notes"].append({"number": len(notes), "href": f"#{notes[-1]['id']}"})
+            paper = reported_rows.get(record["judge"])
+            row["links"] = [{"text": f"measured: {run.judge}", "href": f"runs/{run.run_id}.html"}
+                            for run in board.runs.values() if paper and paper.matches(run.judge, run.model)]
+        else:
+            row["anchor"] = f"run-{record['run_id'].replace('/', '-')}"
+            row["href"] = f"runs/{record['run_id']}.html"
+            covered = sum(not missing(record[f"acc:{g}"]) for g in board.groups)
+            coverage = f" · {covered} of {len(board.groups)} {breakdown}s" if covered < len(board.groups) else ""
+            row["detail"] = f"{record['data']}{coverage} · {record['run_date'] or 'date unknown'}"
+            if not missing(record["same_model"]):
+                row["links"] = [{"text": f"paper: {name}", "href": f"#{_reported_anchor(board.task, name)}"}
+                                for name in record["same_model"].split(", ")]
+        rows.append(row)
+    return {"headers": headers, "rows": rows, "notes": notes}
+
+
+def _ordered(board: Leaderboard, run: Run) -> list[tuple[str, dict[str, Any]]]:
+    """A run's groups in the leaderboard's column order (a paper's order where there is one)."""
+    order = {g: i for i, g in enumerate(board.groups)}
+    return sorted(run.groups.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+
+def _chart(board: Leaderboard, run: Run, paper: dict[str, float] | None) -> str:
+    overall = run.summary["metrics"]["overall"]
+    record = board.frame.set_index("run_id").loc[run.run_id]
+    bars = [Bar(board.group_names.get(g, g), m["accuracy"], *m["accuracy_ci95"]) for g, m in _ordered(board, run)]
+    if run.breakdown:
+        bars.append(Bar(f"{run.breakdown}-macro", record["acc_macro"], record["acc_macro_lo"],
+                        record["acc_macro_hi"], overall=True))
+    bars.append(Bar("overall (micro)", overall["accuracy"], *overall["accuracy_ci95"], overall=True))
+    reported = {board.group_names.get(g, g): v for g, v in (paper or {}).items()}
+    return accuracy_chart(bars, reported, "reported in the paper")
+
+
+def _paper_row(board: Leaderboard, run: Run):
+    if board.reported is None:
+        return None
+    return next((r for r in board.reported.rows if r.matches(run.judge, run.model)), None)
+
+
+# Keys the run page reads; results written by other versions may lack some, which then read "–".
+USAGE_KEYS = ("input_tokens", "output_tokens", "cost_usd", "cost_per_1000_usd", "latency_p50_s",
+              "latency_p95_s", "model_versions", "cached_replies", "called")
+PROVENANCE_KEYS = ("harness_version", "python", "dataset", "prompt_template", "judge", "finished_at")
+
+
+def _run_context(board: Leaderboard, run: Run) -> dict[str, Any]:
+    summary = run.summary
+    provenance = dict.fromkeys(PROVENANCE_KEYS) | (summary.get("provenance") or {})
+    metrics = summary["metrics"]
+    record = board.frame.set_index("run_id").loc[run.run_id].to_dict()
+    labels = list(summary["labels"])
+    paper = _paper_row(board, run)
+    return {
+        "board": board, "run": run, "summary": summary, "metrics": metrics, "record": record,
+        "overall": metrics["overall"], "groups": dict(_ordered(board, run)), "labels": labels,
+        "confusion_columns": [*labels, "none"],
+        "usage": dict.fromkeys(USAGE_KEYS) | (summary.get("usage") or {}),
+        "provenance": provenance, "dataset": provenance.get("dataset") or {},
+        "data_label": dataset_label(summary), "judge_settings": provenance.get("judge") or {},
+        "paper": paper, "reported_table": board.reported,
+        "paper_anchor": _reported_anchor(board.task, paper.judge) if paper else None,
+        "positive": summary.get("positive_label"),
+    }
+
+
+def _render(env: Environment, template: str, target: Path, root: str, site: SiteBuild, **context: Any) -> None:
+    html = env.get_template(template).render(root=root, **context)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(html, encoding="utf-8")
+    site.pages[target.relative_to(site.out).as_posix()] = len(html.encode())
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
+        raise OutputError(f"{out} exists and was not made by `halubench site`; choose another --out "
+                          "or remove it yourself")
+
+
+def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | None = None) -> SiteBuild:
+    """Write the whole site for the runs under ``results_dir`` to ``out``."""
+    _check_out(out)
+    boards = build_leaderboards(load_runs(results_dir), reported)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        site = SiteBuild(staging)
+        _write_site(boards, site)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    site.out = out
+    return site
+
+
+def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
+    env = _environment()
+    shutil.copytree(HERE / "assets", site.out / "assets")
+    (site.out / MARKER).write_text("built by halubench site; `halubench site` may replace this folder\n")
+    n_runs = sum(len(b.runs) for b in boards)
+    to_csv_frame(boards).to_csv(site.out / "leaderboard.csv", index=False)
+    tables = {b.task: _table(b) for b in boards}
+    _render(env, "leaderboard.html.jinja", site.out / "index.html", "", site, boards=boards,
+            tables=tables, n_runs=n_runs)
+    for board in boards:
+        task_dir = slug(board.task)
+        store = TextStore()
+        for run in board.runs.values():
+            samples = run.samples()
+            key = f"{task_dir}/runs/{run.path.stem}"
+            site.data_bytes += write_run_data(samples, breakdowns(run.summary["metrics"]),
+                                              list(run.summary["labels"]), store,
+                                              site.out / "data" / key, key, f"{task_dir}/texts")
+            context = _run_context(board, run)
+            chart = site.out / "runs" / f"{run.run_id}.svg"
+            chart.parent.mkdir(parents=True, exist_ok=True)
+            paper = context["paper"].accuracy if context["paper"] else None
+            chart.write_text(_chart(board, run, paper), encoding="utf-8")
+            _render(env, "run.html.jinja", site.out / "runs" / f"{run.run_id}.html", "../../", site,
+                    n_runs=n_runs, chart=f"{run.path.stem}.svg", **context)
+            _render(env, "explorer.html.jinja", site.out / "runs" / f"{run.run_id}.samples.html", "../../",
+                    site, n_runs=n_runs, board=board, run=run, data_key=key, n_rows=len(samples))
+            site.runs += 1
+        site.data_bytes += store.write(site.out / "data" / task_dir / "texts", f"{task_dir}/texts")
+

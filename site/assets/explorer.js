@@ -1,0 +1,208 @@
+// Sample explorer: filters over a run's index, one page of judgments at a time.
+// Data files call halubenchData.put(key, value); they are added as <script> tags on demand
+// (fetch() of local files is refused under file://). Everything shown from the data goes
+// through textContent: passages and judge replies are untrusted text.
+"use strict";
+
+window.halubenchData = (function () {
+  var store = {}, waiting = {};
+  return {
+    put: function (key, value) {
+      store[key] = value;
+      (waiting[key] || []).forEach(function (done) { done.resolve(value); });
+      delete waiting[key];
+    },
+    load: function (base, key) {
+      if (Object.prototype.hasOwnProperty.call(store, key)) return Promise.resolve(store[key]);
+      return new Promise(function (resolve, reject) {
+        var first = !waiting[key];
+        (waiting[key] = waiting[key] || []).push({ resolve: resolve, reject: reject });
+        if (!first) return;
+        var script = document.createElement("script");
+        script.src = base + key + ".js";
+        script.onerror = function () {
+          (waiting[key] || []).forEach(function (done) { done.reject(new Error("cannot load " + script.src)); });
+          delete waiting[key];
+        };
+        document.body.appendChild(script);
+      });
+    }
+  };
+})();
+
+(function () {
+  var PAGE = 20, LONG = 600;
+  var root = document.getElementById("explorer");
+  var base = root.getAttribute("data-base");
+  var form = document.getElementById("filters");
+  var list = document.getElementById("rows");
+  var countLine = document.getElementById("count");
+  var prev = document.getElementById("prev"), next = document.getElementById("next");
+  var runKey = root.getAttribute("data-index").replace(/\/index$/, "");
+  var index = null, matches = [], page = 0, generation = 0;
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  // An index row: [id, gold, verdict (-1: none), status, text position, group of each breakdown...].
+  var ID = 0, GOLD = 1, VERDICT = 2, STATUS = 3, TEXT = 4, GROUPS = 5;
+
+  function fillSelect(select, values) {
+    values.forEach(function (value, i) {
+      var option = el("option", null, value === "" ? "(none)" : value);
+      option.value = String(i);
+      select.appendChild(option);
+    });
+  }
+
+  function addBreakdownFilters() {
+    index.breakdowns.slice().reverse().forEach(function (breakdown, reversed) {
+      var label = el("label", null, breakdown.name + " ");
+      var select = el("select");
+      select.name = "group-" + breakdown.name;
+      select.setAttribute("data-column", String(GROUPS + index.breakdowns.length - 1 - reversed));
+      var all = el("option", null, "all");
+      all.value = "";
+      select.appendChild(all);
+      fillSelect(select, breakdown.groups);
+      label.appendChild(select);
+      form.insertBefore(label, form.firstChild);
+    });
+  }
+
+  function applyFilters() {
+    var f = form.elements;
+    var gold = f.gold.value, outcome = f.outcome.value, status = f.status.value;
+    var needle = f.id.value.trim().toLowerCase();
+    var groupFilters = Array.prototype.filter.call(form.querySelectorAll("select[data-column]"), function (s) {
+      return s.value !== "";
+    }).map(function (s) { return [+s.getAttribute("data-column"), +s.value]; });
+    matches = [];
+    index.rows.forEach(function (row, position) {
+      var correct = row[VERDICT] === row[GOLD];
+      for (var i = 0; i < groupFilters.length; i++) {
+        if (row[groupFilters[i][0]] !== groupFilters[i][1]) return;
+      }
+      if (gold !== "" && row[GOLD] !== +gold) return;
+      if (status !== "" && row[STATUS] !== +status) return;
+      if (outcome === "correct" && !correct) return;
+      if (outcome === "wrong" && correct) return;
+      if (needle && String(row[ID]).toLowerCase().indexOf(needle) < 0) return;
+      matches.push(position);
+    });
+    page = 0;
+    render();
+  }
+
+  function textBlock(label, text) {
+    var block = el("div", "field");
+    block.appendChild(el("span", "field-name", label));
+    var value = text === null || text === undefined ? "" : String(text);
+    if (value.length > LONG) {
+      var details = el("details");
+      details.appendChild(el("summary", "preview", value.slice(0, 240) + "…"));
+      details.appendChild(el("p", "text", value));
+      block.appendChild(details);
+    } else {
+      block.appendChild(el("p", "text", value));
+    }
+    return block;
+  }
+
+  function card(position, texts, reply) {
+    var row = index.rows[position];
+    var hasVerdict = row[VERDICT] >= 0;
+    var status = index.statuses[row[STATUS]];
+    var correct = row[VERDICT] === row[GOLD];
+    var item = el("li", "judgment " + (correct ? "correct" : "wrong"));
+    item.setAttribute("data-id", row[ID]);
+    var head = el("div", "judgment-head");
+    head.appendChild(el("code", "row-id", row[ID]));
+    index.breakdowns.forEach(function (breakdown, i) {
+      var tag = el("span", "tag group", breakdown.groups[row[GROUPS + i]] || "–");
+      tag.title = breakdown.name;
+      head.appendChild(tag);
+    });
+    head.appendChild(el("span", "tag gold", "gold " + index.labels[row[GOLD]]));
+    head.appendChild(el("span", "tag verdict " + (correct ? "ok" : "bad"),
+                        hasVerdict ? "verdict " + index.labels[row[VERDICT]] : "no verdict"));
+    if (status !== "ok") head.appendChild(el("span", "tag status", status));
+    head.appendChild(el("span", "outcome", correct ? "correct" : "wrong"));
+    item.appendChild(head);
+    var order = ["question", "answer", "passage"];
+    var names = Object.keys(texts || {}).sort(function (a, b) {
+      var ia = order.indexOf(a), ib = order.indexOf(b);
+      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || (a < b ? -1 : a > b ? 1 : 0);
+    });
+    names.forEach(function (name) { item.appendChild(textBlock(name, texts[name])); });
+    var reasoning = reply[0], raw = reply[1], error = reply[2];
+    var judge = el("div", "reply");
+    if (reasoning) judge.appendChild(textBlock("judge's reasoning", reasoning));
+    if (raw !== null && raw !== undefined) judge.appendChild(textBlock("raw reply", raw));
+    if (error) judge.appendChild(textBlock("error", error));
+    if (!reasoning && (raw === null || raw === undefined) && !error) judge.appendChild(textBlock("reply", "(empty)"));
+    item.appendChild(judge);
+    return item;
+  }
+
+  function render() {
+    var mine = ++generation;
+    list.removeAttribute("data-page"); // set again once this page's rows are in place
+    list.setAttribute("aria-busy", "true");
+    var pages = Math.max(1, Math.ceil(matches.length / PAGE));
+    page = Math.min(page, pages - 1);
+    var shown = matches.slice(page * PAGE, page * PAGE + PAGE);
+    countLine.textContent = matches.length
+      ? (page * PAGE + 1) + "–" + (page * PAGE + shown.length) + " of " + matches.length.toLocaleString("en-US") + " rows (page " + (page + 1) + " of " + pages + ")"
+      : "no rows match";
+    prev.disabled = page === 0;
+    next.disabled = page >= pages - 1;
+    var wanted = {};
+    shown.forEach(function (position) {
+      wanted[textShard(position)] = true;
+      wanted[replyShard(position)] = true;
+    });
+    var keys = Object.keys(wanted);
+    Promise.all(keys.map(function (key) { return halubenchData.load(base, key); })).then(function (values) {
+      if (mine !== generation) return; // a newer filter or page replaced this one
+      var shards = {};
+      keys.forEach(function (key, i) { shards[key] = values[i]; });
+      list.replaceChildren();
+      shown.forEach(function (position) {
+        var textAt = index.rows[position][TEXT] % index.textShardRows;
+        var replyAt = position % index.replyShardRows;
+        list.appendChild(card(position, shards[textShard(position)][textAt], shards[replyShard(position)][replyAt]));
+      });
+      list.setAttribute("data-page", String(page));
+      list.setAttribute("aria-busy", "false");
+    }, function (error) {
+      countLine.textContent = error.message;
+    });
+  }
+
+  function pad(n) { return ("0000" + n).slice(-5); }
+  function textShard(position) {
+    return index.texts + "/" + pad(Math.floor(index.rows[position][TEXT] / index.textShardRows));
+  }
+  function replyShard(position) { return runKey + "/r" + pad(Math.floor(position / index.replyShardRows)); }
+
+  form.addEventListener("change", applyFilters);
+  form.elements.id.addEventListener("input", applyFilters);
+  form.addEventListener("submit", function (event) { event.preventDefault(); });
+  prev.addEventListener("click", function () { page -= 1; render(); });
+  next.addEventListener("click", function () { page += 1; render(); });
+
+  halubenchData.load(base, root.getAttribute("data-index")).then(function (data) {
+    index = data;
+    addBreakdownFilters();
+    fillSelect(form.elements.gold, index.labels);
+    fillSelect(form.elements.status, index.statuses);
+    applyFilters();
+  }, function (error) {
+    countLine.textContent = error.message;
+  });
+})();

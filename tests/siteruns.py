@@ -1,0 +1,91 @@
+"""Results for site tests, made the way a user makes them: `halubench run` in a subprocess.
+
+One extra run carries untrusted text everywhere the site shows it: the judge's
+name, the question, passage and answer, and the judge's reply (reasoning, and
+the raw text of an unparsed reply). Its replies are rewritten after the run,
+through halubench's own scoring and results writer, because no offline judge
+echoes markup back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import SHARED_DATA, halubench_row, run_cli, write_jsonl
+from refchecker_data import annotations_dir, write_references
+
+from halubench.leaderboard import load_runs
+from halubench.results import load_samples, write_run
+from halubench.scoring import Judged, score_run
+
+OFFLINE_JUDGES = ("always-pass", "always-fail", "random", "lexical")
+SCRIPT = "<script>window.__pwned = (window.__pwned || 0) + 1</script>"
+IMG = '<img src="x" onerror="window.__pwned = (window.__pwned || 0) + 1">'
+PAYLOAD = f"{SCRIPT} {IMG}"
+EVIL_JUDGE = f"evil <b>judge</b> {IMG}"
+UNPARSED_ID = "xss-unparsed"
+
+
+def run_ok(*args: str, cwd: Path, env: dict[str, str] | None = None) -> None:
+    result = run_cli(*args, cwd=cwd, env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def make_payload_run(folder: Path) -> None:
+    defs = folder / "defs"
+    defs.mkdir(exist_ok=True)
+    (defs / "evil.yaml").write_text(f"judge: '{EVIL_JUDGE}'\nbackend: lexical\n", encoding="utf-8")
+    rows = [halubench_row(i, "FAIL" if i % 2 else "PASS", domain=("DROP", "covidQA")[i % 2]) for i in range(6)]
+    rows[0].update(id="xss-passage", passage=f"The bridge opened in 1900. {PAYLOAD}",
+                   question=f"When? {PAYLOAD}", answer=f"In 1900. {PAYLOAD}")
+    rows[1]["id"] = UNPARSED_ID
+    data = write_jsonl(folder / "payload.jsonl", rows)
+    run_ok("run", "--judge", EVIL_JUDGE, "--task", "halubench-sample", "--data", str(data),
+           "--include-path", str(defs), cwd=folder)
+    (run,) = [r for r in load_runs(folder / "results") if r.judge == EVIL_JUDGE]
+    samples = load_samples(run.path, run.summary)
+    for sample in samples:
+        if sample["id"] == "xss-passage":
+            sample["reasoning"] = f"reasoning with {PAYLOAD}"
+        if sample["id"] == UNPARSED_ID:
+            sample.update(verdict=None, status="unparsed", correct=False, reasoning=None,
+                          raw=f"I cannot decide. {PAYLOAD}")
+    summary = dict(run.summary)
+    judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
+    summary["metrics"] = score_run(judged, summary["labels"], summary["positive_label"], ("domain",))
+    for key in ("format", "samples_file"):
+        summary.pop(key)
+    write_run(summary, samples, folder / "results")
+
+
+def make_results(folder: Path, with_shared_data: bool) -> None:
+    """Offline judges on the bundled sample, plus the payload run; with ../shared, also on HaluEval
+    and a claim-level RefChecker run (three labels, two breakdowns) on the real annotations."""
+    for judge in OFFLINE_JUDGES:
+        run_ok("run", "--judge", judge, "--task", "halubench-sample", cwd=folder)
+        if with_shared_data:
+            data = SHARED_DATA / "halubench-like" / "halueval.jsonl"
+            run_ok("run", "--judge", judge, "--task", "halubench", "--data", str(data), cwd=folder)
+    if with_shared_data:
+        references = write_references(folder / "refs.jsonl", SHARED_DATA)
+        env = {"HALUBENCH_REFCHECKER_ANNOTATIONS": str(annotations_dir(SHARED_DATA))}
+        run_ok("run", "--judge", "random", "--task", "refchecker-claims", "--data", str(references),
+               cwd=folder, env=env)
+    make_payload_run(folder)
+
+
+def write_claim_level_run(results_dir, judge="checker", verdicts=("Entailment", "Neutral", "Contradiction")):
+    """A 3-class run broken down by setting, as RefChecker's tasks write them (no positive label)."""
+    labels = ["Entailment", "Neutral", "Contradiction"]
+    samples = []
+    for i in range(12):
+        gold, verdict = labels[i % 3], verdicts[(i // 2) % len(verdicts)]
+        setting = ("zero_context", "noisy_context")[i % 2]
+        samples.append({"id": f"c{i}", "gold": gold, "verdict": verdict, "status": "ok",
+                        "correct": gold == verdict, "groups": {"setting": setting, "responder": "gpt4"},
+                        "fields": {"claim": f"claim {i}", "reference": "ref"}, "raw": verdict})
+    judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
+    summary = {"task": "refchecker-claims", "judge": judge, "n": len(samples), "labels": labels,
+               "positive_label": None, "metrics": score_run(judged, labels, None, ("setting", "responder")),
+               "usage": {"cost_per_1000_usd": 1.25, "latency_p50_s": 0.8}, "provenance": {}}
+    return write_run(summary, samples, results_dir), samples

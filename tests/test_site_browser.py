@@ -1,0 +1,335 @@
+"""The site in a real browser: Debian's Chromium driven by Playwright.
+
+Every page is opened both from a loopback HTTP server and from file://, the
+two ways people open the site. The browser is Debian's (Playwright's own
+download cannot run here); `nox -s browser` sets HALUBENCH_REQUIRE_BROWSER so a
+missing browser fails there instead of skipping.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SHARED_DATA, run_cli
+from siteruns import EVIL_JUDGE, IMG, OFFLINE_JUDGES, PAYLOAD, SCRIPT, UNPARSED_ID, make_results
+
+from halubench.results import slug
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path(os.environ.get("HALUBENCH_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+    "--no-first-run", "--disable-component-update", "--disable-sync",
+]
+ARTIFACTS = REPO / "test-artifacts"
+MODES = ("http", "file")
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("HALUBENCH_REQUIRE_BROWSER"):
+        pytest.fail(f"{reason} (HALUBENCH_REQUIRE_BROWSER is set: browser tests must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install -e '.[browser]')")
+    if not CHROMIUM.is_file():
+        unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set HALUBENCH_CHROMIUM)")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """Results of the offline judges (and the payload run), and the site built from them."""
+    folder = tmp_path_factory.mktemp("browser-site")
+    make_results(folder, with_shared_data=SHARED_DATA.is_dir())
+    result = run_cli("site", "--out", "site", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(project):
+    handler = functools.partial(QuietHandler, directory=str(project / "site"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(params=MODES)
+def base(request, project, server):
+    return server if request.param == "http" else (project / "site").as_uri() + "/"
+
+
+class Visit:
+    """A page with every console message, page error and request recorded."""
+
+    def __init__(self, browser, base: str, path: str):
+        self.page = browser.new_page(viewport={"width": 1360, "height": 900})
+        self.problems: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: m.type in ("error", "warning") and self.problems.append(m.text))
+        self.page.on("pageerror", lambda e: self.problems.append(str(e)))
+        # A navigation cancels loads still pending on the page it leaves (net::ERR_ABORTED): not a fault.
+        self.page.on("requestfailed", lambda r: "ERR_ABORTED" not in (r.failure or "")
+                     and self.problems.append(f"failed: {r.url} ({r.failure})"))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.base = base
+        self.goto(path)
+
+    def goto(self, path: str) -> None:
+        self.page.goto(self.base + path)
+
+    def check_clean(self) -> None:
+        assert self.problems == []
+        assert self.requests and all(url.startswith(self.base) for url in self.requests), self.requests
+        assert self.page.evaluate("window.__pwned") is None
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def visit(browser):
+    opened: list[Visit] = []
+
+    def open_page(base: str, path: str) -> Visit:
+        opened.append(Visit(browser, base, path))
+        return opened[-1]
+
+    yield open_page
+    for page in opened:
+        page.close()
+
+
+def wait_for_rows(visit: Visit) -> None:
+    """Until the explorer has rendered the current filter and page (it unsets data-page while loading)."""
+    visit.page.locator("#rows[data-page]").wait_for(state="attached")
+
+
+def test_every_page_loads_clean(visit, base, project):
+    pages = ["index.html"] + sorted(
+        p.relative_to(project / "site").as_posix() for p in (project / "site" / "runs").rglob("*.html"))
+    page = visit(base, pages[0])
+    for path in pages:
+        page.goto(path)
+        if path.endswith(".samples.html"):
+            wait_for_rows(page)
+            assert page.page.locator("#rows > li").count() > 0
+        elif path.startswith("runs/"):
+            page.page.wait_for_function("() => document.querySelector('img.chart').complete")
+            assert page.page.evaluate("document.querySelector('img.chart').naturalWidth") > 0
+        page.check_clean()
+
+
+def column_values(page, table: str, column: int) -> list[str]:
+    return page.locator(f"{table} tbody tr").evaluate_all(
+        f"rows => rows.map(r => r.cells[{column}].getAttribute('data-sort'))")
+
+
+def test_leaderboard_sorts_by_any_column(visit, base):
+    page = visit(base, "index.html")
+    table = "table[data-task='halubench-sample']"
+    headers = page.page.locator(f"{table} thead th")
+    names = headers.all_inner_texts()
+    judge, overall = names.index("Judge"), names.index("Overall")
+    headers.nth(judge).locator("button").click()
+    values = column_values(page.page, table, judge)
+    assert values == sorted(values, key=str.lower)
+    headers.nth(judge).locator("button").click()
+    assert column_values(page.page, table, judge) == sorted(values, key=str.lower, reverse=True)
+    assert headers.nth(judge).get_attribute("aria-sort") == "descending"
+    for column in range(2, len(names)):  # every numeric column sorts, missing values last
+        headers.nth(column).locator("button").click()
+        numbers = column_values(page.page, table, column)
+        present = [float(v) for v in numbers if v]
+        direction = headers.nth(column).get_attribute("aria-sort")
+        assert present == sorted(present, reverse=direction == "descending"), names[column]
+        assert numbers[len(present):] == [""] * (len(numbers) - len(present))
+    headers.nth(overall).locator("button").click()
+    page.check_clean()
+
+
+def test_reported_and_measured_rows_cannot_be_mistaken(visit, base, project):
+    page = visit(base, "index.html").page
+    table = page.locator("table[data-task='halubench']")
+    reported = table.locator("tbody tr.reported")
+    assert reported.count() == 11
+    for row in reported.all():
+        assert row.locator(".col-source").inner_text().strip().lower() == "reported"
+        assert row.locator("a.judge-name").count() == 0 and row.locator(".dagger").count() == 1
+    # Striped background and italics set reported rows apart even without reading the badge.
+    style = reported.first.evaluate("r => [getComputedStyle(r).backgroundImage, getComputedStyle(r).fontStyle]")
+    assert "gradient" in style[0] and style[1] == "italic"
+    measured = page.locator("tbody tr.measured")
+    for row in measured.all():
+        assert row.locator(".col-source").inner_text().strip().lower() == "measured"
+        assert row.locator("a.judge-name").count() == 1
+    sonnet = table.locator("tbody tr.reported", has_text="Claude-3-Sonnet")
+    assert "78.8" in sonnet.inner_text()
+    note = page.locator(sonnet.locator("a.note-ref").get_attribute("href"))
+    assert "82.6" in note.inner_text()
+    haiku = table.locator("tbody tr.reported", has_text="Claude-3-Haiku").inner_text()
+    assert "69.0" in haiku
+    assert "arXiv:2407.08488" in page.locator("#task-halubench .citation").inner_text()
+    if SHARED_DATA.is_dir():  # measured halubench runs share the table with the paper's rows
+        assert table.locator("tbody tr.measured").count() == len(OFFLINE_JUDGES)
+    page.locator("#task-halubench input.show-reported").uncheck()
+    assert reported.first.is_hidden()
+    assert all(row.is_visible() for row in table.locator("tbody tr.measured").all())
+    page.locator("#task-halubench input.show-reported").check()
+    assert reported.first.is_visible()
+
+
+def read_samples(project: Path, task: str, judge: str) -> list[dict]:
+    path = project / "results" / task / f"{slug(judge)}.samples.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def shown_count(page) -> int:
+    text = page.locator("#count").inner_text()
+    return 0 if text == "no rows match" else int(text.split(" of ")[1].split()[0].replace(",", ""))
+
+
+def test_explorer_filters(visit, base, project):
+    visit_ = visit(base, "runs/halubench-sample/lexical.samples.html")
+    page = visit_.page
+    wait_for_rows(visit_)
+    samples = read_samples(project, "halubench-sample", "lexical")
+    assert shown_count(page) == len(samples) == 96
+    assert page.locator("#rows > li").count() == 20
+
+    def choose(name: str, label: str) -> None:
+        page.locator(f"select[name={name}]").select_option(label=label)
+        wait_for_rows(visit_)
+
+    choose("group-domain", "DROP")
+    assert shown_count(page) == 16
+    assert set(page.locator("#rows .judgment-head .tag.group").all_inner_texts()) == {"DROP"}
+    choose("outcome", "wrong")
+    wrong = [s for s in samples if s["groups"]["domain"] == "DROP" and not s["correct"]]
+    assert shown_count(page) == len(wrong)
+    assert page.locator("#rows > li").evaluate_all("rows => rows.map(r => r.dataset.id)") == [s["id"] for s in wrong]
+    choose("gold", "FAIL")
+    assert shown_count(page) == sum(s["gold"] == "FAIL" for s in wrong)
+    choose("group-domain", "all")
+    choose("gold", "all")
+    choose("outcome", "correct")
+    assert shown_count(page) == sum(s["correct"] for s in samples)
+    choose("outcome", "all")
+    page.locator("#next").click()
+    wait_for_rows(visit_)
+    assert page.locator("#rows > li").first.get_attribute("data-id") == samples[20]["id"]
+    first = page.locator("#rows > li").first
+    assert samples[20]["fields"]["question"] in first.inner_text()
+    visit_.check_clean()
+
+
+def test_untrusted_text_shows_as_text_and_runs_nothing(visit, base, project):
+    evil = slug(EVIL_JUDGE)
+    board = visit(base, "index.html")
+    cell = board.page.locator("tr.measured", has_text="evil <b>judge</b>").locator("a.judge-name")
+    assert cell.inner_text() == EVIL_JUDGE and cell.locator("b, img").count() == 0
+    board.check_clean()
+
+    run_page = visit(base, f"runs/halubench-sample/{evil}.html")
+    assert EVIL_JUDGE in run_page.page.locator("h1").inner_text()
+    run_page.check_clean()
+
+    explorer = visit(base, f"runs/halubench-sample/{evil}.samples.html")
+    page = explorer.page
+    wait_for_rows(explorer)
+    page.locator("select[name=status]").select_option(label="unparsed")
+    wait_for_rows(explorer)
+    assert shown_count(page) == 1
+    unparsed = page.locator("#rows > li")
+    assert unparsed.get_attribute("data-id") == UNPARSED_ID
+    assert f"I cannot decide. {PAYLOAD}" in unparsed.inner_text()
+    page.locator("select[name=status]").select_option(label="all")
+    page.locator("input[name=id]").fill("xss-passage")
+    wait_for_rows(explorer)
+    card = page.locator("#rows > li")
+    card.locator("details summary").evaluate_all("all => all.forEach(s => s.click())")
+    text = card.inner_text()
+    for shown in (f"When? {PAYLOAD}", f"In 1900. {PAYLOAD}", f"reasoning with {PAYLOAD}", SCRIPT, IMG):
+        assert shown in text
+    assert page.locator("#rows script, #rows img, #rows b").count() == 0
+    page.wait_for_timeout(300)  # an injected onerror would fire on the failed image load
+    explorer.check_clean()
+
+
+def test_claim_level_run_filters_by_both_breakdowns(visit, base, project):
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA}: the RefChecker run was not made")
+    explorer = visit(base, "runs/refchecker-claims/random.samples.html")
+    page = explorer.page
+    wait_for_rows(explorer)
+    samples = read_samples(project, "refchecker-claims", "random")
+    assert shown_count(page) == len(samples) == 10733
+    for name, label in (("group-setting", "zero"), ("group-responder", "gpt4"), ("gold", "Contradiction")):
+        page.locator(f"select[name={name}]").select_option(label=label)
+        wait_for_rows(explorer)
+    expected = [s["id"] for s in samples if s["groups"] == {"setting": "zero", "responder": "gpt4"}
+                and s["gold"] == "Contradiction"]
+    assert shown_count(page) == len(expected) > 0
+    assert page.locator("#rows > li").first.get_attribute("data-id") == expected[0]
+    assert "Contradiction" in page.locator("#rows > li").first.inner_text()
+    board = visit(base, "index.html").page
+    headers = board.locator("table[data-task='refchecker-claims'] thead th").all_inner_texts()
+    assert headers[2:5] == ["accurate", "noisy", "zero"]
+    explorer.check_clean()
+
+
+def test_large_run_pages_through_shards(visit, base, project):
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA}: the HaluEval runs were not made")
+    explorer = visit(base, "runs/halubench/lexical.samples.html")
+    page = explorer.page
+    wait_for_rows(explorer)
+    assert shown_count(page) == 1000
+    before = {u for u in explorer.requests if "/r0" in u or "/texts/" in u}
+    for _ in range(30):  # to rows 601-620: later reply and text shards load on demand
+        page.locator("#next").click()
+    wait_for_rows(explorer)
+    page.locator("#rows[data-page='30']").wait_for(state="attached")
+    samples = read_samples(project, "halubench", "lexical")
+    assert page.locator("#rows > li").first.get_attribute("data-id") == samples[600]["id"]
+    after = {u for u in explorer.requests if "/r0" in u or "/texts/" in u}
+    assert any(u.endswith("/r00002.js") for u in after - before)
+    assert any(u.endswith("/texts/00006.js") for u in after - before)
+    explorer.check_clean()
+
+
+def test_screenshots_are_kept(visit, server):
+    ARTIFACTS.mkdir(exist_ok=True)
+    board = visit(server, "index.html")
+    board.page.screenshot(path=str(ARTIFACTS / "leaderboard.png"), full_page=True)
+    run = visit(server, "runs/halubench-sample/lexical.html")
+    run.page.screenshot(path=str(ARTIFACTS / "run-page.png"), full_page=True)
+    explorer = visit(server, "runs/halubench-sample/lexical.samples.html")
+    wait_for_rows(explorer)
+    explorer.page.screenshot(path=str(ARTIFACTS / "explorer.png"))
+    for name in ("leaderboard.png", "run-page.png", "explorer.png"):
+        assert (ARTIFACTS / name).stat().st_size > 10_000

@@ -1,0 +1,201 @@
+"""`halubench site`: what it writes, checked in the files (the browser tests check the pages)."""
+
+import json
+import math
+import re
+import shutil
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+from conftest import run_cli
+from refchecker_data import annotations_dir, write_references
+from siteruns import EVIL_JUDGE, OFFLINE_JUDGES, PAYLOAD, make_results, write_claim_level_run
+
+from halubench.definitions import PACKAGE_DIR
+from halubench.results import slug
+from halubench.sitegen.explorer_data import TEXT_SHARD_ROWS
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("site")
+    make_results(folder, with_shared_data=False)
+    result = run_cli("site", "--out", "public", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "leaderboard page" in result.stdout
+    return folder
+
+
+def read_data(path):
+    """The JSON inside a data file `halubenchData.put("key", {...});`."""
+    match = re.fullmatch(r'halubenchData\.put\(("[^"]*"),(.*)\);\n', path.read_text(encoding="utf-8"), re.DOTALL)
+    assert match, path
+    return json.loads(match.group(1)), json.loads(match.group(2))
+
+
+def test_site_has_a_page_chart_and_explorer_per_run(built):
+    site = built / "public"
+    for judge in OFFLINE_JUDGES:
+        for suffix in (".html", ".samples.html", ".svg"):
+            assert (site / "runs" / "halubench-sample" / f"{judge}{suffix}").is_file()
+    index = (site / "index.html").read_text()
+    assert index.count('class="reported"') == 11 and index.count('<span class="badge reported">') >= 11
+    assert index.count('<tr class="measured"') == 5
+    assert "Ravi, Mielczarek" in index and "82.6" in index
+    frame = pd.read_csv(site / "leaderboard.csv")
+    assert set(frame["kind"]) == {"measured", "reported"} and len(frame) == 11 + 5
+
+
+def test_untrusted_text_is_escaped_in_every_file(built):
+    site = built / "public"
+    evil = slug(EVIL_JUDGE)
+    for page in [site / "index.html", *site.glob("runs/*/*.html")]:
+        text = page.read_text()
+        assert "<script>window" not in text and '<img src="x"' not in text, page
+        assert "<b>judge</b>" not in text, page
+    assert "evil &lt;b&gt;judge&lt;/b&gt;" in (site / "index.html").read_text()
+    _, texts = read_data(next((site / "data" / "halubench-sample" / "texts").glob("*.js")))
+    # Data files hold the text verbatim as JSON strings; the explorer renders it with textContent.
+    assert any(PAYLOAD in row.get("passage", "") for row in texts)
+    assert (site / "runs" / "halubench-sample" / f"{evil}.samples.html").is_file()
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, and the text inside script elements."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.tags, self.script_text, self._in_script = [], [], False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.script_text.append(data)
+
+
+def test_pages_load_nothing_from_outside_and_run_no_inline_code(built):
+    for page in (built / "public").rglob("*.html"):
+        parsed = Elements(page.read_text())
+        for tag, attrs in parsed.tags:
+            assert tag != "img" or attrs["src"].endswith(".svg"), (page, attrs)  # only the site's charts
+            assert not any(name.startswith("on") for name in attrs), (page, tag, attrs)
+            for name in ("src", "href"):
+                target = attrs.get(name) or ""
+                if tag == "a" and name == "href":
+                    continue  # links are followed only when clicked; nothing loads on its own
+                assert not re.match(r"^([a-z]+:)?//", target), (page, tag, target)
+        assert parsed.script_text == [], page
+        csp = next(a["content"] for t, a in parsed.tags if a.get("http-equiv") == "Content-Security-Policy")
+        assert "default-src 'none'" in csp and "script-src 'self'" in csp
+
+
+def test_explorer_data_is_sharded_and_texts_stored_once_per_task(built):
+    data = built / "public" / "data" / "halubench-sample"
+    key, index = read_data(data / "runs" / "lexical" / "index.js")
+    assert key == "halubench-sample/runs/lexical/index" and len(index["rows"]) == 96
+    assert index["labels"] == ["PASS", "FAIL"] and index["breakdowns"][0]["name"] == "domain"
+    domains = index["breakdowns"][0]["groups"]
+    samples = [json.loads(line) for line in
+               (built / "results" / "halubench-sample" / "lexical.samples.jsonl").read_text().splitlines()]
+    for row, sample in zip(index["rows"], samples, strict=True):
+        assert row[0] == sample["id"]
+        assert index["labels"][row[1]] == sample["gold"]
+        assert row[2] == (index["labels"].index(sample["verdict"]) if sample["verdict"] else -1)
+        assert index["statuses"][row[3]] == sample["status"]
+        assert domains[row[5]] == sample["groups"]["domain"]
+    # 96 sample rows + 6 rows of the payload file, whatever the number of judges.
+    shards = sorted((data / "texts").glob("*.js"))
+    assert len(shards) == math.ceil(102 / TEXT_SHARD_ROWS)
+    assert sum(len(read_data(s)[1]) for s in shards) == 102
+
+
+def test_rebuild_replaces_its_own_site_but_never_a_foreign_folder(built, tmp_path):
+    site = built / "public"
+    stale = site / "runs" / "halubench-sample" / "gone.html"
+    stale.write_text("old page")
+    chart = (site / "runs" / "halubench-sample" / "lexical.svg").read_bytes()
+    result = run_cli("site", "--out", "public", cwd=built)
+    assert result.returncode == 0, result.stderr
+    assert not stale.exists()
+    assert (site / "runs" / "halubench-sample" / "lexical.svg").read_bytes() == chart  # deterministic
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    result = run_cli("site", "--results-dir", str(built / "results"), "--out", str(foreign), cwd=tmp_path)
+    assert result.returncode == 2 and "was not made by `halubench site`" in result.stderr
+    assert (foreign / "notes.txt").read_text() == "keep me" and len(list(foreign.iterdir())) == 1
+
+
+def test_site_without_results_is_one_line(tmp_path):
+    result = run_cli("site", "--results-dir", "missing", cwd=tmp_path)
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert not (tmp_path / "site").exists()
+
+
+def test_site_is_generic_over_breakdown_and_labels(tmp_path):
+    """A 3-class run by setting, with sparse usage and provenance, as another task may write it."""
+    write_claim_level_run(tmp_path / "results")
+    result = run_cli("site", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "site" / "runs" / "refchecker-claims" / "checker.html").read_text()
+    for label in ("Entailment", "Neutral", "Contradiction", "zero_context", "macro-F1", "$1.25"):
+        assert label in page
+    index = (tmp_path / "site" / "index.html").read_text()
+    section = index.split('id="task-refchecker-claims"')[1].split("</section>")[0]
+    assert "by setting" in section and "checker" in section and 'class="reported"' not in section
+
+
+def test_a_measured_run_of_a_paper_model_shows_beside_the_reported_row(tmp_path):
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "gpt.yaml").write_text("judge: gpt-4o\nbackend: lexical\n")
+    data = PACKAGE_DIR / "sample_data" / "halubench_sample.jsonl"
+    result = run_cli("run", "--judge", "gpt-4o", "--task", "halubench", "--data", str(data),
+                     "--include-path", str(tmp_path / "defs"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    result = run_cli("site", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    index = (tmp_path / "site" / "index.html").read_text()
+    measured = index.split('id="run-halubench-gpt-4o"')[1].split("</tr>")[0]
+    reported = index.split('id="halubench-reported-GPT-4o"')[1].split("</tr>")[0]
+    assert 'href="#halubench-reported-GPT-4o">paper: GPT-4o<' in measured
+    assert 'href="runs/halubench/gpt-4o.html">measured: gpt-4o<' in reported
+    assert "86.5" in reported and "87.9" in reported
+    page = (tmp_path / "site" / "runs" / "halubench" / "gpt-4o.html").read_text()
+    assert "The paper reports" in page and "86.5% overall" in page
+    chart = (tmp_path / "site" / "runs" / "halubench" / "gpt-4o.svg").read_text()
+    assert "reported in the paper" in chart and chart.count("HaluEval") == 1
+
+
+def test_a_summary_without_its_samples_is_one_line(built, tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(built / "results" / "halubench-sample", results / "halubench-sample")
+    (results / "halubench-sample" / "lexical.samples.jsonl").unlink()
+    result = run_cli("site", cwd=tmp_path)
+    assert result.returncode == 2 and "lexical.samples.jsonl" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "site").exists()
+
+
+def test_refchecker_runs_show_their_provenance_exclusions_and_agreement(tmp_path, shared_data):
+    references = write_references(tmp_path / "refs.jsonl", shared_data)
+    env = {"HALUBENCH_REFCHECKER_ANNOTATIONS": str(annotations_dir(shared_data))}
+    for judge, task in (("always-fail", "refchecker-zero"), ("always-entailment", "refchecker-zero-claims")):
+        result = run_cli("run", "-j", judge, "-t", task, "--data", str(references), cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+    result = run_cli("site", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = tmp_path / "site" / "runs"
+    responses = (runs / "refchecker-zero" / "always-fail.html").read_text()
+    assert "annotations commit 1df1b25cee792ba2b171302e31ca4f768bd67703" in responses
+    assert "87 rows: responses without claim triplets" in responses
+    claims = (runs / "refchecker-zero-claims" / "always-entailment.html").read_text()
+    assert "RefChecker agreement" in claims and "Contradiction" in claims
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "RefChecker annotations@1df1b25" in index and "by responder" in index
