@@ -1,8 +1,11 @@
 """Replies persisted in SQLite the moment they arrive, so a crash loses nothing.
 
 The key is a hash of everything that determines a reply: the judge's identity
-(provider, model, endpoint, generation settings) and the full prompt. Only
-successful replies are stored; a failed call is tried again on the next run.
+(provider, model, endpoint, generation settings) and the full prompt. Replies
+with text are stored, and so are prompts the judge found too long for its
+context window (that verdict is as deterministic as a reply, and finding it
+again can mean loading a 70B engine); a failed call is never stored, so it is
+tried again on the next run.
 WAL mode and a busy timeout let two runs share one file at once; each reply is
 its own committed transaction, so even ``kill -9`` keeps every reply written.
 """
@@ -21,7 +24,7 @@ from typing import Any
 from halubench.backends.base import Reply
 
 CACHE_ENV = "HALUBENCH_CACHE"
-_COLUMNS = ("text", "latency_s", "input_tokens", "output_tokens", "model_version")
+_COLUMNS = ("text", "too_long", "error", "latency_s", "input_tokens", "output_tokens", "model_version")
 
 
 def default_cache_path() -> Path:
@@ -44,9 +47,9 @@ class ReplyCache:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT NOT NULL, "
-            "latency_s REAL, input_tokens INTEGER, output_tokens INTEGER, model_version TEXT, "
-            "created_at REAL NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT, "
+            "too_long INTEGER NOT NULL, error TEXT, latency_s REAL, input_tokens INTEGER, "
+            "output_tokens INTEGER, model_version TEXT, created_at REAL NOT NULL)"
         )
 
     def get_many(self, keys: Iterable[str]) -> dict[str, tuple[Any, ...]]:
@@ -60,16 +63,23 @@ class ReplyCache:
                 found[row[0]] = row[1:]
         return found
 
+    @staticmethod
+    def keeps(reply: Reply) -> bool:
+        return reply.ok or reply.too_long
+
     def put(self, key: str, reply: Reply) -> None:
+        if not self.keeps(reply):
+            raise ValueError(f"a failed call is never cached (row {reply.key}: {reply.error})")
         self._db.execute(
-            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key, reply.text, reply.latency_s, reply.input_tokens, reply.output_tokens,
-             reply.model_version, time.time()),
+            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, reply.text, int(reply.too_long), reply.error, reply.latency_s, reply.input_tokens,
+             reply.output_tokens, reply.model_version, time.time()),
         )
 
     @staticmethod
     def as_reply(request_key: str, row: tuple[Any, ...]) -> Reply:
         values = dict(zip(_COLUMNS, row, strict=True))
+        values["too_long"] = bool(values["too_long"])
         return Reply(request_key, cached=True, **values)
 
     def close(self) -> None:

@@ -154,7 +154,7 @@ async def _collect(
     await judge.start()
     try:
         async for reply in judge.stream(todo, options.concurrency):
-            if identity and reply.ok:
+            if identity and ReplyCache.keeps(reply):
                 cache.put(keys[reply.key], reply)
             replies[reply.key] = reply
             progress.advance(reply)

@@ -258,13 +258,22 @@ def test_context_window(tmp_path):
         result = run_cli("run", "--judge", "small", "--data", str(path), "--include-path", str(defs),
                          cwd=tmp_path, env=api_env(server))
         called = sorted(row_of(p) for p in server.calls)
+        first = summary_of(tmp_path, "small")
+        # Too long is a cached verdict like a reply: a re-run calls nothing and counts the same rows.
+        again = run_cli("run", "--judge", "small", "--data", str(path), "--include-path", str(defs),
+                        cwd=tmp_path, env=api_env(server))
+        assert again.returncode == 0, again.stderr
+        assert sorted(row_of(p) for p in server.calls) == called
     assert result.returncode == 0, result.stderr
     assert called == [0, 2, 3, 4, 5]  # row 1 never left the machine
-    summary, samples = summary_of(tmp_path, "small")
+    summary, samples = first
     assert summary["n"] == 6 and summary["metrics"]["overall"]["too_long"] == 2
     status = {s["id"]: s["status"] for s in samples}
     assert status["r1"] == status["r2"] == "too_long"
     assert "context window of 2000" in next(s["error"] for s in samples if s["id"] == "r1")
+    summary, samples = summary_of(tmp_path, "small")
+    assert summary["metrics"]["overall"]["too_long"] == 2 and summary["usage"]["cached_replies"] == 6
+    assert {s["id"]: s["status"] for s in samples} == status
 
 
 # --- faults that stop the run ------------------------------------------------------------------

@@ -151,10 +151,11 @@ def test_engine_judges_the_sample(tmp_path, tiny_model, prompt_tokens):
     [version] = usage["model_versions"]
     assert version.startswith(f"{tiny_model.name}@") and usage["model_versions"][version] == 96
 
-    # Every reply that fit was saved in the reply cache as it came (too-long ones are re-counted next time).
+    # Every reply was saved in the reply cache as it came, too-long verdicts included (no engine next time).
     with sqlite3.connect(tmp_path / "cache.sqlite") as db:
-        cached = db.execute("SELECT count(*) FROM replies").fetchone()[0]
-    assert cached == 96 - summary["metrics"]["overall"]["too_long"]
+        too_long = db.execute("SELECT count(*) FROM replies WHERE too_long = 1").fetchone()[0]
+        total = db.execute("SELECT count(*) FROM replies").fetchone()[0]
+    assert total == 96 and too_long == summary["metrics"]["overall"]["too_long"]
 
 
 def free_port() -> int:
