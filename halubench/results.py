@@ -10,12 +10,11 @@ in ``docs/results-format.md``.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from halubench.atomic_io import atomic_write
 
 FORMAT = "halubench-results/1"
 
@@ -30,26 +29,11 @@ def result_paths(results_dir: Path, task: str, judge: str) -> tuple[Path, Path]:
     return folder / f"{stem}.json", folder / f"{stem}.samples.jsonl"
 
 
-def _atomic_write(path: Path, lines: Iterable[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            for line in lines:
-                out.write(line)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def write_run(summary: dict[str, Any], samples: list[dict[str, Any]], results_dir: Path) -> Path:
     summary_path, samples_path = result_paths(results_dir, summary["task"], summary["judge"])
-    _atomic_write(samples_path, (json.dumps(s, ensure_ascii=False) + "\n" for s in samples))
+    atomic_write(samples_path, ((json.dumps(s, ensure_ascii=False) + "\n").encode() for s in samples))
     summary = {"format": FORMAT, **summary, "samples_file": samples_path.name}
-    _atomic_write(summary_path, [json.dumps(summary, indent=2, ensure_ascii=False) + "\n"])
+    atomic_write(summary_path, [(json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode()])
     return summary_path
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from halubench.atomic_io import atomic_write
 from halubench.cache import default_cache_path
 from halubench.errors import DataError
 
@@ -138,11 +138,7 @@ def download(base_url: str, target: Path, names: Iterable[str]) -> None:
                 f"{url}: sha256 {digest[:16]}... differs from the file at RefChecker commit {COMMIT[:12]} "
                 f"({expected[name][:16]}...); check {BASE_URL_ENV} or {HOW_TO_GET}"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(handle, "wb") as out:
-            out.write(body)
-        os.replace(temp, path)
+        atomic_write(path, [body])
 
 
 def read_responses(folder: Path, settings: Sequence[Setting]) -> list[Response]:
