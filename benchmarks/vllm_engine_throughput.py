@@ -34,7 +34,7 @@ def sample_requests(repeat: int) -> tuple[list[JudgeRequest], list[str]]:
     renderer = PromptRenderer(resolve_template(task.prompt))
     requests = [
         JudgeRequest(f"{s.id}#{copy}", renderer.messages({**s.fields, "question": f"({copy}) {s.fields['question']}"}),
-                     s, task.labels)
+                     s.fields, task.labels)
         for copy in range(repeat) for s in samples
     ]
     corpus = [renderer.template.source] + [" ".join(s.fields.values()) for s in samples]

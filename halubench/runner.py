@@ -26,6 +26,7 @@ from halubench.errors import HalubenchError
 from halubench.judge_spec import JudgeSpec
 from halubench.prompts import PromptRenderer, PromptTemplate, resolve_template
 from halubench.results import write_run
+from halubench.samples import Sample
 from halubench.scoring import Judged, score_run
 from halubench.task import TaskSpec, loader_for, select
 from halubench.verdicts import parse_verdict
@@ -85,7 +86,7 @@ def run_task(
     )
     template = choose_template(task, judge_spec, options.template)
     renderer = PromptRenderer(template)
-    requests = [JudgeRequest(s.id, renderer.messages(s.fields), s, task.labels) for s in samples]
+    requests = [JudgeRequest(s.id, renderer.messages(s.fields), s.fields, task.labels) for s in samples]
 
     cache = ReplyCache(options.cache_path) if options.cache_path else None
     try:
@@ -94,7 +95,7 @@ def run_task(
         if cache:
             cache.close()
 
-    records = [_record(request, replies[request.key]) for request in requests]
+    records = [_record(s, r, replies[r.key]) for s, r in zip(samples, requests, strict=True)]
     judged = [Judged(r["gold"], r["verdict"], r["status"], r["groups"]) for r in records]
     metrics = score_run(judged, task.labels, task.positive_label, task.breakdowns)
     if loaded.extra_metrics is not None:
@@ -178,10 +179,9 @@ def _status(reply: Reply, verdict: str | None) -> str:
     return "ok" if verdict is not None else "unparsed"
 
 
-def _record(request: JudgeRequest, reply: Reply) -> dict[str, Any]:
+def _record(sample: Sample, request: JudgeRequest, reply: Reply) -> dict[str, Any]:
     parsed = parse_verdict(reply.text, request.labels) if reply.ok else None
     verdict = parsed.verdict if parsed else None
-    sample = request.sample
     return {
         "id": sample.id,
         "gold": sample.label,

@@ -477,7 +477,7 @@ def test_generation_settings_and_system_messages_reach_the_body(backend, monkeyp
 
 def request(prompt: str, messages: tuple | None = None) -> JudgeRequest:
     sample = Sample("s", "PASS", {})
-    return JudgeRequest("k", messages or ({"role": "user", "content": prompt},), sample, ("PASS", "FAIL"))
+    return JudgeRequest("k", messages or ({"role": "user", "content": prompt},), sample.fields, ("PASS", "FAIL"))
 
 
 def set_env(monkeypatch, values: dict[str, str]) -> None:

@@ -27,7 +27,7 @@ def test_lexical_flags_unsupported_content_and_uses_neutral_for_three_labels():
 def test_random_judge_is_order_free_and_seeded():
     spec = resolve_judge("random")
     sample = Sample("x", "PASS", {"question": "q", "passage": "p", "answer": "a"})
-    requests = [JudgeRequest(f"k{i}", (), sample, LABELS) for i in range(40)]
+    requests = [JudgeRequest(f"k{i}", (), sample.fields, LABELS) for i in range(40)]
 
     async def verdicts(reqs):
         judge = build_judge(spec)
@@ -37,7 +37,7 @@ def test_random_judge_is_order_free_and_seeded():
     backward = asyncio.run(verdicts(list(reversed(requests))))
     assert forward == backward
     assert len({t for t in forward.values()}) == 2  # both verdicts occur in 40 coins
-    other = asyncio.run(verdicts([JudgeRequest(r.key, (), sample, LABELS) for r in requests]))
+    other = asyncio.run(verdicts([JudgeRequest(r.key, (), sample.fields, LABELS) for r in requests]))
     assert other == forward
     reseeded = JudgeSpec("random", "random", settings={"seed": 7})
     judge = build_judge(reseeded)

@@ -85,6 +85,10 @@ class ApiJudge(RequestJudge):
         self.call_kwargs: dict[str, Any] = {}
         self._rng = random.Random()
 
+    @property
+    def endpoint(self) -> str:
+        return self.base_url
+
     def cache_identity(self) -> Mapping[str, Any]:
         return {
             "provider": self.provider,

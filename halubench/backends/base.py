@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from halubench.judge_spec import JudgeSpec
-from halubench.samples import Sample
 
 
 @dataclass(frozen=True)
 class JudgeRequest:
+    """What a judge may read: the prompt, the sample's text fields and the label set, never the gold label."""
+
     key: str
     messages: tuple[dict[str, str], ...]
-    sample: Sample
+    fields: Mapping[str, str]
     labels: tuple[str, ...]
 
 
@@ -57,6 +58,11 @@ class Reply:
 class Judge(ABC):
     def __init__(self, spec: JudgeSpec):
         self.spec = spec
+
+    @property
+    def endpoint(self) -> str | None:
+        """The URL this judge calls (no credentials), or None for a judge that runs in this process."""
+        return None
 
     def cache_identity(self) -> Mapping[str, Any] | None:
         """Everything besides the prompt that determines a reply; None disables caching.

@@ -103,7 +103,7 @@ class LexicalJudge(RequestJudge):
     """A grounding heuristic anyone can audit; a floor that uses the passage."""
 
     async def complete(self, request: JudgeRequest) -> Reply:
-        fields = request.sample.fields
+        fields = request.fields
         try:
             answer, passage = fields["answer"], fields["passage"]
         except KeyError as missing:
