@@ -20,6 +20,12 @@ from halubench.errors import ConfigError
 from halubench.key_values import apply_pairs
 
 AD_HOC_PROVIDERS = ("openai", "anthropic", "vllm")
+# Settings that never change a reply or its status: the cache key and a run's identity leave them out.
+# Everything else is in by default, so a new setting can only make a key stricter, never silently reuse.
+NOT_REPLY_SETTINGS = frozenset({
+    "description", "price_per_million", "retry",
+    "display_name", "provider", "weights", "parameters", "license", "url", "kind",
+})
 _SECRET_KEY = re.compile(r"(api_?key|secret|password|authorization|^headers$)", re.IGNORECASE)
 
 
@@ -43,6 +49,11 @@ class JudgeSpec:
 
     def public_settings(self) -> dict[str, Any]:
         return _redact({"backend": self.backend, "model": self.model, **self.settings})
+
+    def reply_settings(self) -> dict[str, Any]:
+        """Backend, model and every setting that can change a reply or its status (no credentials)."""
+        kept = {k: v for k, v in self.settings.items() if k not in NOT_REPLY_SETTINGS}
+        return _redact({"backend": self.backend, "model": self.model, **kept})
 
 
 def _redact(value: Any) -> Any:
