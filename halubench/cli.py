@@ -330,6 +330,36 @@ def site(
                   f"(leaderboard page {leaderboard / 1024:.0f} KiB) -> {out / 'index.html'}")
 
 
+ConfigFile = Annotated[Path, _opt("--config", help="The board's tasks and judges (YAML).")]
+SiteOutput = Annotated[Path | None, _opt("--site-out", help="Rebuild the site here at the end (omit: no site).")]
+OnlyJudge = Annotated[str | None, _opt("--only", help="Refresh only this judge of the config.")]
+RunnerKind = Annotated[str, _opt("--runner", help="Which judges this machine runs: cpu, gpu or all.")]
+ReportOut = Annotated[Path | None, _opt("--report", help=(
+    "Write the refresh report (Markdown) here, e.g. $GITHUB_STEP_SUMMARY."))]
+
+
+@app.command()
+def refresh(
+    config: ConfigFile = Path("leaderboard.yaml"),
+    results_dir: ResultsDir = Path("results"),
+    site_out: SiteOutput = None,
+    only: OnlyJudge = None,
+    runner: RunnerKind = "cpu",
+    cache: CacheFile = None,
+    report: ReportOut = None,
+) -> None:
+    """Keep the board fresh: run what changed, probe API judges for drift, never publish a partial run.
+
+    Exits 1 when a judge failed (it keeps its published run, marked stale).
+    """
+    from halubench.refresh.command import refresh_command
+
+    code = refresh_command(config, results_dir, site_out, only, runner, cache or default_cache_path(), report,
+                           console)
+    if code:
+        raise typer.Exit(code)
+
+
 app.command("refchecker-references")(make_references)
 
 
