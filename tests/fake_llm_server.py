@@ -116,6 +116,9 @@ class FakeLLMServer:
         self.script = script
         self.api_key = api_key  # when set, other keys get 401
         self.calls: Counter[str] = Counter()
+        # The version string the API "answers with" per requested model (default ``<model>-fake-0001``);
+        # set an entry to simulate an alias moving to a new snapshot.
+        self.versions: dict[str, str] = {}
         self.log: list[LoggedCall] = []
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
@@ -188,9 +191,8 @@ def _content_text(content: Any) -> str:
     return str(content or "")
 
 
-def _completion(api: str, model: str, prompt: str, text: str) -> dict[str, Any]:
+def _completion(api: str, version: str, prompt: str, text: str) -> dict[str, Any]:
     input_tokens, output_tokens = len(prompt.split()), len(text.split())
-    version = f"{model}-fake-0001"
     if api == "anthropic":
         return {
             "id": "msg_fake", "type": "message", "role": "assistant", "model": version,
@@ -267,7 +269,9 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(action.seconds)
                 action = action.then
             if isinstance(action, Text):
-                self._json(200, _completion(api, str(body.get("model")), prompt, action.text))
+                model = str(body.get("model"))
+                version = server.versions.get(model, f"{model}-fake-0001")
+                self._json(200, _completion(api, version, prompt, action.text))
             elif isinstance(action, Status):
                 self._json(action.code, _error_body(api, action), action.headers)
             elif isinstance(action, Garbage):

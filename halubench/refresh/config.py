@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from halubench.errors import ConfigError
 
@@ -36,6 +36,7 @@ class JudgeEntry(_Strict):
     runner: Literal["cpu", "gpu"] = "cpu"
     base_url_env: str | None = None  # the variable holding a private endpoint (a secret in CI)
     canary: CanarySettings | None = None  # overrides the config's default canary
+    tasks: list[str] | None = None  # only these of the config's tasks (default: all)
 
 
 class TaskEntry(_Strict):
@@ -57,8 +58,20 @@ class RefreshConfig(_Strict):
             return [{"name": item} if isinstance(item, str) else item for item in value]
         return value
 
+    @model_validator(mode="after")
+    def _known_tasks(self) -> RefreshConfig:
+        names = {t.name for t in self.tasks}
+        for index, judge in enumerate(self.judges):
+            unknown = sorted(set(judge.tasks or ()) - names)
+            if unknown:
+                raise ValueError(f"judges.{index}.tasks: {', '.join(unknown)} not in the config's tasks")
+        return self
+
     def canary_for(self, judge: JudgeEntry) -> CanarySettings:
         return judge.canary or self.canary
+
+    def tasks_for(self, judge: JudgeEntry) -> list[TaskEntry]:
+        return [t for t in self.tasks if judge.tasks is None or t.name in judge.tasks]
 
 
 def load_config(path: Path) -> RefreshConfig:

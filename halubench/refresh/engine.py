@@ -135,7 +135,9 @@ class Night:
 
     def _judge(self, entry: JudgeEntry) -> list[Outcome]:
         def all_tasks(status: Status, reason: str) -> list[Outcome]:
-            return [Outcome(t.name, entry.name, status, reason, checked_at=_now()) for t in self.config.tasks]
+            checked = _now()
+            return [Outcome(t.name, entry.name, status, reason, checked_at=checked)
+                    for t in self.config.tasks_for(entry)]
 
         if self.options.runner not in ("all", entry.runner):
             return all_tasks("skipped", f"needs a {entry.runner} runner (this refresh: --runner {self.options.runner})")
@@ -150,7 +152,7 @@ class Night:
         if api and not judge.key_optional and not os.environ.get(judge.key_variable):
             return all_tasks("skipped", f"no key: {judge.key_variable} is not set")
         outcomes = []
-        for task_entry in self.config.tasks:
+        for task_entry in self.config.tasks_for(entry):
             run = f"{task_entry.name}/{entry.name}"
             if run in self.progress.done:
                 done = Outcome(**self.progress.done[run])

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from halubench.refresh.engine import Outcome
+if TYPE_CHECKING:  # the site imports describe_change without the engine
+    from halubench.refresh.engine import Outcome
 
 STATUSES = ("refreshed", "unchanged", "stale", "failed", "skipped")
 

@@ -29,6 +29,8 @@ from halubench.leaderboard import (
     dataset_label,
     load_runs,
 )
+from halubench.refresh.report import describe_change
+from halubench.refresh.state import read_state
 from halubench.report import judge_label, to_csv_frame
 from halubench.reported import ReportedTable
 from halubench.results import slug
@@ -208,7 +210,7 @@ def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | Non
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         site = SiteBuild(staging)
-        _write_site(boards, site)
+        _write_site(boards, site, read_state(results_dir))
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -219,15 +221,17 @@ def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | Non
     return site
 
 
-def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
+def _write_site(boards: list[Leaderboard], site: SiteBuild, refresh: dict[str, Any]) -> None:
+    """``refresh``: the nightly refresh's state file (stale judges, the last changes), maybe empty."""
     env = _environment()
+    env.filters.update(describe_change=describe_change)
     shutil.copytree(HERE / "assets", site.out / "assets")
     (site.out / MARKER).write_text("built by halubench site; `halubench site` may replace this folder\n")
     n_runs = sum(len(b.runs) for b in boards)
     to_csv_frame(boards).to_csv(site.out / "leaderboard.csv", index=False)
     tables = {b.task: _table(b) for b in boards}
     _render(env, "leaderboard.html.jinja", site.out / "index.html", "", site, boards=boards,
-            tables=tables, n_runs=n_runs)
+            tables=tables, n_runs=n_runs, refresh=refresh)
     for board in boards:
         task_dir = slug(board.task)
         store = TextStore()
