@@ -14,6 +14,13 @@ both files byte-identical: timestamps and other facts of *this* execution
 nightly refresh with nothing new has nothing to commit, and a run's date is
 the date its content last changed.
 
+Passages, questions and answers (a sample's ``fields``) are the bulk of a run
+and the same for every judge of a task, so they are stored once per task, in
+``<results-dir>/<task>/texts.jsonl`` (one line per distinct ``fields``, keyed by
+the sha256 of its canonical JSON); a samples line carries ``fields_sha256``
+instead, and ``load_samples`` puts the ``fields`` back, so readers see whole
+records. Runs written before this kept ``fields`` inline and still read.
+
 Format 1 (``<task>/<judge>.json``, no identity) is still read: its identity is
 rebuilt from its provenance, and writing a run of the same configuration
 replaces the old file. The format is documented in ``docs/results-format.md``.
@@ -21,13 +28,16 @@ replaces the old file. The format is documented in ``docs/results-format.md``.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from halubench.atomic_io import atomic_write
+from halubench.errors import DataError
 from halubench.identity import config_id, dataset_identity, endpoint_info, run_config, selection_identity
 
 FORMAT = "halubench-results/2"
@@ -38,6 +48,8 @@ _VOLATILE = {
     "usage": ("cached_replies", "called", "latency_p50_s", "latency_p95_s"),
 }
 _VOLATILE_SAMPLE = ("cached", "latency_s")
+TEXTS_FILE = "texts.jsonl"  # per task folder: every run's fields, stored once
+_texts_cache: dict[tuple[Path, int, int], dict[str, dict[str, Any]]] = {}
 
 
 def slug(name: str) -> str:
@@ -75,13 +87,62 @@ def _unchanged(summary_path: Path, summary: dict[str, Any], samples: list[dict[s
 def write_run(summary: dict[str, Any], samples: list[dict[str, Any]], results_dir: Path) -> Path:
     """Write (or keep, when nothing but this execution's facts changed) a run's two files."""
     summary_path, samples_path = result_paths(results_dir, summary["task"], summary["judge"], summary["config_id"])
-    summary = {"format": FORMAT, **summary, "samples_file": samples_path.name}
+    summary = {"format": FORMAT, **summary, "samples_file": samples_path.name, "texts_file": f"../{TEXTS_FILE}"}
     if _unchanged(summary_path, summary, samples):
         return summary_path
-    atomic_write(samples_path, ((json.dumps(s, ensure_ascii=False) + "\n").encode() for s in samples))
+    slim = _store_texts(_texts_path(summary_path, summary), samples)
+    atomic_write(samples_path, ((json.dumps(s, ensure_ascii=False) + "\n").encode() for s in slim))
     atomic_write(summary_path, [(json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode()])
     _drop_v1_twin(results_dir, summary)
     return summary_path
+
+
+def _texts_path(summary_path: Path, summary: dict[str, Any]) -> Path:
+    """Normalised: ``judge/../texts.jsonl`` does not resolve before the judge's folder exists."""
+    return Path(os.path.normpath(summary_path.parent / summary.get("texts_file", f"../{TEXTS_FILE}")))
+
+
+def fields_key(fields: dict[str, Any]) -> str:
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
+
+
+def _read_texts(path: Path) -> dict[str, dict[str, Any]]:
+    """The task's texts file (read once per version of the file: every run of the task shares it)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _texts_cache:
+        with path.open(encoding="utf-8") as handle:
+            lines = [json.loads(line) for line in handle if line.strip()]
+        _texts_cache.clear()
+        _texts_cache[key] = {line["sha256"]: line["fields"] for line in lines}
+    return _texts_cache[key]
+
+
+def _store_texts(path: Path, samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Samples with ``fields`` replaced by their key; texts the task's file lacks are appended to it."""
+    known = _read_texts(path)
+    new: dict[str, dict[str, Any]] = {}
+    slim = []
+    for sample in samples:
+        record = {}
+        for name, value in sample.items():
+            if name == "fields" and isinstance(value, dict):
+                key = fields_key(value)
+                if key not in known:
+                    new.setdefault(key, value)
+                record["fields_sha256"] = key
+            else:
+                record[name] = value
+        slim.append(record)
+    if new:
+        old = path.read_bytes() if path.exists() else b""
+        lines = (json.dumps({"sha256": k, "fields": v}, ensure_ascii=False) + "\n" for k, v in new.items())
+        atomic_write(path, [old, *(line.encode() for line in lines)])
+    return slim
 
 
 def _drop_v1_twin(results_dir: Path, summary: dict[str, Any]) -> None:
@@ -154,6 +215,18 @@ def load_summaries(results_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def load_samples(summary_path: Path, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run's sample records, whole: ``fields`` stored in the task's texts file are put back."""
     samples_path = summary_path.parent / summary["samples_file"]
     with samples_path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        samples = [json.loads(line) for line in handle if line.strip()]
+    if any("fields_sha256" in s for s in samples):
+        texts_path = _texts_path(summary_path, summary)
+        texts = _read_texts(texts_path)
+        for sample in samples:
+            if "fields_sha256" in sample:
+                key = sample.pop("fields_sha256")
+                if key not in texts:
+                    raise DataError(f"{samples_path}: row {sample.get('id')}: its texts ({key}) are missing from "
+                                    f"{texts_path}; restore that file from the results' history")
+                sample["fields"] = dict(texts[key])
+    return samples

@@ -59,5 +59,7 @@ def results_file(results: Path, task: str, judge: str, **selection) -> Path:
 def read_results(results: Path, task: str, judge: str, **selection) -> tuple[dict, list[dict]]:
     path = results_file(results, task, judge, **selection)
     summary = json.loads(path.read_text())
-    samples = [json.loads(line) for line in (path.parent / summary["samples_file"]).read_text().splitlines()]
+    from halubench.results import load_samples
+
+    samples = load_samples(path, summary)
     return summary, samples

@@ -30,6 +30,7 @@ from halubench.backends.vllm_engine import auto_tensor_parallel, vllm_judge
 from halubench.errors import JudgeError
 from halubench.judge_spec import resolve_judge
 from halubench.prompts import PromptRenderer, resolve_template
+from halubench.results import load_samples
 from halubench.task import load_task, loader_for
 
 pytestmark = pytest.mark.vllm_cpu
@@ -77,8 +78,7 @@ def prompt_tokens(tiny_model, sample) -> dict[str, int]:
 def read_run(folder: Path):
     [summary_file] = (folder / "results" / "halubench-sample").glob("*/*.json")
     summary = json.loads(summary_file.read_text())
-    lines = (summary_file.parent / summary["samples_file"]).read_text().splitlines()
-    return summary, [json.loads(line) for line in lines]
+    return summary, load_samples(summary_file, summary)
 
 
 def assert_counts_add_up(summary, samples, prompt_tokens):
