@@ -208,3 +208,24 @@ def test_judge_without_its_key_is_skipped_with_a_notice(repo: Path) -> None:
     assert "halubench/big-gpu-judge: skipped (needs a gpu runner" in done.stdout
     assert not (repo / "results" / "halubench" / "api-c").exists()
     assert "skipped 2" in done.stdout
+
+
+def test_config_errors_name_the_file_and_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "board.yaml"
+    config.write_text("tasks: [halubench]\njudges: [{name: gpt-4o, runnr: gpu}]\n")
+    done = run_cli("refresh", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"error: {config}: key judges.0.runnr: Extra inputs are not "
+                                                "permitted"]
+
+
+def test_the_committed_config_is_valid() -> None:
+    from conftest import REPO
+
+    from halubench.refresh.command import check_names
+    from halubench.refresh.config import load_config
+
+    config = load_config(REPO / "leaderboard.yaml")
+    check_names(config)
+    assert {"always-pass", "gpt-4o", "lynx-70b"} <= {j.name for j in config.judges}
+    assert {t.name for t in config.tasks} == {"halubench", "halubench-sample"}

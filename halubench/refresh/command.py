@@ -8,11 +8,21 @@ from rich.console import Console
 from rich.markup import escape
 
 from halubench.errors import ConfigError
-from halubench.refresh.config import load_config
+from halubench.judge_spec import resolve_judge
+from halubench.refresh.config import RefreshConfig, load_config
 from halubench.refresh.engine import Night, RefreshOptions
 from halubench.refresh.report import markdown, totals
+from halubench.task import load_task
 
 RUNNERS = ("cpu", "gpu", "all")
+
+
+def check_names(config: RefreshConfig) -> None:
+    """Every task and judge of the config exists, said before the night starts rather than half-way."""
+    for task in config.tasks:
+        load_task(task.name)
+    for judge in config.judges:
+        resolve_judge(judge.name)
 
 
 def refresh_command(
@@ -31,6 +41,7 @@ def refresh_command(
     config = load_config(config_path)
     if only and only not in {j.name for j in config.judges}:
         raise ConfigError(f"--only {only}: not a judge of {config_path} ({', '.join(j.name for j in config.judges)})")
+    check_names(config)
     night = Night(config, RefreshOptions(results_dir, cache_path, only, runner))  # type: ignore[arg-type]
     resumed = night.progress.resumed
     outcomes = night.run()
