@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from halubench import __version__
 from halubench.backends import build_judge
 from halubench.backends.api import ApiJudge
 from halubench.errors import HalubenchError
@@ -163,6 +164,7 @@ class Night:
             if entry.batch:
                 outcome.notices.append("batch: true is accepted, but this version has no batch mode: "
                                        "judged with online calls")
+            self.state.save()  # before the progress file says done: a kill after this loses nothing
             self.progress.record(run, asdict(outcome))
             outcomes.append(outcome)
         return outcomes
@@ -202,7 +204,8 @@ class Night:
             if canary.drifted:
                 bypass = True
                 outcome.reason = canary.describe()
-            elif canary.config_matches:
+            elif canary.config_matches and (summary.get("provenance") or {}).get("harness_version") == __version__:
+                # Same replies, same configuration, same scoring code: nothing to ask or recompute.
                 outcome.status, outcome.reason = "unchanged", canary.describe()
                 self.state.clear_stale(outcome.run)
                 return
