@@ -95,6 +95,10 @@ def print_run_table(result: RunResult) -> None:
     if "refchecker_agreement" in metrics:
         print_agreement(metrics["refchecker_agreement"])
     console.print(f"results: {result.summary_path}")
+    variant = summary.get("variant") or []
+    console.print(f"configuration {summary['config_id']}: "
+                  + (f"{'; '.join(variant)} (listed apart on the board, not ranked)" if variant
+                     else "the task's default (ranked on the board when complete)"), highlight=False)
 
 
 def print_agreement(agreement: dict) -> None:
