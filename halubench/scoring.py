@@ -46,12 +46,12 @@ def _ratio(num: float, den: float) -> float | None:
 
 
 def _f1(precision: float | None, recall: float | None) -> float | None:
-    """F1 of a class with support but no predictions is 0 (recall is 0), as in sklearn."""
-    if recall is None:
+    """As sklearn: 0 for a class that was never predicted or has no support, None for one absent on both sides."""
+    if precision is None and recall is None:
         return None
-    if precision is None:
+    if not precision or not recall:
         return 0.0
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return 2 * precision * recall / (precision + recall)
 
 
 def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -> dict[str, Any]:
@@ -76,7 +76,8 @@ def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -
             "f1": _f1(precision, recall),
         }
     recalls = [c["recall"] for c in per_class.values() if c["recall"] is not None]
-    f1s = [c["f1"] for c in per_class.values() if c["support"]]
+    # sklearn's f1_score(average="macro") over the labels seen in gold or in verdicts.
+    f1s = [c["f1"] for c in per_class.values() if c["f1"] is not None]
     metrics: dict[str, Any] = {
         "n": n,
         "correct": correct,
