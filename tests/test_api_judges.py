@@ -279,6 +279,51 @@ def test_context_window(tmp_path):
 # --- faults that stop the run ------------------------------------------------------------------
 
 
+CONTEXT_ERRORS = {
+    "openai": "This model's maximum context length is 8192 tokens. However, your messages resulted in 8227 tokens. "
+              "Please reduce the length of the messages.",
+    "anthropic": "prompt is too long: 210000 tokens > 200000 maximum",
+}
+
+
+@pytest.mark.parametrize("backend", ["openai", "anthropic"])
+@pytest.mark.parametrize("message", ["temperature exceeds the max of 2.0", "too many tokens in stop sequence"])
+def test_a_misconfigured_request_stops_the_run_and_caches_nothing(tmp_path, backend, message):
+    """A 400 that is not about the prompt's length would be the same for every row: it ends the run."""
+    path = write_jsonl(tmp_path / "d.jsonl", rows(12))
+    defs = judge_file(tmp_path, "fast", backend)
+    cache = tmp_path / "cache.sqlite"
+    with FakeLLMServer(lambda call: Status(400, message)) as server:
+        result = run_cli("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs),
+                         "--concurrency", "2", cwd=tmp_path, env={**api_env(server), "HALUBENCH_CACHE": str(cache)})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr and "HTTP 400" in result.stderr
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT count(*) FROM replies").fetchone()[0] == 0
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("backend", ["openai", "anthropic"])
+def test_a_server_context_length_error_is_too_long(tmp_path, backend):
+    data = rows(6)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = judge_file(tmp_path, "fast", backend)
+
+    def row_3_too_long(call):
+        return Status(400, CONTEXT_ERRORS[backend]) if row_of(call.prompt) == 3 else verdicts(call)
+
+    with FakeLLMServer(row_3_too_long) as server:
+        result = run_cli("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs),
+                         cwd=tmp_path, env=api_env(server))
+    assert result.returncode == 0, result.stderr
+    summary, samples = summary_of(tmp_path, "fast")
+    assert summary["metrics"]["overall"]["too_long"] == 1
+    too_long = [s for s in samples if s["status"] == "too_long"]
+    assert [s["id"] for s in too_long] == ["r3"] and CONTEXT_ERRORS[backend] in too_long[0]["error"]
+
+
+
 @pytest.mark.parametrize("judge, variable", [("gpt-4o-mini", "OPENAI_API_KEY"),
                                              ("claude-haiku-4-5", "ANTHROPIC_API_KEY")])
 def test_missing_key_stops_before_any_row(tmp_path, judge, variable):
