@@ -25,7 +25,7 @@ HEAD_COLUMNS = ("kind", "judge", "run_id", "model", "n", "data", "run_date")
 GROUP_PARTS = ("acc", "lo", "hi", "n")  # per group: accuracy, its 95% CI, rows
 TAIL_COLUMNS = (
     "acc_micro", "acc_micro_lo", "acc_micro_hi", "acc_macro", "acc_macro_lo", "acc_macro_hi",
-    "unparsed_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model",
+    "unparsed_rate", "truncated_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model",
 )
 
 
@@ -161,6 +161,7 @@ def _measured_row(run: Run, groups: list[str]) -> dict[str, Any]:
     interval = macro_interval([(m["correct"], m["n"]) for m in by_group.values()])
     row["acc_macro_lo"], row["acc_macro_hi"] = interval or (None, None)
     row["unparsed_rate"] = _rate(overall, "unparsed")
+    row["truncated_rate"] = _rate(overall, "truncated")
     row["error_rate"] = _rate(overall, "errors", "too_long")
     row["cost_per_1000_usd"] = usage.get("cost_per_1000_usd")
     row["latency_p50_s"] = usage.get("latency_p50_s")

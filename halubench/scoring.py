@@ -1,8 +1,9 @@
 """Metrics over judged records, overall and per breakdown group.
 
-Conventions (the HaluBench paper's): a row whose reply could not be parsed,
-whose call failed, or whose prompt did not fit the context window stays in the
-denominator and counts as wrong. ``accuracy_parsed`` is reported beside it for
+Conventions (the HaluBench paper's): a row whose reply could not be parsed
+(or was empty or cut off at the token limit: ``truncated``), whose call failed,
+or whose prompt did not fit the context window stays in the denominator and
+counts as wrong. ``accuracy_parsed`` is reported beside it for
 readers who want the other view. With a positive label (FAIL: hallucination),
 precision, recall and F1 are for that class; a row with no verdict can still
 be a missed hallucination (recall) but never a false alarm (precision).
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-STATUSES = ("ok", "unparsed", "error", "too_long")
+STATUSES = ("ok", "unparsed", "truncated", "error", "too_long")
 NO_VERDICT = "none"  # confusion-matrix column for rows without a verdict
 
 
@@ -86,6 +87,7 @@ def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -
         "accuracy_parsed": _ratio(correct, parsed),
         "parsed": parsed,
         "unparsed": status["unparsed"],
+        "truncated": status["truncated"],
         "errors": status["error"],
         "too_long": status["too_long"],
         "balanced_accuracy": sum(recalls) / len(recalls) if recalls else None,

@@ -371,6 +371,62 @@ def test_unknown_model_stops_the_run(monkeypatch):
         assert len(server.log) == 1
 
 
+# --- empty and cut-off replies --------------------------------------------------------------------
+
+CUT_AT_LIMIT = {"openai": "length", "anthropic": "max_tokens"}
+NORMAL_END = {"openai": "stop", "anthropic": "end_turn"}
+
+
+@pytest.mark.parametrize("backend", ["openai", "anthropic"])
+def test_empty_and_cut_off_replies_are_truncated_and_asked_again(tmp_path, backend):
+    data = rows(9)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = judge_file(tmp_path, "fast", backend)
+    cut = CUT_AT_LIMIT[backend]
+    odd = {
+        0: Text("", None, cut),  # a reasoning model that spent every token before answering
+        1: Text(None),  # a refusal with no content at all
+        2: Text('{"REASONING": ["the passage says the bridge opened in', None, cut),
+        3: Text('{"REASONING": ["ok"], "SCORE": "FAIL"}\n{"REASONING": ["and on', "FAIL", cut),  # verdict read
+    }
+
+    def script(call):
+        return odd.get(row_of(call.prompt)) or verdicts(call)
+
+    args = ("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs))
+    with FakeLLMServer(script) as server:
+        result = run_cli(*args, cwd=tmp_path, env=api_env(server))
+        replies = server.replies()
+        first = summary_of(tmp_path, "fast")
+        report = run_cli("report", "--no-reported", "--markdown", str(tmp_path / "board.md"), cwd=tmp_path)
+        server.reset()
+        server.script = verdicts  # the model answers in full this time
+        again = run_cli(*args, cwd=tmp_path, env=api_env(server))
+        asked = sorted(row_of(p) for p in server.calls)
+    assert result.returncode == 0, result.stderr
+    summary, samples = first
+    by_id = {s["id"]: s for s in samples}
+    assert [by_id[f"r{i}"]["status"] for i in range(4)] == ["truncated"] * 3 + ["ok"]
+    assert by_id["r3"]["verdict"] == "FAIL" and by_id["r0"]["verdict"] is None
+    assert [by_id[f"r{i}"]["finish_reason"] for i in range(5)] == [cut, NORMAL_END[backend], cut, cut,
+                                                                  NORMAL_END[backend]]
+    verdict_of = {row_of(p): reply.verdict for p, reply in replies.items()}
+    overall = summary["metrics"]["overall"]
+    assert overall["truncated"] == 3
+    assert overall["unparsed"] == sum(verdict_of[i] is None for i in range(4, 9))
+    assert overall["correct"] == sum(verdict_of[i] == row["label"] for i, row in enumerate(data))
+    assert overall["accuracy"] == overall["correct"] / 9  # truncated rows count as wrong
+    assert "truncated" in result.stdout
+    assert report.returncode == 0, report.stderr
+    header, _, row = [line for line in (tmp_path / "board.md").read_text().splitlines() if line.startswith("|")]
+    cells = {k.strip(): v.strip() for k, v in zip(header.split("|"), row.split("|"), strict=True)}
+    assert cells["truncated %"] == "33.3"  # 3 of 9 rows
+    assert again.returncode == 0, again.stderr
+    assert asked == [0, 1, 2, 3]  # empty and cut-off replies were not cached as final
+    summary, _ = summary_of(tmp_path, "fast")
+    assert summary["metrics"]["overall"]["truncated"] == 0
+
+
 # --- cache and resume ---------------------------------------------------------------------------
 
 

@@ -102,3 +102,12 @@ def test_macro_f1_matches_sklearn(labels, gold, verdicts, sklearn_macro_f1):
 def test_a_predicted_class_without_support_has_f1_zero():
     m = score([Judged(g, v, "ok", {}) for g, v in zip([E, E, N, N], [E, C, N, N], strict=True)], (E, N, C), None)
     assert m["per_class"][C] == {"support": 0, "precision": 0.0, "recall": None, "f1": 0.0}
+
+
+def test_truncated_rows_are_counted_apart_and_wrong():
+    spec = [("PASS", "PASS", "ok", "A"), ("FAIL", None, "truncated", "A"), ("PASS", None, "truncated", "A"),
+            ("FAIL", None, "unparsed", "A")]
+    m = score(rows(spec), LABELS, "FAIL")
+    assert (m["truncated"], m["unparsed"], m["parsed"]) == (2, 1, 1)
+    assert m["accuracy"] == pytest.approx(1 / 4) and m["accuracy_parsed"] == 1.0
+    assert m["confusion"]["FAIL"]["none"] == 2 and m["recall"] == 0.0
