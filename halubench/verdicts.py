@@ -164,7 +164,7 @@ def _json_votes(text: str, labels: tuple[str, ...]) -> list[str | None]:
         value = after.lstrip()[1:].strip()
         if not value and index + 2 < len(tokens):  # the gap ends where the quoted value begins
             votes.append(_match_label(tokens[index + 2][1], labels))
-        elif value[:1].isalpha():  # an unquoted word: {SCORE: PASS}
+        elif value[:1].isalpha():  # an unquoted word: "SCORE": PASS
             votes.append(_match_label(re.split(r"[\s,}\]]", value)[0], labels))
     return votes
 
