@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from conftest import halubench_row, read_results, run_cli, write_jsonl
-from fake_llm_server import Delay, FakeLLMServer, verdict_reply
+from fake_llm_server import Delay, FakeLLMServer, Text, verdict_reply
 from test_api_judges import FAST_RETRY
 
 ROWS = 24
@@ -150,6 +152,29 @@ def test_new_model_version_redoes_the_run_in_full_with_one_version(repo: Path) -
     assert "m-a-2026-11-22" in (repo / "site" / "index.html").read_text()
     changed = _git(repo, "status", "--porcelain", "--", "results").split("\n")
     assert not [line for line in changed if "/api-b/" in line or "/lexical/" in line]
+
+
+def test_canary_verdicts_beyond_the_threshold_redo_the_run(repo: Path) -> None:
+    """Same model version, but the canary's verdicts moved: more than 3 changed rows is drift."""
+
+    def flipped(call):
+        if call.model != "m-b":
+            return verdict_reply(call.prompt)
+        said = verdict_reply(call.prompt).verdict
+        verdict = "PASS" if said == "FAIL" else "FAIL"
+        return Text(json.dumps({"REASONING": ["read again"], "SCORE": verdict}), verdict)
+
+    with FakeLLMServer() as server:
+        _first_night(repo, server)
+        server.script = flipped
+        done = _refresh(repo, server)
+        assert done.returncode == 0, done.stderr + done.stdout
+        assert (_calls(server, "m-a"), _calls(server, "m-b")) == (CANARY, CANARY + ROWS)
+        full_run = [e.action.verdict for e in server.log if e.call.model == "m-b"][-ROWS:]  # after the canary
+    assert re.search(rf"halubench/api-b: refreshed \(canary: \d+ of {CANARY} rows changed verdict", done.stdout)
+    summary, samples = read_results(repo / "results", "halubench", "api-b")
+    assert all(s["status"] == "ok" for s in samples)  # every row re-asked: no old unparsed reply kept
+    assert Counter(s["verdict"] for s in samples) == Counter(full_run)
 
 
 def test_endpoint_down_keeps_the_published_run_marked_stale(repo: Path) -> None:
