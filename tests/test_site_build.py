@@ -166,7 +166,7 @@ def test_a_measured_run_of_a_paper_model_shows_beside_the_reported_row(tmp_path)
     measured = index.split('id="run-halubench-gpt-4o"')[1].split("</tr>")[0]
     reported = index.split('id="halubench-reported-GPT-4o"')[1].split("</tr>")[0]
     assert 'href="#halubench-reported-GPT-4o">paper: GPT-4o<' in measured
-    assert 'href="runs/halubench/gpt-4o.html">measured: gpt-4o<' in reported
+    assert 'href="runs/halubench/gpt-4o.html">measured: GPT-4o<' in reported  # the card's name
     assert "86.5" in reported and "87.9" in reported
     page = (tmp_path / "site" / "runs" / "halubench" / "gpt-4o.html").read_text()
     assert "The paper reports" in page and "86.5% overall" in page
