@@ -222,13 +222,15 @@ def report(
 ) -> None:
     """The leaderboard: one table per task, measured runs and the papers' reported figures."""
     from halubench.leaderboard import build_leaderboards, load_runs
-    from halubench.report import print_leaderboards, to_csv_frame, to_markdown
+    from halubench.report import contested_lines, print_leaderboards, to_csv_frame, to_markdown
 
     boards = build_leaderboards(load_runs(results_dir), [] if no_reported else None)
     if task:
         boards = [b for b in boards if b.task in task]
     # A leaderboard is wider than a run table; piped output (files, CI logs) gets room for it.
     print_leaderboards(boards, console if sys.stdout.isatty() else Console(width=220))
+    for line in (line for board in boards for line in contested_lines(board)):
+        console.print(line, highlight=False, soft_wrap=True)
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(to_markdown(boards), encoding="utf-8")
