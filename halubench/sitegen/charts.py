@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 STYLE = {
     "svg.fonttype": "none",
@@ -119,7 +120,7 @@ def tradeoff_chart(points: Sequence[Point], x_label: str, chance: float | None) 
         axes.set_xscale("log")
         if len(front) > 1:
             axes.step([p.x for p in front], [100 * p.y for p in front], where="post", color=FRONT_COLOR,
-                      linewidth=1.2, alpha=0.7, label="Pareto front", zorder=2)
+                      linewidth=1.2, alpha=0.7, zorder=2)
         for number, point in enumerate(points):
             color = REPORTED_COLOR if point.reported else MEASURED_COLOR
             yerr = None
@@ -130,7 +131,7 @@ def tradeoff_chart(points: Sequence[Point], x_label: str, chance: float | None) 
             drawn[0].set_gid(f"point-{number}")  # the marker; its whiskers are separate artists
             if point in front:
                 axes.scatter([point.x], [100 * point.y], s=130, facecolors="none", edgecolors=FRONT_COLOR,
-                             linewidths=1.4, zorder=4)
+                             linewidths=1.4, zorder=4, label="Pareto front" if point is front[0] else None)
             axes.annotate(point.label, (point.x, 100 * point.y), xytext=(6, 4), textcoords="offset points",
                           fontsize=7.5, color="#0f172a")
         if chance is not None:
@@ -140,6 +141,9 @@ def tradeoff_chart(points: Sequence[Point], x_label: str, chance: float | None) 
         axes.set_ylim(max(0, low - 5), 100)
         xs = [p.x for p in points]
         axes.set_xlim(min(xs) / 2, max(xs) * 4)  # room for the labels right of the points
+        # Plain numbers on the log axis (math text is off, so the default 10^k labels would read as TeX).
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axes.xaxis.set_minor_formatter(NullFormatter())
         axes.set_xlabel(x_label)
         axes.set_ylabel("accuracy, % (whiskers: 95% CI)")
         axes.grid(True, color="#e2e8f0", linewidth=0.8)
