@@ -184,6 +184,8 @@
   }
 
   form.addEventListener("change", function (event) {
+    // The id box filters as one types; its change on blur would re-render under a click on a row's link.
+    if (event.target.name === "id") return;
     if (event.target.name === "disagree") chooseOther(); else applyFilters();
   });
   form.elements.id.addEventListener("input", applyFilters);
