@@ -28,7 +28,7 @@ def board_score(record: Mapping[str, Any]) -> float | None:
 def ranked_records(board: Leaderboard) -> list[dict[str, Any]]:
     """The measured rows of the main board, best first."""
     records = board.frame.to_dict("records")
-    return [r for r in records if r["kind"] == MEASURED and r.get("ranked", True) is not False]
+    return [r for r in records if r["kind"] == MEASURED and r["ranked"]]
 
 
 def board_rank_ranges(board: Leaderboard, samples: Samples) -> dict[str, RankRange]:

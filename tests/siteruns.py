@@ -87,7 +87,9 @@ def write_claim_level_run(results_dir, judge="checker", verdicts=("Entailment", 
     judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
     summary = {"task": "refchecker-claims", "judge": judge, "n": len(samples), "labels": labels,
                "positive_label": None, "metrics": score_run(judged, labels, None, ("setting", "responder")),
-               "usage": {"cost_per_1000_usd": 1.25, "latency_p50_s": 0.8}, "provenance": {}}
+               "usage": {"cost_per_1000_usd": 1.25, "latency_p50_s": 0.8}, "provenance": {},
+               "config_id": f"{judge}-config", "config": {"task": "refchecker-claims", "dataset": {"source": "x"}},
+               "variant": [], "complete": True, "failures": {}, "endpoint": None}
     return write_run(summary, samples, results_dir), samples
 
 
@@ -127,7 +129,20 @@ def write_constructed_runs(results_dir: Path) -> dict[str, list[dict]]:
                    "provenance": {"finished_at": f"2026-11-0{number + 1}T12:00:00+00:00",
                                   "harness_version": "0.1.0",
                                   "judge": {"backend": "constant", "display_name": name, "kind": kind,
-                                            "weights": weights, "provider": "Tests Inc."}}}
+                                            "weights": weights, "provider": "Tests Inc."}},
+                   "config_id": f"{judge}-config", "config": {"task": "halubench-sample", "dataset": {"source": "x"}},
+                   "variant": [], "complete": True, "failures": {}, "endpoint": None}
         write_run(summary, samples, results_dir)
         written[judge] = samples
+    # A sixth run with failed rows: listed apart, never ranked, never a strong judge or a chart point.
+    flaky = [dict(s, verdict=None, status="error", correct=False, reasoning=None, raw=None, error="timeout")
+             if i < 3 else s for i, s in enumerate(written["twin-a"])]
+    judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in flaky]
+    write_run({"task": "halubench-sample", "judge": "flaky", "n": len(flaky), "labels": labels,
+               "positive_label": "FAIL", "metrics": score_run(judged, labels, "FAIL", ("domain",)),
+               "usage": {"cost_per_1000_usd": 0.1, "latency_p50_s": 0.1},
+               "provenance": {"finished_at": "2026-11-01T12:00:00+00:00", "judge": {"display_name": "Flaky F"}},
+               "config_id": "flaky-config", "config": {"task": "halubench-sample", "dataset": {"source": "x"}},
+               "variant": [], "complete": False, "failures": {"timeout": 3}, "endpoint": None},
+              flaky, results_dir)
     return written

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import REPO, halubench_row, run_cli, write_jsonl
+from conftest import REPO, halubench_row, read_results, run_cli, write_jsonl
 from fake_llm_server import Delay, Drop, FakeLLMServer, Garbage, Status, Text, verdict_reply, verdicts
 
 from halubench.backends import build_judge
@@ -64,10 +64,7 @@ def judge_file(folder: Path, name: str, backend: str, **settings) -> Path:
 
 
 def summary_of(folder: Path, judge: str) -> tuple[dict, list[dict]]:
-    path = folder / "results" / "halubench" / f"{judge}.json"
-    summary = json.loads(path.read_text())
-    samples = [json.loads(line) for line in (path.parent / summary["samples_file"]).read_text().splitlines()]
-    return summary, samples
+    return read_results(folder / "results", "halubench", judge)
 
 
 def api_env(server: FakeLLMServer, key: str = "x") -> dict[str, str]:
@@ -259,6 +256,7 @@ def test_context_window(tmp_path):
                          cwd=tmp_path, env=api_env(server))
         called = sorted(row_of(p) for p in server.calls)
         first = summary_of(tmp_path, "small")
+        written = {p: p.read_bytes() for p in (tmp_path / "results").rglob("*.*")}
         # Too long is a cached verdict like a reply: a re-run calls nothing and counts the same rows.
         again = run_cli("run", "--judge", "small", "--data", str(path), "--include-path", str(defs),
                         cwd=tmp_path, env=api_env(server))
@@ -271,9 +269,8 @@ def test_context_window(tmp_path):
     status = {s["id"]: s["status"] for s in samples}
     assert status["r1"] == status["r2"] == "too_long"
     assert "context window of 2000" in next(s["error"] for s in samples if s["id"] == "r1")
-    summary, samples = summary_of(tmp_path, "small")
-    assert summary["metrics"]["overall"]["too_long"] == 2 and summary["usage"]["cached_replies"] == 6
-    assert {s["id"]: s["status"] for s in samples} == status
+    # Nothing changed, so the results files are left exactly as they were (dates included).
+    assert {p: p.read_bytes() for p in (tmp_path / "results").rglob("*.*")} == written
 
 
 # --- faults that stop the run ------------------------------------------------------------------
@@ -289,6 +286,10 @@ def test_missing_key_stops_before_any_row(tmp_path, judge, variable):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert f"set {variable}" in result.stderr
+    # The key is checked before any data is read: with a missing data file too, the key is what is reported.
+    result = run_cli("run", "--judge", judge, "--data", str(tmp_path / "absent.jsonl"), cwd=tmp_path,
+                     env=api_env(server, key=""))
+    assert result.returncode == 2 and f"set {variable}" in result.stderr and "absent" not in result.stderr
 
 
 @pytest.mark.parametrize("backend", ["openai", "anthropic"])
@@ -398,9 +399,9 @@ def test_two_runs_sharing_the_cache_at_once(tmp_path):
         calls = sum(server.calls.values())
         replies = server.replies()
 
-        server.reset()  # a third run finds everything cached: no key needed, no call made
+        server.reset()  # a third run finds everything cached: no call made
         result = run_cli("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs),
-                         cwd=tmp_path / "a", env={**api_env(server, key=""), "HALUBENCH_CACHE": str(cache)})
+                         cwd=tmp_path / "a", env={**api_env(server), "HALUBENCH_CACHE": str(cache)})
         assert result.returncode == 0, result.stderr
         assert server.log == []
     expected = expected_metrics(data, replies)

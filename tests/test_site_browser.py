@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import functools
 import http.server
-import json
 import os
 import threading
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SHARED_DATA, run_cli
+from conftest import REPO, SHARED_DATA, read_results, results_file, run_cli
 from siteruns import (
     CONSTRUCTED,
     CONTESTED_IDS,
@@ -217,8 +216,12 @@ def test_reported_and_measured_rows_cannot_be_mistaken(visit, base, project):
 
 
 def read_samples(project: Path, task: str, judge: str) -> list[dict]:
-    path = project / "results" / task / f"{slug(judge)}.samples.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return read_results(project / "results", task, judge)[1]
+
+
+def run_page(project: Path, task: str, judge: str) -> str:
+    """A run's page address without its suffix: runs/<task>/<judge>/<config_id>."""
+    return f"runs/{task}/{slug(judge)}/{results_file(project / 'results', task, judge).stem}"
 
 
 def shown_count(page) -> int:
@@ -227,7 +230,7 @@ def shown_count(page) -> int:
 
 
 def test_explorer_filters(visit, base, project):
-    visit_ = visit(base, "runs/halubench-sample/lexical.samples.html")
+    visit_ = visit(base, run_page(project, "halubench-sample", "lexical") + ".samples.html")
     page = visit_.page
     wait_for_rows(visit_)
     samples = read_samples(project, "halubench-sample", "lexical")
@@ -261,17 +264,16 @@ def test_explorer_filters(visit, base, project):
 
 
 def test_untrusted_text_shows_as_text_and_runs_nothing(visit, base, project):
-    evil = slug(EVIL_JUDGE)
     board = visit(base, "index.html")
     cell = board.page.locator("tr.measured", has_text="evil <b>judge</b>").locator("a.judge-name")
     assert cell.inner_text() == EVIL_JUDGE and cell.locator("b, img").count() == 0
     board.check_clean()
 
-    run_page = visit(base, f"runs/halubench-sample/{evil}.html")
-    assert EVIL_JUDGE in run_page.page.locator("h1").inner_text()
-    run_page.check_clean()
+    page_of_run = visit(base, run_page(project, "halubench-sample", EVIL_JUDGE) + ".html")
+    assert EVIL_JUDGE in page_of_run.page.locator("h1").inner_text()
+    page_of_run.check_clean()
 
-    explorer = visit(base, f"runs/halubench-sample/{evil}.samples.html")
+    explorer = visit(base, run_page(project, "halubench-sample", EVIL_JUDGE) + ".samples.html")
     page = explorer.page
     wait_for_rows(explorer)
     page.locator("select[name=status]").select_option(label="unparsed")
@@ -296,7 +298,7 @@ def test_untrusted_text_shows_as_text_and_runs_nothing(visit, base, project):
 def test_claim_level_run_filters_by_both_breakdowns(visit, base, project):
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}: the RefChecker run was not made")
-    explorer = visit(base, "runs/refchecker-claims/random.samples.html")
+    explorer = visit(base, run_page(project, "refchecker-claims", "random") + ".samples.html")
     page = explorer.page
     wait_for_rows(explorer)
     samples = read_samples(project, "refchecker-claims", "random")
@@ -318,7 +320,7 @@ def test_claim_level_run_filters_by_both_breakdowns(visit, base, project):
 def test_large_run_pages_through_shards(visit, base, project):
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}: the HaluEval runs were not made")
-    explorer = visit(base, "runs/halubench/lexical.samples.html")
+    explorer = visit(base, run_page(project, "halubench", "lexical") + ".samples.html")
     page = explorer.page
     wait_for_rows(explorer)
     assert shown_count(page) == 1000
@@ -335,13 +337,13 @@ def test_large_run_pages_through_shards(visit, base, project):
     explorer.check_clean()
 
 
-def test_screenshots_are_kept(visit, server):
+def test_screenshots_are_kept(visit, server, project):
     ARTIFACTS.mkdir(exist_ok=True)
     board = visit(server, "index.html")
     board.page.screenshot(path=str(ARTIFACTS / "leaderboard.png"), full_page=True)
-    run = visit(server, "runs/halubench-sample/lexical.html")
+    run = visit(server, run_page(project, "halubench-sample", "lexical") + ".html")
     run.page.screenshot(path=str(ARTIFACTS / "run-page.png"), full_page=True)
-    explorer = visit(server, "runs/halubench-sample/lexical.samples.html")
+    explorer = visit(server, run_page(project, "halubench-sample", "lexical") + ".samples.html")
     wait_for_rows(explorer)
     explorer.page.screenshot(path=str(ARTIFACTS / "explorer.png"))
     for name in ("leaderboard.png", "run-page.png", "explorer.png"):
@@ -362,8 +364,9 @@ def constructed(tmp_path_factory):
 
 
 def visible_judges(page) -> list[str]:
-    return [name for name in page.locator("table.leaderboard tbody tr a.judge-name").all_inner_texts()
-            if name and page.locator("table.leaderboard tbody tr", has_text=name).first.is_visible()]
+    main = "table.leaderboard:not(.unranked) tbody tr"
+    return [name for name in page.locator(f"{main} a.judge-name").all_inner_texts()
+            if page.locator(main, has_text=name).first.is_visible()]
 
 
 def test_board_filters_by_kind_weights_and_search(visit, constructed):
@@ -379,7 +382,7 @@ def test_board_filters_by_kind_weights_and_search(visit, constructed):
     assert visible_judges(page) == ["Twin B", "Strong C", "Strong D"]
     page.locator("input[name=q]").fill("strong")
     assert visible_judges(page) == ["Strong C", "Strong D"]
-    assert page.locator("#filter-count").inner_text() == "2 of 5 rows shown"
+    assert page.locator("#filter-count").inner_text() == "2 of 6 rows shown"  # the run not ranked counts too
     page.locator("select[name=weights]").select_option("")
     page.locator("input[name=q]").fill("twin-a")  # ids are found too
     assert visible_judges(page) == ["Twin A"]
@@ -394,6 +397,10 @@ def test_rank_ranges_put_tied_judges_together(visit, constructed):
         board.page.locator("table.leaderboard tbody tr td.col-rank").all_inner_texts(), strict=True))
     assert ranks["Twin A"] == ranks["Twin B"] and ranks["Twin A"].startswith("1–")
     assert ranks["Weak E"] == "5"
+    # The run with failed rows is listed apart, unranked, saying why.
+    apart = board.page.locator("table.leaderboard.unranked tbody tr")
+    assert apart.count() == 1 and ranks["Flaky F"] == "–"
+    assert "incomplete: 3 failed rows" in apart.inner_text()
     assert "Holm" in board.page.locator(".hint", has_text="Rank:").inner_text()
     board.check_clean()
 
@@ -417,14 +424,14 @@ def test_cost_and_latency_charts_have_one_point_per_run(visit, constructed):
 
 def test_row_view_shows_every_judges_verdict(visit, constructed):
     base, samples = constructed
-    explorer = visit(base, "runs/halubench-sample/twin-a.samples.html")
+    explorer = visit(base, "runs/halubench-sample/twin-a/twin-a-config.samples.html")
     wait_for_rows(explorer)
     explorer.page.locator("input[name=id]").fill(CONTESTED_IDS[1])
     wait_for_rows(explorer)
     explorer.page.locator("#rows > li a.compare").click()
     explorer.page.locator(f"#rowview[data-shown='{CONTESTED_IDS[1]}']").wait_for(state="attached")
     cards = explorer.page.locator("#verdicts > li")
-    assert cards.count() == len(CONSTRUCTED)
+    assert cards.count() == len(CONSTRUCTED) + 1  # and the run not ranked
     for judge, card in CONSTRUCTED.items():
         (sample,) = [s for s in samples[judge] if s["id"] == CONTESTED_IDS[1]]
         text = cards.locator(f"xpath=self::*[@data-judge='{card[0]}']").inner_text()
@@ -437,7 +444,7 @@ def test_row_view_shows_every_judges_verdict(visit, constructed):
 
 def test_explorer_filters_rows_where_two_judges_disagree(visit, constructed):
     base, samples = constructed
-    explorer = visit(base, "runs/halubench-sample/twin-a.samples.html")
+    explorer = visit(base, "runs/halubench-sample/twin-a/twin-a-config.samples.html")
     wait_for_rows(explorer)
     explorer.page.locator("select[name=disagree]").select_option(label="Strong D")
     explorer.page.locator("#count", has_text=" of ").wait_for()

@@ -158,13 +158,15 @@ def _table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
             covered = sum(not missing(record[f"acc:{g}"]) for g in board.groups)
             coverage = f" · {covered} of {len(board.groups)} {breakdown}s" if covered < len(board.groups) else ""
             row["detail"] = f"{record['data']}{coverage} · {record['run_date'] or 'date unknown'}"
+            if isinstance(record["endpoint"], str):  # not the provider's own endpoint (a local server)
+                row["detail"] = f"@ {record['endpoint']} · {row['detail']}"
+            if not record["ranked"]:
+                row["apart"] = record["apart"]
+                unranked.append(row)
+                continue
             if not missing(record["same_model"]):
                 row["links"] = [{"text": f"paper: {name}", "href": f"#{_reported_anchor(board.task, name)}"}
                                 for name in record["same_model"].split(", ")]
-            if record.get("ranked", True) is False:
-                row["apart"] = record.get("apart") or "another configuration"
-                unranked.append(row)
-                continue
         rows.append(row)
     return {"headers": _headers(board), "rows": rows, "unranked": unranked, "notes": notes}
 
@@ -297,7 +299,7 @@ def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
             paper = context["paper"].accuracy if context["paper"] else None
             chart.write_text(_chart(board, run, paper), encoding="utf-8")
             _render(env, "run.html.jinja", site.out / f"{page}.html", _depth(page), site,
-                    chart=f"{run.path.stem}.svg", card=card, **context, **common)
+                    chart=f"{run.config_id}.svg", card=card, **context, **common)
             others = [(keys[other], view.cards[other].display_name) for other in board.runs if other != run.run_id]
             _render(env, "explorer.html.jinja", site.out / f"{page}.samples.html", _depth(page), site,
                     board=board, run=run, card=card, data_key=key, n_rows=len(run_samples), others=others,
