@@ -162,7 +162,7 @@ def column_values(page, table: str, column: int) -> list[str]:
 
 def test_leaderboard_sorts_by_any_column(visit, base):
     page = visit(base, "index.html")
-    table = "table[data-task='halubench-sample']"
+    table = "table[data-task='halubench-sample']:not(.unranked)"  # the main board; runs apart sort on their own
     headers = page.page.locator(f"{table} thead th")
     names = headers.all_inner_texts()
     judge, overall = names.index("Judge"), names.index("Overall")
