@@ -10,10 +10,20 @@ import pandas as pd
 import pytest
 from conftest import read_results, results_file, run_cli
 from refchecker_data import annotations_dir, write_references
-from siteruns import EVIL_JUDGE, OFFLINE_JUDGES, PAYLOAD, make_results, write_claim_level_run
+from siteruns import (
+    EVIL_JUDGE,
+    OFFLINE_JUDGES,
+    PAYLOAD,
+    make_results,
+    write_claim_level_run,
+    write_constructed_runs,
+)
 
 from halubench.definitions import PACKAGE_DIR
+from halubench.leaderboard import build_leaderboards, load_runs
 from halubench.results import slug
+from halubench.sitegen.board_view import board_view
+from halubench.sitegen.build import _table
 from halubench.sitegen.explorer_data import TEXT_SHARD_ROWS
 
 
@@ -225,3 +235,18 @@ def test_cards_facts_and_about_page(built):
         assert phrase in about
     contested = (site / "contested.html").read_text()
     assert "Not enough strong judges" in contested  # offline baselines are under the floor
+
+
+def test_auroc_column_appears_only_when_runs_carry_it(tmp_path):
+    write_constructed_runs(tmp_path / "results")
+    (board,) = build_leaderboards(load_runs(tmp_path / "results"), [])
+    samples = {run_id: run.samples() for run_id, run in board.runs.items()}
+    view = board_view(board, samples, {}, "halubench-sample")
+    assert "AUROC" not in [h["text"] for h in _table(board, view)["headers"]]
+    board.frame["auroc"] = [0.875] + [None] * (len(board.frame) - 1)  # as the classifiers' frame has it
+    table = _table(board, view)
+    column = [h["text"] for h in table["headers"]].index("AUROC")
+    assert table["rows"][0]["cells"][column]["text"] == "87.5"
+    assert table["rows"][1]["cells"][column]["text"] == "–"
+    balanced = [h["text"] for h in table["headers"]].index("Balanced")
+    assert table["rows"][0]["cells"][balanced]["text"] == "96.0"
