@@ -338,7 +338,10 @@ app.command("refchecker-references")(make_references)
 def main() -> None:
     """Entry point: a user's mistake is one line on stderr and a non-zero exit, no traceback."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the code of a `typer.Exit` instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except HalubenchError as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -211,32 +211,41 @@ def test_retry_after_is_honoured(monkeypatch):
     assert second.started - first.started >= 1.0  # the backoff alone would wait at most 0.01 s
 
 
-def test_a_row_that_keeps_failing_is_an_error_and_is_retried_next_run(tmp_path):
+def test_a_run_with_failed_rows_is_incomplete_and_the_next_run_asks_only_those(tmp_path):
     data = rows(9)
     path = write_jsonl(tmp_path / "d.jsonl", data)
     defs = judge_file(tmp_path, "fast", "openai", retry={**FAST_RETRY, "max_attempts": 3})
 
-    def broken_row_4(call):
-        return Status(503, "down for maintenance") if row_of(call.prompt) == 4 else verdicts(call)
+    def broken_rows(call):
+        return Status(503, "down for maintenance") if row_of(call.prompt) in (4, 7) else verdicts(call)
 
     args = ("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs))
-    with FakeLLMServer(broken_row_4) as server:
+    with FakeLLMServer(broken_rows) as server:
         result = run_cli(*args, cwd=tmp_path, env=api_env(server))
-        assert result.returncode == 0, result.stderr
+        # Written, marked incomplete, the reasons grouped, and a failed command.
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "halubench: 2 errors: HTTP 503: down for maintenance x2" in result.stderr
         assert server.calls[next(p for p in server.calls if row_of(p) == 4)] == 3
         summary, samples = summary_of(tmp_path, "fast")
-        assert summary["metrics"]["overall"]["errors"] == 1
+        assert summary["complete"] is False and summary["failures"] == {"HTTP 503: down for maintenance": 2}
+        assert summary["metrics"]["overall"]["errors"] == 2
         broken = next(s for s in samples if s["id"] == "r4")
         assert broken["status"] == "error" and broken["verdict"] is None
         assert "HTTP 503" in broken["error"] and "3 attempts" in broken["error"]
+        board = run_cli("report", "--task", "halubench", "--no-reported", cwd=tmp_path)
+        main, apart = board.stdout.split("not ranked")
+        assert "fast" not in main and "incomplete: 2 failed rows" in apart
 
         server.reset()
         server.script = verdicts  # the same endpoint (part of the cache key), healthy again
         result = run_cli(*args, cwd=tmp_path, env=api_env(server))
         assert result.returncode == 0, result.stderr
-        assert [row_of(p) for p in server.calls] == [4]
-    summary, _ = summary_of(tmp_path, "fast")
-    assert summary["metrics"]["overall"]["errors"] == 0 and summary["usage"]["cached_replies"] == 8
+        assert sorted(row_of(p) for p in server.calls) == [4, 7]
+    summary, _ = summary_of(tmp_path, "fast")  # the same configuration: its files were replaced
+    assert summary["complete"] is True and summary["metrics"]["overall"]["errors"] == 0
+    assert summary["usage"]["cached_replies"] == 7
+    board = run_cli("report", "--task", "halubench", "--no-reported", cwd=tmp_path)
+    assert "fast" in board.stdout and "not ranked" not in board.stdout
 
 
 def test_context_window(tmp_path):
