@@ -16,7 +16,7 @@ The rule, kept here and printed on the site:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 STRONG = 4
@@ -88,7 +88,8 @@ def _reasoning(sample: dict[str, Any]) -> str | None:
 def find_contested(candidates: Sequence[StrongRun], breakdown: str | None) -> Contested:
     """Apply the rule to a task's measured runs (``candidates``: every run that may count as strong)."""
     strong = strong_runs(candidates)
-    result = Contested(breakdown, strong)
+    # The result keeps the strong judges' names and scores, not their samples (a build holds many).
+    result = Contested(breakdown, [replace(run, samples=()) for run in strong])
     if len(strong) < AGREE:
         return result
     by_id: dict[str, list[tuple[StrongRun, dict[str, Any]]]] = {}

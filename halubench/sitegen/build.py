@@ -17,7 +17,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from halubench import __version__, contested, significance
-from halubench.definitions import discover
+from halubench.board_stats import data_changed
+from halubench.definitions import Definition, discover
 from halubench.errors import OutputError
 from halubench.formatting import count, interval, missing, money, pct, seconds
 from halubench.judge_cards import judge_definitions, kinds_present
@@ -265,16 +266,11 @@ def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
     n_runs = sum(len(b.runs) for b in boards)
     to_csv_frame(boards).to_csv(site.out / "leaderboard.csv", index=False)
     files = judge_definitions()
-    samples = {run_id: run.samples() for b in boards for run_id, run in b.runs.items()}
-    views = {b.task: board_view(b, samples, files, slug(b.task)) for b in boards}
+    # Data changes only with the runs; the pages of one board (its samples in memory) are written first.
+    common = {"n_runs": n_runs, "data_changed": max(filter(None, map(data_changed, boards)), default=None)}
+    views = {b.task: _write_board(env, b, files, site, common) for b in boards}
     tables = {b.task: _table(b, views[b.task]) for b in boards}
-    for view in views.values():
-        for chart in view.tradeoffs:
-            (site.out / "charts").mkdir(exist_ok=True)
-            (site.out / "charts" / chart.file).write_text(chart.svg, encoding="utf-8")
     cards = [c for v in views.values() for c in [*v.cards.values(), *v.reported_cards.values()]]
-    common = {"n_runs": n_runs, "data_changed": max((v.data_changed for v in views.values() if v.data_changed),
-                                                    default=None)}
     _render(env, "leaderboard.html.jinja", site.out / "index.html", "", site, boards=boards, tables=tables,
             views=views, kinds=kinds_present(cards), method=significance.METHOD, **common)
     _render(env, "contested.html.jinja", site.out / "contested.html", "", site, boards=boards, views=views,
@@ -282,37 +278,46 @@ def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
     _render(env, "about.html.jinja", site.out / "about.html", "", site, boards=boards, views=views,
             method=significance.METHOD, rule=contested.RULE,
             tasks={name: d.body.get("description") for name, d in discover("task").items()}, **common)
-    for board in boards:
-        task_dir = slug(board.task)
-        store = TextStore()
-        view = views[board.task]
-        keys = {run_id: f"{task_dir}/runs/{run_id.split('/', 1)[1]}" for run_id in board.runs}
-        for run in board.runs.values():
-            page, key, card = f"runs/{run.run_id}", keys[run.run_id], view.cards[run.run_id]
-            run_samples = samples[run.run_id]
-            site.data_bytes += write_run_data(run_samples, breakdowns(run.summary["metrics"]),
-                                              list(run.summary["labels"]), store,
-                                              site.out / "data" / key, key, f"{task_dir}/texts")
-            context = _run_context(board, run)
-            chart = site.out / f"{page}.svg"
-            chart.parent.mkdir(parents=True, exist_ok=True)
-            paper = context["paper"].accuracy if context["paper"] else None
-            chart.write_text(_chart(board, run, paper), encoding="utf-8")
-            _render(env, "run.html.jinja", site.out / f"{page}.html", _depth(page), site,
-                    chart=f"{run.config_id}.svg", card=card, **context, **common)
-            others = [(keys[other], view.cards[other].display_name) for other in board.runs if other != run.run_id]
-            _render(env, "explorer.html.jinja", site.out / f"{page}.samples.html", _depth(page), site,
-                    board=board, run=run, card=card, data_key=key, n_rows=len(run_samples), others=others,
-                    **common)
-            site.runs += 1
-        order = [run_id for run_id in board.frame["run_id"] if run_id in board.runs]  # the board's order
-        row_runs = [(keys[run_id], view.cards[run_id].display_name, f"runs/{run_id}.html", samples[run_id])
-                    for run_id in order]
-        if not board.runs:
-            continue
-        rows_key = f"{task_dir}/rows"
-        site.data_bytes += write_rows_index(row_runs, list(board.labels), store, site.out / "data" / f"{rows_key}.js",
-                                            rows_key, f"{task_dir}/texts")
-        _render(env, "rows.html.jinja", site.out / "rows" / f"{task_dir}.html", "../", site, board=board,
-                rows_key=rows_key, **common)
-        site.data_bytes += store.write(site.out / "data" / task_dir / "texts", f"{task_dir}/texts")
+
+
+def _write_board(env: Environment, board: Leaderboard, files: dict[str, Definition], site: SiteBuild,
+                 common: dict[str, Any]) -> BoardView:
+    """One board's run pages, explorer data, trade-off charts and row view; returns what the
+    leaderboard, contested and about pages need of it."""
+    task_dir = slug(board.task)
+    samples = {run_id: run.samples() for run_id, run in board.runs.items()}
+    view = board_view(board, samples, files, task_dir)
+    for chart in view.tradeoffs:
+        (site.out / "charts").mkdir(exist_ok=True)
+        (site.out / "charts" / chart.file).write_text(chart.svg, encoding="utf-8")
+    if not board.runs:
+        return view
+    store = TextStore()
+    keys = {run_id: f"{task_dir}/runs/{run_id.split('/', 1)[1]}" for run_id in board.runs}
+    for run in board.runs.values():
+        page, key, card = f"runs/{run.run_id}", keys[run.run_id], view.cards[run.run_id]
+        site.data_bytes += write_run_data(samples[run.run_id], breakdowns(run.summary["metrics"]),
+                                          list(run.summary["labels"]), store,
+                                          site.out / "data" / key, key, f"{task_dir}/texts")
+        context = _run_context(board, run)
+        chart = site.out / f"{page}.svg"
+        chart.parent.mkdir(parents=True, exist_ok=True)
+        paper = context["paper"].accuracy if context["paper"] else None
+        chart.write_text(_chart(board, run, paper), encoding="utf-8")
+        _render(env, "run.html.jinja", site.out / f"{page}.html", _depth(page), site,
+                chart=f"{run.config_id}.svg", card=card, **context, **common)
+        others = [(keys[other], view.cards[other].display_name) for other in board.runs if other != run.run_id]
+        _render(env, "explorer.html.jinja", site.out / f"{page}.samples.html", _depth(page), site,
+                board=board, run=run, card=card, data_key=key, n_rows=len(samples[run.run_id]), others=others,
+                **common)
+        site.runs += 1
+    order = [run_id for run_id in board.frame["run_id"] if run_id in board.runs]  # the board's order
+    row_runs = [(keys[run_id], view.cards[run_id].display_name, f"runs/{run_id}.html", samples[run_id])
+                for run_id in order]
+    rows_key = f"{task_dir}/rows"
+    site.data_bytes += write_rows_index(row_runs, list(board.labels), store, site.out / "data" / f"{rows_key}.js",
+                                        rows_key, f"{task_dir}/texts")
+    _render(env, "rows.html.jinja", site.out / "rows" / f"{task_dir}.html", "../", site, board=board,
+            rows_key=rows_key, **common)
+    site.data_bytes += store.write(site.out / "data" / task_dir / "texts", f"{task_dir}/texts")
+    return view
