@@ -46,12 +46,13 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
 def better_pairs(correct: Mapping[str, Mapping[str, bool]]) -> set[tuple[str, str]]:
     """``(winner, loser)`` for every pair significantly apart; ``correct`` is run -> row id -> right."""
-    pairs, p_values, winners = [], [], []
+    # Set arithmetic (in C) rather than a loop over rows per pair: 45 pairs of 15,000 rows stay quick.
+    seen = {run: set(rows) for run, rows in correct.items()}
+    right = {run: {i for i, ok in rows.items() if ok} for run, rows in correct.items()}
+    p_values, winners = [], []
     for first, second in combinations(sorted(correct), 2):
-        shared = correct[first].keys() & correct[second].keys()
-        b = sum(correct[first][i] and not correct[second][i] for i in shared)
-        c = sum(correct[second][i] and not correct[first][i] for i in shared)
-        pairs.append((first, second))
+        b = len((right[first] - right[second]) & seen[second])  # first right, second wrong
+        c = len((right[second] - right[first]) & seen[first])
         p_values.append(mcnemar(b, c).p_value)
         winners.append((first, second) if b > c else (second, first))
     return {winner for winner, p in zip(winners, holm(p_values), strict=True) if p < ALPHA}
