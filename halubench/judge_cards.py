@@ -11,7 +11,7 @@ and shows its id.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from halubench.definitions import Definition, discover
@@ -49,8 +49,7 @@ class JudgeCard:
 
 
 def _card(judge: str, body: Mapping[str, Any]) -> JudgeCard:
-    values = {k: body.get(k) for k in CARD_KEYS}
-    values = {k: (str(v) if v is not None else None) for k, v in values.items()}
+    values = {k: (str(body[k]) if body.get(k) is not None else None) for k in CARD_KEYS}
     return JudgeCard(judge=judge, **{**values, "display_name": values["display_name"] or judge})
 
 
@@ -73,8 +72,7 @@ def card_for_reported(name: str, matches: Any, files: Mapping[str, Definition]) 
     same model (``matches(judge, model) -> bool``, a reported row's own matcher), when there is one."""
     for judge, definition in sorted(files.items()):
         if matches(judge, definition.body.get("model")):
-            card = _card(judge, definition.body)
-            return JudgeCard(**{**card.__dict__, "judge": name, "display_name": name})
+            return replace(_card(judge, definition.body), judge=name, display_name=name)
     return JudgeCard(judge=name, display_name=name)
 
 
