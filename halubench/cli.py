@@ -5,14 +5,16 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
+from halubench import __version__
 from halubench.backends.base import Reply
 from halubench.cache import default_cache_path
 from halubench.definitions import discover
@@ -24,8 +26,35 @@ from halubench.runner import Progress as RunProgress
 from halubench.runner import RunOptions, RunResult, run_task
 from halubench.task import group_members, load_task
 
+
+class HalubenchGroup(TyperGroup):
+    """Typer's group, minus one help quirk: flags take no value, so no type (``<bool>``) beside them.
+
+    Typer's rich help prints every option's type, flags included, so ``--help`` and
+    ``--no-cache`` read as if they wanted a boolean argument. An empty metavar is what
+    its help panel shows instead of the type; flags have no other use for one.
+    """
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        return _hide_flag_types(super().get_params(ctx))
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # typer's (vendored) click Command
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _hide_flag_types(command.get_params(ctx))
+        return command
+
+
+def _hide_flag_types(params: list[Any]) -> list[Any]:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
 app = typer.Typer(
     help="Benchmark hallucination-detection judges on HaluBench and RefChecker.",
+    cls=HalubenchGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,6 +62,20 @@ app = typer.Typer(
 # Piped output (CI logs, files) has no terminal width; rich's 80 columns would squash tables.
 console = Console() if sys.stdout.isatty() else Console(width=120)
 errors = Console(stderr=True)
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"halubench {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Options before the command (the app's help text is the Typer's ``help``)."""
+
 
 IncludePath = Annotated[
     list[Path] | None,
@@ -313,24 +356,14 @@ app.command("refchecker-references")(make_references)
 
 
 def main() -> None:
-    """Entry point: a user's mistake is one line on stderr and a non-zero exit, no traceback."""
+    """Entry point: a user's mistake is one line on stderr and a non-zero exit, no traceback.
+
+    Typer's standalone mode prints usage errors (unknown option or command, missing or
+    malformed value) as its usage block plus the error, exit 2; what it lets through are
+    halubench's own errors.
+    """
     try:
-        app(standalone_mode=False)
+        app(prog_name="halubench")
     except HalubenchError as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        errors.print("interrupted: replies received so far are in the cache; run again to continue")
-        sys.exit(130)
-    except (typer.Exit, SystemExit) as exc:
-        sys.exit(getattr(exc, "exit_code", getattr(exc, "code", 0)))
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        raise
-
