@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,15 +18,17 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from halubench import __version__
-from halubench.backends.base import Reply
+from halubench.backends.base import Judge, Reply
 from halubench.cache import default_cache_path
 from halubench.definitions import discover
 from halubench.errors import HalubenchError
 from halubench.judge_spec import resolve_judge
 from halubench.key_values import apply_pairs
+from halubench.progress_lines import LineProgress
 from halubench.refchecker.make_references import make_references
+from halubench.runner import Interrupted, RunOptions, RunResult, run_task
 from halubench.runner import Progress as RunProgress
-from halubench.runner import RunOptions, RunResult, run_task
+from halubench.stopping import StopOnSignal
 from halubench.task import group_members, load_task
 
 
@@ -90,7 +95,7 @@ class RichProgress(RunProgress):
     def __init__(self, bar: Progress, label: str):
         self.bar, self.label, self.task_id = bar, label, None
 
-    def start(self, total: int, cached: int) -> None:
+    def start(self, total: int, cached: int, judge: Judge | None = None) -> None:
         note = f" ({cached} cached)" if cached else ""
         self.task_id = self.bar.add_task(f"{self.label}{note}", total=total, completed=cached)
 
@@ -214,14 +219,36 @@ def run(
         results_dir=results_dir, cache_path=None if no_cache else (cache or default_cache_path()),
         refresh=refresh, template=template,
     )
-    for name in tasks:
-        spec = load_task(name, includes)
-        if option:
-            spec = replace(spec, options=apply_pairs(spec.options, option, "--option", "fail_on=not_entailment"))
+    with StopOnSignal() as stop:
+        for name in tasks:
+            spec = load_task(name, includes)
+            if option:
+                spec = replace(spec, options=apply_pairs(spec.options, option, "--option", "fail_on=not_entailment"))
+            try:
+                with run_progress(f"{name} · {judge}", concurrency) as progress:
+                    result = run_task(spec, judge_spec, options, stop.watch(progress))
+            except Interrupted as exc:
+                _stop(f"{exc.saved} of {exc.total} replies saved", stop.exit_code)
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                _stop("replies received so far are saved", stop.exit_code)
+            print_run_table(result)
+
+
+@contextmanager
+def run_progress(label: str, concurrency: int) -> Iterator[RunProgress]:
+    """A bar on a terminal; plain lines when stdout or stderr is a log, a pipe or a file."""
+    if sys.stdout.isatty() and sys.stderr.isatty():
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as bar:
-            result = run_task(spec, judge_spec, options, RichProgress(bar, f"{name} · {judge}"))
-        print_run_table(result)
+            yield RichProgress(bar, label)
+    else:
+        with LineProgress(label, concurrency) as lines:
+            yield lines
+
+
+def _stop(saved: str, exit_code: int) -> None:
+    errors.print(f"interrupted: {saved}; run the same command to continue", highlight=False)
+    raise typer.Exit(exit_code)
 
 
 def _definitions_table(kind: str, includes: list[Path], extra: tuple[str, ...]) -> None:

@@ -1,0 +1,101 @@
+"""Progress as plain lines, for runs with no terminal to draw a bar on (CI, nohup, slurm, a pipe).
+
+A rich bar redraws one line in place; in a log file that is either nothing or a
+wall of control codes, and a run that takes an hour looks dead. This prints a
+line every tenth of the rows or every ``every_s`` seconds, whichever comes first
+(the timer also reports a run that is stuck waiting on its judge), plus one line
+when a judge starts and one when it finishes.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from halubench.backends.base import Judge, Reply
+from halubench.runner import Progress
+
+STEPS = 10  # a line every tenth of the rows
+
+
+def endpoint_host(url: str | None) -> str:
+    """Host (and port) of an endpoint URL, never its credentials; in-process judges have none."""
+    if not url:
+        return "in this process"
+    return urlsplit(url).netloc.rpartition("@")[2] or url
+
+
+def _duration(seconds: float) -> str:
+    return str(timedelta(seconds=round(seconds)))
+
+
+class LineProgress(Progress):
+    """``with LineProgress(label, concurrency) as progress:`` around one run of a judge on a task."""
+
+    def __init__(self, label: str, concurrency: int, every_s: float = 30.0, out: TextIO | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.label, self.concurrency, self.every_s = label, concurrency, every_s
+        self.out, self.clock = out or sys.stderr, clock
+        self.total = self.cached = self.done = self.errors = 0
+        self._next_step = 1
+        self._started = self._last_line = 0.0
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._timer: threading.Thread | None = None
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self._stopped.set()
+        if self._timer is not None:
+            self._timer.join()
+        if exc_type is None and self._timer is not None:
+            self._print(f"{self.label}: finished {self.done}/{self.total} rows in "
+                        f"{_duration(self.clock() - self._started)} ({self.cached} from cache, "
+                        f"{self.errors} errors)")
+
+    def start(self, total: int, cached: int, judge: Judge | None = None) -> None:
+        self.total, self.cached, self.done = total, cached, cached
+        self._started = self._last_line = self.clock()
+        who = f"{judge.spec.model or judge.spec.name} at {endpoint_host(judge.endpoint)}" if judge else "judge"
+        self._print(f"{self.label}: {total} rows, {cached} from cache; judging with {who}, "
+                    f"concurrency {self.concurrency}")
+        self._next_step = self._step_of(cached) + 1
+        self._timer = threading.Thread(target=self._beat, name="halubench-progress", daemon=True)
+        self._timer.start()
+
+    def advance(self, reply: Reply) -> None:
+        with self._lock:
+            self.done += 1
+            self.errors += reply.error is not None and not reply.too_long
+            if self._step_of(self.done) >= self._next_step:
+                self._next_step = self._step_of(self.done) + 1
+                self._status()
+
+    def _step_of(self, done: int) -> int:
+        return done * STEPS // self.total if self.total else STEPS
+
+    def _beat(self) -> None:
+        """Between tenths, a line at least every ``every_s`` seconds."""
+        while not self._stopped.wait(max(0.0, self._last_line + self.every_s - self.clock())):
+            with self._lock:
+                if self.clock() - self._last_line >= self.every_s and self.done < self.total:
+                    self._status()
+
+    def _status(self) -> None:
+        elapsed = max(self.clock() - self._started, 1e-9)
+        called = self.done - self.cached
+        rate = called / elapsed
+        eta = _duration((self.total - self.done) / rate) if rate else "unknown"
+        self._print(f"{self.label}: {self.done}/{self.total} rows ({100 * self.done / self.total:.0f}%), "
+                    f"{self.cached} from cache, {self.errors} errors, {rate:.1f} rows/s, ETA {eta}")
+
+    def _print(self, line: str) -> None:
+        self._last_line = self.clock()
+        print(line, file=self.out, flush=True)
