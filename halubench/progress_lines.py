@@ -2,7 +2,7 @@
 
 A rich bar redraws one line in place; in a log file that is either nothing or a
 wall of control codes, and a run that takes an hour looks dead. This prints a
-line every tenth of the rows or every ``every_s`` seconds, whichever comes first
+line every tenth of the rows or every 30 seconds, whichever comes first
 (the timer also reports a run that is stuck waiting on its judge), plus one line
 when a judge starts and one when it finishes.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from halubench.backends.base import Judge, Reply
 from halubench.runner import Progress
 
 STEPS = 10  # a line every tenth of the rows
+EVERY_S = 30.0  # and at least this often while rows are outstanding
 
 
 def endpoint_host(url: str | None) -> str:
@@ -37,10 +37,8 @@ def _duration(seconds: float) -> str:
 class LineProgress(Progress):
     """``with LineProgress(label, concurrency) as progress:`` around one run of a judge on a task."""
 
-    def __init__(self, label: str, concurrency: int, every_s: float = 30.0, out: TextIO | None = None,
-                 clock: Callable[[], float] = time.monotonic):
-        self.label, self.concurrency, self.every_s = label, concurrency, every_s
-        self.out, self.clock = out or sys.stderr, clock
+    def __init__(self, label: str, concurrency: int, out: TextIO | None = None):
+        self.label, self.concurrency, self.out = label, concurrency, out or sys.stderr
         self.total = self.cached = self.done = self.errors = 0
         self._next_step = 1
         self._started = self._last_line = 0.0
@@ -57,12 +55,12 @@ class LineProgress(Progress):
             self._timer.join()
         if exc_type is None and self._timer is not None:
             self._print(f"{self.label}: finished {self.done}/{self.total} rows in "
-                        f"{_duration(self.clock() - self._started)} ({self.cached} from cache, "
+                        f"{_duration(time.monotonic() - self._started)} ({self.cached} from cache, "
                         f"{self.errors} errors)")
 
     def start(self, total: int, cached: int, judge: Judge | None = None) -> None:
         self.total, self.cached, self.done = total, cached, cached
-        self._started = self._last_line = self.clock()
+        self._started = self._last_line = time.monotonic()
         who = f"{judge.spec.model or judge.spec.name} at {endpoint_host(judge.endpoint)}" if judge else "judge"
         self._print(f"{self.label}: {total} rows, {cached} from cache; judging with {who}, "
                     f"concurrency {self.concurrency}")
@@ -82,14 +80,14 @@ class LineProgress(Progress):
         return done * STEPS // self.total if self.total else STEPS
 
     def _beat(self) -> None:
-        """Between tenths, a line at least every ``every_s`` seconds."""
-        while not self._stopped.wait(max(0.0, self._last_line + self.every_s - self.clock())):
+        """Between tenths, a line at least every ``EVERY_S`` seconds (a stuck judge shows as such)."""
+        while not self._stopped.wait(max(0.0, self._last_line + EVERY_S - time.monotonic())):
             with self._lock:
-                if self.clock() - self._last_line >= self.every_s and self.done < self.total:
+                if time.monotonic() - self._last_line >= EVERY_S and self.done < self.total:
                     self._status()
 
     def _status(self) -> None:
-        elapsed = max(self.clock() - self._started, 1e-9)
+        elapsed = max(time.monotonic() - self._started, 1e-9)
         called = self.done - self.cached
         rate = called / elapsed
         eta = _duration((self.total - self.done) / rate) if rate else "unknown"
@@ -97,5 +95,5 @@ class LineProgress(Progress):
                     f"{self.cached} from cache, {self.errors} errors, {rate:.1f} rows/s, ETA {eta}")
 
     def _print(self, line: str) -> None:
-        self._last_line = self.clock()
+        self._last_line = time.monotonic()
         print(line, file=self.out, flush=True)
