@@ -26,6 +26,7 @@ from halubench.judge_spec import resolve_judge
 from halubench.key_values import apply_pairs
 from halubench.progress_lines import LineProgress
 from halubench.refchecker.make_references import make_references
+from halubench.run_summary import summary_lines
 from halubench.runner import Interrupted, RunOptions, RunResult, run_task
 from halubench.runner import Progress as RunProgress
 from halubench.stopping import StopOnSignal
@@ -142,7 +143,8 @@ def print_run_table(result: RunResult) -> None:
         console.print(f"left out: {left_out['n']} {left_out['reason']}")
     if "refchecker_agreement" in metrics:
         print_agreement(metrics["refchecker_agreement"])
-    console.print(f"results: {result.summary_path}")
+    for line in summary_lines(summary, result.samples, result.summary_path):
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 def print_agreement(agreement: dict) -> None:
