@@ -22,6 +22,7 @@ from halubench.backends.base import Judge, Reply
 from halubench.cache import default_cache_path
 from halubench.definitions import discover
 from halubench.errors import HalubenchError
+from halubench.fit import drop, fitted
 from halubench.judge_spec import resolve_judge
 from halubench.key_values import apply_pairs
 from halubench.progress_lines import LineProgress
@@ -110,37 +111,41 @@ def _fmt(value: float | None, percent: bool = True) -> str:
     return f"{100 * value:.1f}" if percent else f"{value:.3f}"
 
 
+# What a narrow terminal leaves out of the run table first.
+RUN_NARROWINGS = (drop("95% CIs", "95% CI"), drop("F1", "F1"), drop("parsed accuracy", "parsed acc %"))
+
+
 def print_run_table(result: RunResult) -> None:
     summary = result.summary
     metrics = summary["metrics"]
     breakdown_keys = [k for k in metrics if k.startswith("by_")]
-    table = Table(title=f"{summary['task']} · judge {summary['judge']}", title_justify="left")
-    table.add_column("group", no_wrap=True)
-    for column in ("n", "acc %", "95% CI", "parsed acc %", "bal. acc %", "F1", "unparsed",
-                   "errors", "too long"):
-        table.add_column(column, justify="right", no_wrap=True)
 
-    def add(name: str, m: dict, style: str | None = None) -> None:
+    def row(name: str, m: dict) -> dict[str, str]:
         low, high = m["accuracy_ci95"]
-        table.add_row(
-            name, str(m["n"]), _fmt(m["accuracy"]), f"{100 * low:.0f}–{100 * high:.0f}",
-            _fmt(m["accuracy_parsed"]), _fmt(m["balanced_accuracy"]),
-            _fmt(m.get("f1", m["macro_f1"]), percent=False),
-            str(m["unparsed"]), str(m["errors"]), str(m["too_long"]), style=style,
-        )
+        counts = {"unparsed": m["unparsed"], "truncated": m.get("truncated"), "errors": m["errors"],
+                  "too long": m["too_long"]}
+        return {
+            "group": name, "n": str(m["n"]), "acc %": _fmt(m["accuracy"]),
+            "95% CI": f"{100 * low:.0f}–{100 * high:.0f}", "parsed acc %": _fmt(m["accuracy_parsed"]),
+            "bal. acc %": _fmt(m["balanced_accuracy"]), "F1": _fmt(m.get("f1", m["macro_f1"]), percent=False),
+            **{k: str(v) for k, v in counts.items() if v is not None},
+        }
 
-    for key in breakdown_keys[:1]:
-        for name, m in metrics[key].items():
-            add(name, m)
+    groups = [row(name, m) for key in breakdown_keys[:1] for name, m in metrics[key].items()]
     overall = metrics["overall"]
-    add("overall (micro)", overall, style="bold")
-    macro = next((v for k, v in overall.items() if k.endswith("_macro_accuracy")), None)
+    rows = [*groups, row("overall (micro)", overall)]
+    table, left_out = fitted(rows, console, RUN_NARROWINGS, f"{summary['task']} · judge {summary['judge']}",
+                             [None] * len(groups) + ["bold"], left=("group",))
     console.print(table)
+    if left_out:
+        console.print(f"narrow terminal: {', '.join(left_out)} left out (all figures are in the results file)",
+                      highlight=False)
+    macro = next((v for k, v in overall.items() if k.endswith("_macro_accuracy")), None)
     if macro is not None:
         note = " (the paper's 'Overall')" if breakdown_keys[0] == "by_domain" else ""
         console.print(f"{breakdown_keys[0][3:]}-macro accuracy{note}: {_fmt(macro)}%")
-    for left_out in summary.get("excluded", {}).values():
-        console.print(f"left out: {left_out['n']} {left_out['reason']}")
+    for excluded in summary.get("excluded", {}).values():
+        console.print(f"left out: {excluded['n']} {excluded['reason']}")
     if "refchecker_agreement" in metrics:
         print_agreement(metrics["refchecker_agreement"])
     for line in summary_lines(summary, result.samples, result.summary_path):

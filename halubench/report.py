@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
 
+from halubench.fit import Narrowing, Rows, drop, fitted
 from halubench.formatting import count, interval, missing, money, pct, seconds
 from halubench.leaderboard import REPORTED, Leaderboard
 
@@ -61,15 +61,31 @@ def data_lines(board: Leaderboard) -> list[str]:
     return [f"{r['judge']}: {r['data']}, run {r['run_date']}" for _, r in measured.iterrows()]
 
 
+def _without_intervals(rows: Rows) -> Rows:
+    """The accuracy columns without their 95% CIs: "50.0 (41.1–58.9)" -> "50.0"."""
+    ci = " (95% CI)"
+    return [{k.removesuffix(ci): v.split(" (")[0] if k.endswith(ci) else v for k, v in row.items()} for row in rows]
+
+
+# What a narrow terminal leaves out first: the least important figures for ranking judges.
+NARROWINGS = (
+    drop("latency", "p50 latency"),
+    drop("cost", "$ / 1k"),
+    Narrowing("95% CIs", _without_intervals),
+    drop("row counts", "n"),
+)
+
+
 def print_leaderboards(boards: list[Leaderboard], console: Console) -> None:
     for board in boards:
-        shown = display_frame(board)
-        table = Table(title=f"{board.task}: accuracy %", title_justify="left")
-        for column in shown.columns:
-            table.add_column(column, justify="left" if column == "judge" else "right", no_wrap=True)
-        for (_, row), kind in zip(shown.iterrows(), board.frame["kind"], strict=True):
-            table.add_row(*(str(v) for v in row), style="dim italic" if kind == REPORTED else None)
-        console.print(table)
+        styles = ["dim italic" if kind == REPORTED else None for kind in board.frame["kind"]]
+        rows = display_frame(board).astype(str).to_dict("records")
+        shown, left_out = fitted(rows, console, NARROWINGS, f"{board.task}: accuracy %",
+                                 styles, left=("judge",))
+        console.print(shown)
+        if left_out:
+            console.print(f"  narrow terminal: {', '.join(left_out)} left out (wider terminal or --markdown "
+                          "for all)", highlight=False)
         for line in [*data_lines(board), *footnotes(board)]:
             console.print(f"  {line}", highlight=False, soft_wrap=True)
         console.print()

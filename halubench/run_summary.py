@@ -33,7 +33,7 @@ def summary_lines(summary: Mapping[str, Any], samples: Sequence[Mapping[str, Any
     if usage.get("cost_usd") is not None:
         lines.append(f"cost: {money(usage['cost_usd'])} ({money(usage.get('cost_per_1000_usd'))} per 1,000 rows; "
                      f"prices from the judge file)")
-    if usage.get("latency_p50_s") is not None and usage.get("called"):
+    if usage.get("latency_p95_s"):  # in-process judges answer in no measurable time
         lines.append(f"latency: p50 {seconds(usage['latency_p50_s'])}, p95 {seconds(usage.get('latency_p95_s'))}")
     versions = usage.get("model_versions") or {}
     if versions:
