@@ -259,15 +259,13 @@ def _stop(saved: str, exit_code: int) -> None:
 
 
 def _definitions_table(kind: str, includes: list[Path], extra: tuple[str, ...]) -> None:
-    table = Table(show_lines=False)
-    table.add_column("name", no_wrap=True)
-    for column in (*extra, "description"):
-        table.add_column(column, overflow="fold")
-    for name, definition in sorted(discover(kind, includes).items()):
-        body = definition.body
-        table.add_row(name, *(str(body.get(k) or "") for k in extra),
-                      " ".join(str(body.get("description", "")).split()))
-    console.print(table)
+    """Names and model ids stay whole (they are typed back into commands); descriptions wrap."""
+    rows = [
+        {"name": name, **{k: str(d.body.get(k) or "") for k in extra},
+         "description": " ".join(str(d.body.get("description", "")).split())}
+        for name, d in sorted(discover(kind, includes).items())
+    ]
+    console.print(fitted(rows, console, left=("name", *extra), prose=("description",))[0])
 
 
 @app.command()
@@ -353,7 +351,10 @@ def compare(
         console.print(f"left out (judged by one run only): {result.only_a} rows of A, {result.only_b} of B")
     console.print(result.test.describe())
     differ = result.disagreements()
-    console.print(f"{len(differ)} rows where the verdicts differ" + (":" if show and len(differ) else ""))
+    shown = min(show, len(differ))
+    cut = f"; the first {shown} below" + ("" if disagreements else ", all of them with --disagreements FILE")
+    console.print(f"{len(differ)} rows where the verdicts differ"
+                  + (cut if 0 < shown < len(differ) else ":" if shown else ""), highlight=False)
     if show and len(differ):
         rows = Table()
         for column in ("id", result.breakdown or "group", "gold", "A", "B"):

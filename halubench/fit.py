@@ -44,20 +44,22 @@ def fitted(
     title: str | None = None,
     styles: Sequence[str | None] | None = None,
     left: Sequence[str] = (),
+    prose: Sequence[str] = (),
 ) -> tuple[RenderableType, list[str]]:
     """The table (or stacked rows) for ``rows`` at ``console.width``, and what had to be left out.
 
     ``left`` names the left-aligned (text) columns; the others are figures, aligned right.
+    ``prose`` names text columns that wrap (descriptions): stacked, they are a paragraph.
     """
     left_out: list[str] = []
     for step in (None, *narrowings):
         if step is not None:
             rows = step.apply(rows)
             left_out.append(step.what)
-        table = _table(rows, title, styles, left, console)
+        table = _table(rows, title, styles, (*left, *prose), console)
         if table is not None:
             return table, left_out
-    return _stacked(rows, title, styles, left), left_out
+    return _stacked(rows, title, styles, left, prose), left_out
 
 
 def _table(rows: Rows, title: str | None, styles: Sequence[str | None] | None,
@@ -92,15 +94,17 @@ def _table(rows: Rows, title: str | None, styles: Sequence[str | None] | None,
 
 
 def _stacked(rows: Rows, title: str | None, styles: Sequence[str | None] | None,
-             left: Sequence[str]) -> RenderableType:
-    """One block per row: its text columns as a heading, then its ``label value`` pairs side by side."""
+             left: Sequence[str], prose: Sequence[str]) -> RenderableType:
+    """One block per row: its text columns as a heading, its ``label value`` pairs side by side, its prose."""
     parts: list[RenderableType] = [Text(title, style="italic")] if title else []
     columns = list(rows[0]) if rows else []
-    figures = [c for c in columns if c not in left]
+    figures = [c for c in columns if c not in left and c not in prose]
     for i, row in enumerate(rows):
         style = (styles[i] if styles else None) or ""
-        heading = " · ".join(str(row[c]) for c in columns if c in left)
+        heading = " · ".join(str(row[c]) for c in columns if c in left and c not in prose and row[c])
         parts.append(Text(heading, style=f"bold {style}".strip()))
         pairs = [Text(f"{c} {row[c]}", style=style, no_wrap=True) for c in figures]
-        parts.append(Padding(Columns(pairs, padding=(0, 3)), (0, 0, 0, 2)))
+        if pairs:
+            parts.append(Padding(Columns(pairs, padding=(0, 3)), (0, 0, 0, 2)))
+        parts += [Padding(Text(row[c], style=style), (0, 0, 0, 2)) for c in prose if row[c]]
     return Group(*parts)

@@ -6,7 +6,6 @@ import io
 import re
 
 import pytest
-from conftest import REPO
 from rich.console import Console
 
 from halubench import cli
@@ -30,9 +29,18 @@ def rendered(width: int, draw) -> str:
     return console.file.getvalue()
 
 
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """Offline judges on the bundled sample, made here (the committed results may be of an older format)."""
+    out = tmp_path_factory.mktemp("results")
+    for judge in ("always-pass", "random", "lexical"):
+        run_task(load_task("halubench-sample"), resolve_judge(judge), RunOptions(results_dir=out))
+    return out
+
+
 @pytest.mark.parametrize("width", WIDTHS)
-def test_report_never_cuts_a_figure(width):
-    boards = build_leaderboards(load_runs(REPO / "results"))
+def test_report_never_cuts_a_figure(width, results):
+    boards = build_leaderboards(load_runs(results))
     text = rendered(width, lambda console: print_leaderboards(boards, console))
     assert not re.search(r"\d…", text)
     figures = 0
@@ -73,8 +81,8 @@ def test_run_table_never_cuts_a_figure(width, sample_run, monkeypatch):
     assert all(len(line) <= width for line in text.splitlines() if not line.startswith(("rows:", "results:")))
 
 
-def test_stacked_rows_when_even_the_essentials_do_not_fit():
-    boards = build_leaderboards(load_runs(REPO / "results"))
+def test_stacked_rows_when_even_the_essentials_do_not_fit(results):
+    boards = build_leaderboards(load_runs(results))
     text = rendered(60, lambda console: print_leaderboards(boards[:1], console))
     assert "HaluEval 87.9" in text and "domain-macro 86.5" in text  # label and figure together
     assert not re.search(r"\d…", text)
