@@ -154,15 +154,11 @@ def print_run_table(result: RunResult) -> None:
 
 def print_agreement(agreement: dict) -> None:
     """RefChecker's response-level figures, in the paper's units (percent)."""
-    table = Table(title=f"RefChecker agreement ({len(agreement['responders'])} responders, as its corr.py)",
-                  title_justify="left")
-    columns = ("responses", "accuracy", "factual_f1", "non_factual_f1", "macro_f1", "pearson", "spearman")
-    table.add_column("setting")
-    for column in columns:
-        table.add_column(column.replace("_", " "), justify="right")
-    for name, m in agreement["by_setting"].items():
-        table.add_row(name, str(m["responses"]), *(_fmt(m[c]) for c in columns[1:]))
-    console.print(table)
+    columns = ("accuracy", "factual_f1", "non_factual_f1", "macro_f1", "pearson", "spearman")
+    rows = [{"setting": name, "responses": str(m["responses"]), **{c.replace("_", " "): _fmt(m[c]) for c in columns}}
+            for name, m in agreement["by_setting"].items()]
+    title = f"RefChecker agreement ({len(agreement['responders'])} responders, as its corr.py)"
+    console.print(fitted(rows, console, title=title, left=("setting",))[0])
 
 
 def _opt(*names: str, help: str) -> typer.models.OptionInfo:

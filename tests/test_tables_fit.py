@@ -86,3 +86,21 @@ def test_stacked_rows_when_even_the_essentials_do_not_fit(results):
     text = rendered(60, lambda console: print_leaderboards(boards[:1], console))
     assert "HaluEval 87.9" in text and "domain-macro 86.5" in text  # label and figure together
     assert not re.search(r"\d…", text)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_refchecker_agreement_never_cuts_a_figure(width, monkeypatch):
+    figures = {"accuracy": 0.8123, "factual_f1": 0.8571, "non_factual_f1": 0.6667, "macro_f1": 0.7619,
+               "pearson": 0.5432, "spearman": 0.4987}
+    agreement = {"responders": ["a", "b"], "by_setting": {
+        setting: {"responses": 600, **figures} for setting in ("zero_context", "noisy_context", "accurate_context")}}
+
+    def draw(console):
+        monkeypatch.setattr(cli, "console", console)
+        cli.print_agreement(agreement)
+
+    text = rendered(width, draw)
+    assert not re.search(r"\d…", text)
+    for value in figures.values():
+        assert whole(pct(value), text), (width, value)
+    assert "accurate_context" in text
