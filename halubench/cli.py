@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -69,6 +69,7 @@ app = typer.Typer(
 # Piped output (CI logs, files) has no terminal width; rich's 80 columns would squash tables.
 console = Console() if sys.stdout.isatty() else Console(width=120)
 errors = Console(stderr=True)
+
 
 def _print_version(value: bool) -> None:
     if value:
@@ -249,7 +250,7 @@ def run_progress(label: str, concurrency: int) -> Iterator[RunProgress]:
             yield lines
 
 
-def _stop(saved: str, exit_code: int) -> None:
+def _stop(saved: str, exit_code: int) -> NoReturn:
     errors.print(f"interrupted: {saved}; run the same command to continue", highlight=False)
     raise typer.Exit(exit_code)
 
