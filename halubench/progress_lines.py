@@ -3,12 +3,14 @@
 A rich bar redraws one line in place; in a log file that is either nothing or a
 wall of control codes, and a run that takes an hour looks dead. This prints a
 line every tenth of the rows or every 30 seconds, whichever comes first
-(the timer also reports a run that is stuck waiting on its judge), plus one line
+(the timer also reports a run that is stuck waiting on its judge;
+``HALUBENCH_PROGRESS_SECONDS`` changes the 30), plus one line
 when a judge starts and one when it finishes.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -17,10 +19,11 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from halubench.backends.base import Judge, Reply
+from halubench.errors import ConfigError
 from halubench.runner import Progress
 
 STEPS = 10  # a line every tenth of the rows
-EVERY_S = 30.0  # and at least this often while rows are outstanding
+EVERY_S = 30.0  # and at least this often while rows are outstanding (HALUBENCH_PROGRESS_SECONDS)
 
 
 def endpoint_host(url: str | None) -> str:
@@ -28,6 +31,20 @@ def endpoint_host(url: str | None) -> str:
     if not url:
         return "in this process"
     return urlsplit(url).netloc.rpartition("@")[2] or url
+
+
+def heartbeat_seconds() -> float:
+    """Seconds between lines while rows are outstanding: $HALUBENCH_PROGRESS_SECONDS, else 30."""
+    value = os.environ.get("HALUBENCH_PROGRESS_SECONDS", "").strip()
+    if not value:
+        return EVERY_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ConfigError(f"HALUBENCH_PROGRESS_SECONDS={value!r}: expected a number of seconds above 0")
+    return seconds
 
 
 def _duration(seconds: float) -> str:
@@ -39,6 +56,7 @@ class LineProgress(Progress):
 
     def __init__(self, label: str, concurrency: int, out: TextIO | None = None):
         self.label, self.concurrency, self.out = label, concurrency, out or sys.stderr
+        self.every_s = heartbeat_seconds()
         self.total = self.cached = self.done = self.errors = 0
         self._next_step = 1
         self._started = self._last_line = 0.0
@@ -80,10 +98,10 @@ class LineProgress(Progress):
         return done * STEPS // self.total if self.total else STEPS
 
     def _beat(self) -> None:
-        """Between tenths, a line at least every ``EVERY_S`` seconds (a stuck judge shows as such)."""
-        while not self._stopped.wait(max(0.0, self._last_line + EVERY_S - time.monotonic())):
+        """Between tenths, a line at least every ``every_s`` seconds (a stuck judge shows as such)."""
+        while not self._stopped.wait(max(0.0, self._last_line + self.every_s - time.monotonic())):
             with self._lock:
-                if time.monotonic() - self._last_line >= EVERY_S and self.done < self.total:
+                if time.monotonic() - self._last_line >= self.every_s and self.done < self.total:
                     self._status()
 
     def _status(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from conftest import run_cli, write_jsonl
-from fake_llm_server import FakeLLMServer
+from fake_llm_server import Delay, FakeLLMServer, verdict_reply
 from test_api_judges import api_env, judge_file, rows
 
 STATUS = re.compile(r"^halubench · fake: (\d+)/40 rows \((\d+)%\), (\d+) from cache, (\d+) errors, "
@@ -32,3 +32,28 @@ def test_progress_lines_through_a_pipe(tmp_path):
 
     assert again.returncode == 0, again.stderr
     assert "20 rows, 20 from cache" in again.stderr.splitlines()[0]
+
+
+def test_a_stuck_judge_still_prints_lines(tmp_path):
+    """Between tenths, the timer reports: one row held back by the server shows as lines with no progress."""
+    path = write_jsonl(tmp_path / "d.jsonl", rows(10))
+    defs = judge_file(tmp_path, "fake", "openai")
+
+    def script(call):
+        return Delay(3.0, verdict_reply(call.prompt)) if "Record 4:" in call.prompt else verdict_reply(call.prompt)
+
+    with FakeLLMServer(script) as server:
+        result = run_cli("run", "--judge", "fake", "--data", str(path), "--include-path", str(defs),
+                         "--concurrency", "1", cwd=tmp_path,
+                         env={**api_env(server), "HALUBENCH_PROGRESS_SECONDS": "0.5"})
+    assert result.returncode == 0, result.stderr
+    stuck = [line for line in result.stderr.splitlines() if line.startswith("halubench · fake: 4/10 rows")]
+    assert len(stuck) >= 2  # the tenth itself, then the timer while row 4 is outstanding
+
+
+def test_bad_progress_interval_is_one_line(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", rows(3))
+    result = run_cli("run", "--judge", "lexical", "--data", str(path), cwd=tmp_path,
+                     env={"HALUBENCH_PROGRESS_SECONDS": "soon"})
+    assert result.returncode == 2
+    assert "HALUBENCH_PROGRESS_SECONDS='soon'" in result.stderr and "Traceback" not in result.stderr
