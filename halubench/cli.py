@@ -251,7 +251,7 @@ def run_progress(label: str, concurrency: int) -> Iterator[RunProgress]:
 
 
 def _stop(saved: str, exit_code: int) -> NoReturn:
-    errors.print(f"interrupted: {saved}; run the same command to continue", highlight=False)
+    errors.print(f"interrupted: {saved}; run the same command to continue", highlight=False, soft_wrap=True)
     raise typer.Exit(exit_code)
 
 
