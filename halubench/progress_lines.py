@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from datetime import timedelta
-from typing import TextIO
 from urllib.parse import urlsplit
 
 from halubench.backends.base import Judge, Reply
@@ -54,8 +53,8 @@ def _duration(seconds: float) -> str:
 class LineProgress(Progress):
     """``with LineProgress(label, concurrency) as progress:`` around one run of a judge on a task."""
 
-    def __init__(self, label: str, concurrency: int, out: TextIO | None = None):
-        self.label, self.concurrency, self.out = label, concurrency, out or sys.stderr
+    def __init__(self, label: str, concurrency: int):
+        self.label, self.concurrency = label, concurrency
         self.every_s = heartbeat_seconds()
         self.total = self.cached = self.done = self.errors = 0
         self._next_step = 1
@@ -99,10 +98,14 @@ class LineProgress(Progress):
 
     def _beat(self) -> None:
         """Between tenths, a line at least every ``every_s`` seconds (a stuck judge shows as such)."""
-        while not self._stopped.wait(max(0.0, self._last_line + self.every_s - time.monotonic())):
+        timeout = self.every_s
+        while not self._stopped.wait(timeout):
             with self._lock:
-                if time.monotonic() - self._last_line >= self.every_s and self.done < self.total:
+                since = time.monotonic() - self._last_line
+                if since >= self.every_s and self.done < self.total:
                     self._status()
+                    since = 0.0
+                timeout = self.every_s - since if since < self.every_s else self.every_s
 
     def _status(self) -> None:
         elapsed = max(time.monotonic() - self._started, 1e-9)
@@ -114,4 +117,4 @@ class LineProgress(Progress):
 
     def _print(self, line: str) -> None:
         self._last_line = time.monotonic()
-        print(line, file=self.out, flush=True)
+        print(line, file=sys.stderr, flush=True)
