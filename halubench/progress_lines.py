@@ -11,7 +11,6 @@ when a judge starts and one when it finishes.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -117,4 +116,4 @@ class LineProgress(Progress):
 
     def _print(self, line: str) -> None:
         self._last_line = time.monotonic()
-        print(line, file=sys.stderr, flush=True)
+        print(line, flush=True)  # beside the tables in the log; stderr stays for errors

@@ -1,4 +1,4 @@
-"""Progress when there is no terminal (CI, nohup, a pipe): plain lines on stderr, read through a real pipe."""
+"""Progress when there is no terminal (CI, nohup, a pipe): plain lines on stdout, read through a real pipe."""
 
 from __future__ import annotations
 
@@ -21,17 +21,18 @@ def test_progress_lines_through_a_pipe(tmp_path):
         first = run_cli(*args, cwd=tmp_path, env=api_env(server))
         again = run_cli(*args, "--limit", "20", cwd=tmp_path, env=api_env(server))
     assert first.returncode == 0, first.stderr
-    lines = first.stderr.splitlines()
+    lines = [line for line in first.stdout.splitlines() if line.startswith("halubench · fake:")]
     assert lines[0] == f"halubench · fake: 40 rows, 0 from cache; judging with fake-model at {host}, concurrency 3"
     done = [int(STATUS.match(line).group(1)) for line in lines[1:-1]]
     assert done == sorted(done) and done[-1] == 40
     assert {d * 10 // 40 for d in done} == set(range(1, 11))  # a line for every tenth of the rows
+    assert first.stdout.index(lines[-1]) < first.stdout.index("overall (micro)")  # progress, then the table
     assert re.match(r"^halubench · fake: finished 40/40 rows in \d+:\d\d:\d\d \(0 from cache, 0 errors\)$",
                     lines[-1])
-    assert "\x1b[" not in first.stderr  # no terminal control codes in a log
+    assert "\x1b[" not in first.stdout and first.stderr == ""  # no terminal control codes in a log
 
     assert again.returncode == 0, again.stderr
-    assert "20 rows, 20 from cache" in again.stderr.splitlines()[0]
+    assert "20 rows, 20 from cache" in again.stdout.splitlines()[0]
 
 
 def test_a_stuck_judge_still_prints_lines(tmp_path):
@@ -47,7 +48,7 @@ def test_a_stuck_judge_still_prints_lines(tmp_path):
                          "--concurrency", "1", cwd=tmp_path,
                          env={**api_env(server), "HALUBENCH_PROGRESS_SECONDS": "0.5"})
     assert result.returncode == 0, result.stderr
-    stuck = [line for line in result.stderr.splitlines() if line.startswith("halubench · fake: 4/10 rows")]
+    stuck = [line for line in result.stdout.splitlines() if line.startswith("halubench · fake: 4/10 rows")]
     assert len(stuck) >= 2  # the tenth itself, then the timer while row 4 is outstanding
 
 
