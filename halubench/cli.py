@@ -28,10 +28,10 @@ from halubench.key_values import apply_pairs
 from halubench.progress_lines import LineProgress
 from halubench.refchecker.make_references import make_references
 from halubench.run_summary import summary_lines
-from halubench.runner import Interrupted, RunOptions, RunResult, run_task
+from halubench.runner import Interrupted, RunOptions, RunResult, run_tasks
 from halubench.runner import Progress as RunProgress
 from halubench.stopping import StopOnSignal
-from halubench.task import group_members, load_task
+from halubench.task import TaskSpec, group_members, load_task
 
 
 class HalubenchGroup(TyperGroup):
@@ -214,40 +214,75 @@ def run(
     option: TaskOptions = None,
     include_path: IncludePath = None,
 ) -> None:
-    """Run a judge over a task and write the results files."""
+    """Run a judge over a task (or a group of tasks) and write the results files.
+
+    Exits 1 when rows failed (the run is written, marked incomplete and never ranked;
+    running the same command again asks only the failed rows).
+    """
     includes = include_path or []
-    tasks = group_members(task, includes) or [task]
     judge_spec = resolve_judge(judge, includes, base_url, judge_arg or ())
+    specs = []
+    for name in group_members(task, includes) or [task]:
+        spec = load_task(name, includes)
+        if option:
+            spec = replace(spec, options=apply_pairs(spec.options, option, "--option", "fail_on=not_entailment"))
+        specs.append(spec)
     options = RunOptions(
         data=data, domains=domain or (), limit=limit, seed=seed, concurrency=concurrency,
         results_dir=results_dir, cache_path=None if no_cache else (cache or default_cache_path()),
         refresh=refresh, template=template,
     )
-    with StopOnSignal() as stop:
-        for name in tasks:
-            spec = load_task(name, includes)
-            if option:
-                spec = replace(spec, options=apply_pairs(spec.options, option, "--option", "fail_on=not_entailment"))
-            try:
-                with run_progress(f"{name} · {judge}", concurrency) as progress:
-                    result = run_task(spec, judge_spec, options, stop.watch(progress))
-            except Interrupted as exc:
-                _stop(f"{exc.saved} of {exc.total} replies saved", stop.exit_code)
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                _stop("replies received so far are saved", stop.exit_code)
+    with StopOnSignal() as stop, _bar() as bar:
+        lines: list[LineProgress] = []  # without a terminal: one per task, finished as its table prints
+
+        def progress_for(spec: TaskSpec) -> RunProgress:
+            label = f"{spec.name} · {judge}"
+            if bar is not None:
+                return stop.watch(RichProgress(bar, label))
+            lines.append(LineProgress(label, concurrency))
+            return stop.watch(lines[-1])
+
+        def on_result(result: RunResult) -> None:
+            if lines:
+                lines[-1].finish()
             print_run_table(result)
+
+        try:
+            results = run_tasks(specs, judge_spec, options, progress_for, on_result)
+        except Interrupted as exc:
+            _stop(f"{exc.saved} of {exc.total} replies saved", stop.exit_code)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            _stop("replies received so far are saved", stop.exit_code)
+        finally:
+            for progress in lines:
+                progress.stop()
+    incomplete = [r for r in results if not r.complete]
+    for result in incomplete:
+        errors.print(f"[bold red]incomplete:[/] {escape(failure_line(result.summary))}", highlight=False,
+                     soft_wrap=True)
+    if incomplete:
+        errors.print("the files are written but the run is not ranked; run the same command again to ask "
+                     "only the failed rows")
+        raise typer.Exit(1)
+
+
+def failure_line(summary: dict) -> str:
+    """``96 errors: connection failed (ConnectError) x96`` for one task's run."""
+    failures = summary.get("failures") or {}
+    count = sum(failures.values())
+    reasons = "; ".join(f"{reason} x{n}" for reason, n in failures.items())
+    return f"{summary['task']}: {count} error{'s' if count != 1 else ''}: {reasons}"
 
 
 @contextmanager
-def run_progress(label: str, concurrency: int) -> Iterator[RunProgress]:
-    """A bar on a terminal; plain lines when stdout or stderr is a log, a pipe or a file."""
-    if sys.stdout.isatty() and sys.stderr.isatty():
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, console=console, transient=True) as bar:
-            yield RichProgress(bar, label)
-    else:
-        with LineProgress(label, concurrency) as lines:
-            yield lines
+def _bar() -> Iterator[Progress | None]:
+    """A progress bar on a terminal; None when stdout or stderr is a log, a pipe or a file (lines instead)."""
+    if not (sys.stdout.isatty() and sys.stderr.isatty()):
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        yield bar
 
 
 def _stop(saved: str, exit_code: int) -> NoReturn:

@@ -106,5 +106,5 @@ def _stacked(rows: Rows, title: str | None, styles: Sequence[str | None] | None,
         pairs = [Text(f"{c} {row[c]}", style=style, no_wrap=True) for c in figures]
         if pairs:
             parts.append(Padding(Columns(pairs, padding=(0, 3)), (0, 0, 0, 2)))
-        parts += [Padding(Text(row[c], style=style), (0, 0, 0, 2)) for c in prose if row[c]]
+        parts += [Padding(Text(row[c], style=style), (0, 0, 0, 2)) for c in prose if row.get(c)]
     return Group(*parts)

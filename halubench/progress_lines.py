@@ -50,7 +50,7 @@ def _duration(seconds: float) -> str:
 
 
 class LineProgress(Progress):
-    """``with LineProgress(label, concurrency) as progress:`` around one run of a judge on a task."""
+    """Lines for one judge on one task; ``finish`` when its results are in, ``stop`` in any case."""
 
     def __init__(self, label: str, concurrency: int):
         self.label, self.concurrency = label, concurrency
@@ -62,17 +62,18 @@ class LineProgress(Progress):
         self._stopped = threading.Event()
         self._timer: threading.Thread | None = None
 
-    def __enter__(self) -> LineProgress:
-        return self
+    def finish(self) -> None:
+        """The task is judged: stop the timer and say so."""
+        self.stop()
+        self._print(f"{self.label}: finished {self.done}/{self.total} rows in "
+                    f"{_duration(time.monotonic() - self._started)} ({self.cached} from cache, "
+                    f"{self.errors} errors)")
 
-    def __exit__(self, exc_type: object, *exc: object) -> None:
+    def stop(self) -> None:
+        """Stop the timer (idempotent); an interrupted run says nothing more."""
         self._stopped.set()
         if self._timer is not None:
             self._timer.join()
-        if exc_type is None and self._timer is not None:
-            self._print(f"{self.label}: finished {self.done}/{self.total} rows in "
-                        f"{_duration(time.monotonic() - self._started)} ({self.cached} from cache, "
-                        f"{self.errors} errors)")
 
     def start(self, total: int, cached: int, judge: Judge | None = None) -> None:
         self.total, self.cached, self.done = total, cached, cached

@@ -5,8 +5,8 @@ figures can be trusted and what they cost (rows from cache vs called, tokens,
 money, latency, the model version the API really answered with, rows without a
 verdict and why). All of it is in the results JSON already; printed here so
 nobody has to open it to notice 30 errors or an unexpected model version.
-Keys that only some runs carry (``truncated``, ``complete``, ``failures``,
-``usage.mode``) are shown when present.
+Keys that only some runs carry (``truncated``, ``failures``, ``usage.mode``) are
+shown when present; an incomplete run is flagged by the CLI on stderr.
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ def summary_lines(summary: Mapping[str, Any], samples: Sequence[Mapping[str, Any
                      + ", ".join(f"{name} ({count(n)})" for name, n in sorted(versions.items(), key=_most)))
     lines.append(_outcomes(overall))
     lines += [f"  {line}" for line in _reasons(summary, samples)]
-    if summary.get("complete") is False:
-        lines.append("incomplete: rows without a reply are not cached; run the same command to retry them")
     lines.append(f"results: {path}")
     return lines
 

@@ -36,17 +36,17 @@ def test_progress_lines_through_a_pipe(tmp_path):
 
 
 def test_a_stuck_judge_still_prints_lines(tmp_path):
-    """Between tenths, the timer reports: one row held back by the server shows as lines with no progress."""
+    """Between tenths, the timer reports: one row held back 1.5 s (under the 2 s timeout) shows as lines."""
     path = write_jsonl(tmp_path / "d.jsonl", rows(10))
     defs = judge_file(tmp_path, "fake", "openai")
 
     def script(call):
-        return Delay(3.0, verdict_reply(call.prompt)) if "Record 4:" in call.prompt else verdict_reply(call.prompt)
+        return Delay(1.5, verdict_reply(call.prompt)) if "Record 4:" in call.prompt else verdict_reply(call.prompt)
 
     with FakeLLMServer(script) as server:
         result = run_cli("run", "--judge", "fake", "--data", str(path), "--include-path", str(defs),
                          "--concurrency", "1", cwd=tmp_path,
-                         env={**api_env(server), "HALUBENCH_PROGRESS_SECONDS": "0.5"})
+                         env={**api_env(server), "HALUBENCH_PROGRESS_SECONDS": "0.3"})
     assert result.returncode == 0, result.stderr
     stuck = [line for line in result.stdout.splitlines() if line.startswith("halubench · fake: 4/10 rows")]
     assert len(stuck) >= 2  # the tenth itself, then the timer while row 4 is outstanding
