@@ -24,11 +24,12 @@ STEPS = 10  # a line every tenth of the rows
 EVERY_S = 30.0  # and at least this often while rows are outstanding (HALUBENCH_PROGRESS_SECONDS)
 
 
-def endpoint_host(url: str | None) -> str:
-    """Host (and port) of an endpoint URL, never its credentials; in-process judges have none."""
-    if not url:
-        return "in this process"
-    return urlsplit(url).netloc.rpartition("@")[2] or url
+def judge_place(judge: Judge) -> str:
+    """Model and where it runs: the endpoint's host (and port), never credentials, or this process."""
+    model = judge.spec.model or judge.spec.name
+    if not judge.endpoint:
+        return f"{model} in this process"
+    return f"{model} at {urlsplit(judge.endpoint).netloc.rpartition('@')[2] or judge.endpoint}"
 
 
 def heartbeat_seconds() -> float:
@@ -78,7 +79,7 @@ class LineProgress(Progress):
     def start(self, total: int, cached: int, judge: Judge | None = None) -> None:
         self.total, self.cached, self.done = total, cached, cached
         self._started = self._last_line = time.monotonic()
-        who = f"{judge.spec.model or judge.spec.name} at {endpoint_host(judge.endpoint)}" if judge else "judge"
+        who = judge_place(judge) if judge else "the judge"
         self._print(f"{self.label}: {total} rows, {cached} from cache; judging with {who}, "
                     f"concurrency {self.concurrency}")
         self._next_step = self._step_of(cached) + 1
