@@ -149,6 +149,10 @@ def print_run_table(result: RunResult) -> None:
         console.print(f"left out: {excluded['n']} {excluded['reason']}")
     if "refchecker_agreement" in metrics:
         print_agreement(metrics["refchecker_agreement"])
+    variant = summary.get("variant") or []
+    console.print(f"configuration {summary['config_id']}: "
+                  + (f"{'; '.join(variant)} (listed apart on the board, not ranked)" if variant
+                     else "the task's default (ranked on the board when complete)"), highlight=False)
     for line in summary_lines(summary, result.samples, result.summary_path):
         console.print(line, highlight=False, soft_wrap=True)
 
