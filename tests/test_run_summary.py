@@ -17,6 +17,8 @@ def script(call):
         return Status(500, "upstream overloaded")
     if "Record 5:" in call.prompt:
         return Text("I cannot tell.")
+    if "Record 9:" in call.prompt:
+        return Text("")  # an empty reply: truncated
     return verdict_reply(call.prompt)
 
 
@@ -37,13 +39,15 @@ def test_closing_summary_after_a_run(tmp_path):
     assert "prices from the judge file" in out and "per 1,000 rows" in out
     assert "latency: p50 " in out and ", p95 " in out
     assert "model version answering: fake-model-fake-0001 (28)" in out
-    assert (f"without a verdict: {overall['unparsed']} unparsed, 2 errors, 0 too long") in out
+    assert (f"without a verdict: {overall['unparsed']} unparsed, {overall['truncated']} truncated, 2 errors, "
+            "0 too long") in out
     assert "errors: 2 × HTTP 500: upstream overloaded" in out
+    assert overall["truncated"] == 1 and "truncated: 1 × finish reason stop" in out
     results = next((tmp_path / "results").rglob("*.json")).relative_to(tmp_path)
     assert f"results: {results}" in out
 
-    assert again.returncode == 1, again.stderr  # the failed rows are called again, the rest come from cache
-    assert "rows: 30 judged, 28 from cache, 2 called" in again.stdout
+    assert again.returncode == 1, again.stderr
+    assert "rows: 30 judged, 27 from cache, 3 called" in again.stdout  # failed and truncated rows are asked again
 
 
 def test_fields_other_runs_carry_are_shown():
