@@ -5,7 +5,7 @@ turns a figure into a different one. Here a table is first built whole; while
 its narrowest rendering (every word whole) is still wider than the terminal,
 the least important columns are dropped or shortened, in the order the caller
 gives, and a note says what was left out. If even the essential columns do not
-fit, the rows are printed stacked, one block per row, label and value on a line.
+fit, the rows are printed stacked: one block per row, its ``label value`` pairs side by side.
 """
 
 from __future__ import annotations
@@ -54,7 +54,10 @@ def fitted(
     left_out: list[str] = []
     for step in (None, *narrowings):
         if step is not None:
-            rows = step.apply(rows)
+            narrower = step.apply(rows)
+            if narrower == rows:
+                continue  # nothing of this kind here: not worth a note
+            rows = narrower
             left_out.append(step.what)
         table = _table(rows, title, styles, (*left, *prose), console)
         if table is not None:
