@@ -236,30 +236,32 @@ def run(
         results_dir=results_dir, cache_path=None if no_cache else (cache or default_cache_path()),
         refresh=refresh, template=template,
     )
-    with StopOnSignal() as stop, _bar() as bar:
-        lines: list[LineProgress] = []  # without a terminal: one per task, finished as its table prints
+    stop = StopOnSignal()
+    lines: list[LineProgress] = []  # without a terminal: one per task, finished as its table prints
+    try:  # outside the bar: it is gone before the interrupt line prints
+        with stop, _bar() as bar:
 
-        def progress_for(spec: TaskSpec) -> RunProgress:
-            label = f"{spec.name} · {judge}"
-            if bar is not None:
-                return stop.watch(RichProgress(bar, label))
-            lines.append(LineProgress(label, concurrency))
-            return stop.watch(lines[-1])
+            def progress_for(spec: TaskSpec) -> RunProgress:
+                label = f"{spec.name} · {judge}"
+                if bar is not None:
+                    return stop.watch(RichProgress(bar, label))
+                lines.append(LineProgress(label, concurrency))
+                return stop.watch(lines[-1])
 
-        def on_result(result: RunResult) -> None:
-            if lines:
-                lines[-1].finish()
-            print_run_table(result)
+            def on_result(result: RunResult) -> None:
+                if lines:
+                    lines[-1].finish()
+                print_run_table(result)
 
-        try:
-            results = run_tasks(specs, judge_spec, options, progress_for, on_result)
-        except Interrupted as exc:
-            _stop(f"{exc.saved} of {exc.total} replies saved", stop.exit_code)
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            _stop("replies received so far are saved", stop.exit_code)
-        finally:
-            for progress in lines:
-                progress.stop()
+            try:
+                results = run_tasks(specs, judge_spec, options, progress_for, on_result)
+            finally:
+                for progress in lines:
+                    progress.stop()
+    except Interrupted as exc:
+        _stop(f"{exc.saved} of {exc.total} replies saved", stop.exit_code)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        _stop("replies received so far are saved", stop.exit_code)
     incomplete = [r for r in results if not r.complete]
     for result in incomplete:
         errors.print(f"[bold red]incomplete:[/] {escape(failure_line(result.summary))}", highlight=False,
