@@ -21,6 +21,7 @@ from halubench.results import load_samples, write_run
 from halubench.runner import RunOptions, run_tasks, task_template
 from halubench.samples import Sample
 from halubench.scorers import scorer_for
+from halubench.sitegen.build import build_site
 from halubench.summary import build_summary, now
 from halubench.task import load_task, loader_for
 
@@ -230,6 +231,13 @@ def test_ensemble_of_offline_judges_ranks_on_the_board_without_building_a_judge(
     assert report.returncode == 0, report.stderr
     main = report.stdout.split("not ranked")[0]
     assert "vote3 (ensemble)" in main and "majority of always-pass, random, lexical" in main
+
+    site = tmp_path / "site"
+    build_site(results, site, [])
+    page = (site / "index.html").read_text(encoding="utf-8")
+    assert "vote3 (ensemble)" in page
+    for member in summary["ensemble"]["members"]:
+        assert f'href="runs/{member}.html"' in page and (site / "runs" / f"{member}.html").is_file()
 
 
 def test_cli_ensemble_and_one_line_refusal(tmp_path):
