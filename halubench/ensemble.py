@@ -124,8 +124,6 @@ def _configuration(run: Run) -> dict[str, Any]:
 
 def check_members(members: Sequence[Run], rule: str, task: TaskSpec) -> None:
     """Refuse, in one line, a set of runs whose vote would not be a measurement."""
-    if rule not in RULES:
-        raise DataError(f"unknown ensemble rule {rule!r}; choose one of {', '.join(RULES)}")
     if len(members) < MIN_MEMBERS[rule]:
         raise DataError(f"the {rule} rule needs at least {MIN_MEMBERS[rule]} member runs, got {len(members)}")
     judges = [m.judge for m in members]
@@ -230,11 +228,17 @@ def build_ensemble(
 ) -> tuple[Path, dict[str, Any], list[dict[str, Any]]]:
     """Vote, score and write the ensemble run; returns its summary path, summary and records."""
     started = now()
+    if rule not in RULES:
+        raise DataError(f"unknown ensemble rule {rule!r}; choose one of {', '.join(RULES)}")
     members = [resolve_run(ref, results_dir, task_name) for ref in member_refs]
+    if not members:
+        raise DataError("--judges names no run; give the members as judge names or run ids, comma-separated")
     first = members[0]
     task = replace(load_task(task_name, include_paths), options=dict(_configuration(first).get("options") or {}))
     check_members(members, rule, task)
-    _check_name(name, members, task_name, results_dir)
+    member_ids = [m.run_id for m in members]
+    judge_part = {"backend": "ensemble", "rule": rule, "members": member_ids}
+    _check_name(name, members, task_name, results_dir, judge_part)
     judges = [m.judge for m in members]
     weights = {m.judge: weight(m.summary["metrics"]["overall"].get("balanced_accuracy")) for m in members}
     by_member = _member_samples(members)
@@ -248,8 +252,6 @@ def build_ensemble(
     provenance = first.summary.get("provenance") or {}
     selection = provenance.get("selection") or {}
     template = provenance.get("prompt_template") or {}
-    member_ids = [m.run_id for m in members]
-    judge_part = {"backend": "ensemble", "rule": rule, "members": member_ids}
     summary = build_summary(
         task=task, judge=name, judge_settings=judge_part, public_settings=judge_part, endpoint_url=None,
         dataset=provenance.get("dataset") or {}, rows_available=selection.get("rows_available", len(records)),
@@ -265,7 +267,6 @@ def build_ensemble(
         raise DataError(f"{first.run_id}: its configuration cannot be rebuilt from its provenance (an old "
                         "results file?); run the members again before voting with them")
     summary["usage"]["cost_usd"], summary["usage"]["cost_per_1000_usd"] = _cost(members, len(records))
-    summary["usage"]["model_versions"] = {}
     if rule == "weighted":
         summary["variant"] = [*summary["variant"], WEIGHTED_VARIANT]
     summary["ensemble"] = {"rule": rule, "members": member_ids,
@@ -279,11 +280,22 @@ def _member_provenance(run: Run, results_dir: Path) -> dict[str, Any]:
             "summary_file": portable_path(run.path, results_dir), "samples_file": run.summary.get("samples_file")}
 
 
-def _check_name(name: str, members: Sequence[Run], task: str, results_dir: Path) -> None:
-    """An ensemble's name must not pass for a measured judge's."""
-    if name in {m.judge for m in members}:
+def _check_name(
+    name: str, members: Sequence[Run], task: str, results_dir: Path, judge_part: Mapping[str, Any]
+) -> None:
+    """An ensemble's name must not pass for a measured judge's, nor for another ensemble's.
+
+    Two ensembles of one name would both be default configurations, ranked side
+    by side under one name; the same ensemble built again replaces its own run.
+    """
+    if slug(name) in {slug(m.judge) for m in members}:
         raise DataError(f"--name {name!r} is a member's name; give the ensemble a name of its own")
-    for _, summary in load_summaries(results_dir):
-        if summary["task"] == task and slug(summary["judge"]) == slug(name) and "ensemble" not in summary:
+    for path, summary in load_summaries(results_dir):
+        if summary["task"] != task or slug(summary["judge"]) != slug(name):
+            continue
+        if "ensemble" not in summary:
             raise DataError(f"--name {name!r} is the name of a measured judge with runs of {task}; "
                             "give the ensemble a name of its own")
+        if {k: v for k, v in summary["config"]["judge"].items() if k != "endpoint"} != dict(judge_part):
+            raise DataError(f"--name {name!r} is already an ensemble of other runs ({path}); give this one "
+                            "another name, or remove that file and its samples file first")

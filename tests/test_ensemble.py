@@ -19,7 +19,6 @@ from halubench.judge_spec import resolve_judge
 from halubench.leaderboard import Run, build_leaderboards, load_runs
 from halubench.results import load_samples, write_run
 from halubench.runner import RunOptions, run_tasks, task_template
-from halubench.samples import Sample
 from halubench.scorers import scorer_for
 from halubench.sitegen.build import build_site
 from halubench.summary import build_summary, now
@@ -27,11 +26,11 @@ from halubench.task import load_task, loader_for
 
 TASK = "halubench-sample"
 FLIP = {"PASS": "FAIL", "FAIL": "PASS"}
-Verdicts = Callable[[int, Sample], str | None]
+Verdicts = Callable[[int, str], str | None]  # (row index, gold) -> verdict
 
 
 def constructed_run(results: Path, judge: str, verdict_of: Verdicts, error_rows: int = 0) -> Path:
-    """A run of the bundled sample whose verdicts are chosen by ``verdict_of(index, sample)``.
+    """A run of the bundled sample whose verdicts are chosen by ``verdict_of(index, gold)``.
 
     Built and written by the same code as a real run (loader, scorer, ``build_summary``,
     ``write_run``); only the replies are chosen instead of asked. ``error_rows`` first rows fail.
@@ -40,7 +39,7 @@ def constructed_run(results: Path, judge: str, verdict_of: Verdicts, error_rows:
     loaded = loader_for(task)(task, None)
     records = []
     for index, sample in enumerate(loaded.samples):
-        verdict = None if index < error_rows else verdict_of(index, sample)
+        verdict = None if index < error_rows else verdict_of(index, sample.label)
         status = "error" if index < error_rows else ("ok" if verdict else "unparsed")
         records.append({
             "id": sample.id, "gold": sample.label, "verdict": verdict, "status": status,
@@ -71,16 +70,16 @@ def _verdicts(path: Path) -> dict[str, dict]:
 #   2: gold, gold, flip     -> gold (2-1)
 #   3: gold, flip, flip     -> flip (1-2)
 # and row 0 has no verdict from anyone.
-def _a(i: int, s: Sample) -> str | None:
-    return None if i == 0 else s.label
+def _a(i: int, gold: str) -> str | None:
+    return None if i == 0 else gold
 
 
-def _b(i: int, s: Sample) -> str | None:
-    return None if i == 0 else (FLIP[s.label] if i % 2 else s.label)
+def _b(i: int, gold: str) -> str | None:
+    return None if i == 0 else (FLIP[gold] if i % 2 else gold)
 
 
-def _c(i: int, s: Sample) -> str | None:
-    return None if i % 4 in (0, 1) else FLIP[s.label]
+def _c(i: int, gold: str) -> str | None:
+    return None if i % 4 in (0, 1) else FLIP[gold]
 
 
 @pytest.fixture
@@ -95,8 +94,8 @@ def test_majority_of_three_with_known_votes_ties_and_missing_verdicts(voters):
     path, summary, records = build_ensemble(TASK, ["a", "b", "c"], "majority", "vote", voters)
     gold = [r["gold"] for r in records]
     for index, record in enumerate(records):
-        assert record["members"] == {"a": _a(index, _S(record)), "b": _b(index, _S(record)),
-                                     "c": _c(index, _S(record))}
+        g = record["gold"]
+        assert record["members"] == {"a": _a(index, g), "b": _b(index, g), "c": _c(index, g)}
         if index == 0:
             assert record["verdict"] is None and record["status"] == "unparsed"
             assert "no member gave a verdict" in record["reasoning"]
@@ -113,13 +112,6 @@ def test_majority_of_three_with_known_votes_ties_and_missing_verdicts(voters):
     assert summary["metrics"]["overall"]["correct"] == expected
     assert summary["metrics"]["overall"]["unparsed"] == 1
     assert _verdicts(path)["sample-halueval-001"]["members"] == records[0]["members"]
-
-
-class _S:
-    """The part of a Sample the vote patterns read, from a record."""
-
-    def __init__(self, record: dict):
-        self.label = record["gold"]
 
 
 def test_unanimous_fail_and_sums_of_usage(voters):
@@ -141,9 +133,9 @@ def test_unanimous_fail_and_sums_of_usage(voters):
     assert summary["provenance"]["members"][0]["summary_file"].startswith(f"{TASK}/a/")
 
 
-def test_weighted_votes_by_log_odds_and_is_listed_apart(voters, tmp_path):
+def test_weighted_votes_by_log_odds_and_is_listed_apart(voters):
     results = voters
-    constructed_run(results, "oracle", lambda i, s: s.label)
+    constructed_run(results, "oracle", lambda i, gold: gold)
     _, summary, records = build_ensemble(TASK, ["oracle", "b", "c"], "weighted", "weighted", results)
     weights = summary["ensemble"]["weights"]
     assert weights["oracle"] == pytest.approx(math.log(0.99 / 0.01))  # perfect, clipped
@@ -202,6 +194,14 @@ def test_refuses_members_measured_differently_incomplete_or_too_few(tmp_path, vo
         build_ensemble(TASK, ["a", "b"], "majority", "pair", results)
     with pytest.raises(DataError, match="name of a measured judge"):
         build_ensemble(TASK, ["b", "c"], "unanimous-fail", "a", results)
+    first, *_ = build_ensemble(TASK, ["b", "c"], "unanimous-fail", "strict", results)
+    before = first.read_bytes()
+    again, *_ = build_ensemble(TASK, ["b", "c"], "unanimous-fail", "strict", results)  # the same: replaced
+    assert again == first and again.read_bytes() == before
+    with pytest.raises(DataError, match="already an ensemble of other runs"):
+        build_ensemble(TASK, ["a", "c"], "unanimous-fail", "strict", results)
+    with pytest.raises(DataError, match="unknown ensemble rule"):
+        build_ensemble(TASK, ["a", "b", "c"], "mean", "avg", results)
     runs = [r for r in load_runs(results) if r.judge in ("a", "b")]
     three_way = replace(load_task(TASK), labels=("Entailment", "Neutral", "Contradiction"), positive_label=None)
     with pytest.raises(DataError, match="binary task"):
