@@ -67,17 +67,19 @@ class TemplateRef:
     sha256: str
 
 
-def weight(balanced_accuracy: float | None) -> float:
-    """Log-odds of balanced accuracy, floored at 0: a member no better than chance gets no say.
+def weight(balanced_accuracy: float | None, classes: int = 2) -> float:
+    """``ln((K - 1) p / (1 - p))`` of balanced accuracy p over K labels, floored at 0.
 
     Log-odds are the optimal weights for independent voters (Nitzan and Paroush,
-    1982); balanced accuracy rather than accuracy so a constant judge, right on
-    the majority class only, counts as the coin it is.
+    1982); the K - 1 factor (errors spread over the other labels) puts the zero
+    at chance, 1 / K, so a member no better than chance gets no say. Balanced
+    accuracy rather than accuracy so a constant judge, right on one class only,
+    counts as the coin it is.
     """
     if balanced_accuracy is None:
         return 0.0
     p = min(max(balanced_accuracy, _CLIP[0]), _CLIP[1])
-    return max(0.0, math.log(p / (1 - p)))
+    return max(0.0, math.log((classes - 1) * p / (1 - p)))
 
 
 def combine(
@@ -240,7 +242,8 @@ def build_ensemble(
     judge_part = {"backend": "ensemble", "rule": rule, "members": member_ids}
     _check_name(name, members, task_name, results_dir, judge_part)
     judges = [m.judge for m in members]
-    weights = {m.judge: weight(m.summary["metrics"]["overall"].get("balanced_accuracy")) for m in members}
+    weights = {m.judge: weight(m.summary["metrics"]["overall"].get("balanced_accuracy"), len(task.labels))
+               for m in members}
     by_member = _member_samples(members)
     records = []
     for row_id in by_member[0]:

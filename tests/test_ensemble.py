@@ -175,6 +175,7 @@ def test_unanimous_fail_and_weighted_rules():
     assert combine("weighted", {"a": "FAIL", "b": "PASS"}, labels, fail, {"a": 0.0, "b": 0.0}).verdict is None
     assert weight(0.5) == 0.0 and weight(0.3) == 0.0 and weight(0.75) == pytest.approx(math.log(3))
     assert weight(None) == 0.0 and math.isfinite(weight(1.0))
+    assert weight(1 / 3, classes=3) == pytest.approx(0.0) and weight(0.5, classes=3) == pytest.approx(math.log(2))
 
 
 def _offline(results: Path, judge: str, **options) -> None:
