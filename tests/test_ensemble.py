@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from refchecker_data import annotations_dir, write_references
 
 from halubench.ensemble import WEIGHTED_VARIANT, build_ensemble, check_members, combine, weight
 from halubench.errors import DataError
@@ -253,3 +254,23 @@ def test_cli_ensemble_and_one_line_refusal(tmp_path):
                       cwd=tmp_path)
     assert refused.returncode == 2 and refused.stderr.strip().count("\n") == 0
     assert "at least 3" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_majority_on_refchecker_claims_three_labels(tmp_path, shared_data, monkeypatch):
+    """Three labels, no positive one: a three-way split has no verdict; the claim scorer still runs."""
+    monkeypatch.setenv("HALUBENCH_REFCHECKER_ANNOTATIONS", str(annotations_dir(shared_data)))
+    references = write_references(tmp_path / "refs.jsonl", shared_data, settings=("accurate",))
+    results, task = tmp_path / "results", "refchecker-accurate-claims"
+    members = ["always-entailment", "always-neutral", "random"]
+    for judge in members:
+        run_tasks([load_task(task)], resolve_judge(judge),
+                  RunOptions(data=references, results_dir=results, cache_path=None))
+    _, summary, records = build_ensemble(task, members, "majority", "vote", results)
+    for record in records:
+        coin = record["members"]["random"]
+        assert record["verdict"] == (None if coin == "Contradiction" else coin)
+    assert summary["metrics"]["overall"]["unparsed"] == sum(r["members"]["random"] == "Contradiction"
+                                                            for r in records)
+    assert summary["metrics"]["refchecker_agreement"]["by_setting"]["accurate"]["incomplete_responses"] == 0
+    with pytest.raises(DataError, match="binary task"):
+        build_ensemble(task, members[:2], "unanimous-fail", "strict", results)
