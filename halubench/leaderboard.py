@@ -257,7 +257,8 @@ def _cross_links(measured: list[Run], table: ReportedTable | None) -> dict[str, 
     if table is None:
         return links
     for reported in table.rows:
-        for run in measured:
+        # An ensemble is no single model, whatever its name says.
+        for run in (r for r in measured if "ensemble" not in r.summary):
             if reported.matches(run.judge, run.model):
                 links.setdefault(f"reported:{reported.judge}", []).append(run.judge)
                 links.setdefault(run.run_id, []).append(reported.judge)

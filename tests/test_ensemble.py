@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -16,8 +17,10 @@ from refchecker_data import annotations_dir, write_references
 
 from halubench.ensemble import WEIGHTED_VARIANT, build_ensemble, check_members, combine, weight
 from halubench.errors import DataError
+from halubench.formatting import missing
 from halubench.judge_spec import resolve_judge
 from halubench.leaderboard import Run, build_leaderboards, load_runs
+from halubench.reported import ReportedRow, ReportedTable
 from halubench.results import load_samples, write_run
 from halubench.runner import RunOptions, run_tasks, task_template
 from halubench.scorers import scorer_for
@@ -225,9 +228,14 @@ def test_ensemble_of_offline_judges_ranks_on_the_board_without_building_a_judge(
     assert summary["config"]["judge"]["backend"] == "ensemble" and summary["variant"] == []
     assert all(r["cached"] for r in records) and summary["usage"]["called"] == 0
     assert summary["usage"]["cost_usd"] is None  # offline judges have no price: the sum is unknown
-    (board,) = build_leaderboards(load_runs(results), reported=[])
+    paper = ReportedRow("Lexical (paper)", {}, 0.5, (), (re.compile("lexical|vote3"),))
+    table = ReportedTable(TASK, "a paper", "a paper", None, None, "domain_macro_accuracy", "domain", {},
+                          [paper])
+    (board,) = build_leaderboards(load_runs(results), reported=[table])
     row = board.frame.set_index("judge").loc["vote3"]
     assert row["ranked"] and row["ensemble_of"] == ", ".join(summary["ensemble"]["members"])
+    assert missing(row["same_model"])  # an ensemble is no single model, whatever its name says
+    assert board.frame.set_index("judge").loc["lexical", "same_model"] == "Lexical (paper)"
     assert Run(path, summary).run_id in board.runs
     report = run_cli("report", "--task", TASK, "--no-reported", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
