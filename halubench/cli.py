@@ -338,6 +338,7 @@ def ensemble(
     refs = [ref.strip() for ref in judges.split(",") if ref.strip()]
     path, summary, records = build_ensemble(task, refs, rule, name, results_dir, include_path or [])
     print_run_table(RunResult(path, summary, records))
+    console.print(f"{rule} of {', '.join(summary['ensemble']['members'])}: no model called", highlight=False)
 
 
 SiteOut = Annotated[Path, _opt("--out", help="Folder for the site (replaced if an earlier build made it).")]
