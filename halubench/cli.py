@@ -409,6 +409,31 @@ def compare(
         console.print(f"disagreements: {disagreements}")
 
 
+EnsembleTask = Annotated[str, _opt("--task", "-t", help="Task whose stored runs vote.")]
+Members = Annotated[str, _opt("--judges", help=(
+    "Member runs, comma-separated: judge names (their ranked run of the task) or run ids task/judge/config."))]
+Rule = Annotated[str, _opt("--rule", help="majority (3+ members), unanimous-fail or weighted; see the README.")]
+EnsembleName = Annotated[str, _opt("--name", help="Name the ensemble's run is listed under on the board.")]
+
+
+@app.command()
+def ensemble(
+    task: EnsembleTask,
+    judges: Members,
+    name: EnsembleName,
+    rule: Rule = "majority",
+    results_dir: ResultsIn = Path("results"),
+    include_path: IncludePath = None,
+) -> None:
+    """Write a run whose verdicts are votes of stored runs of one configuration: no model is called."""
+    from halubench.ensemble import build_ensemble
+
+    refs = [ref.strip() for ref in judges.split(",") if ref.strip()]
+    path, summary, records = build_ensemble(task, refs, rule, name, results_dir, include_path or [])
+    print_run_table(RunResult(path, summary, records))
+    console.print(f"{rule} of {', '.join(summary['ensemble']['members'])}: no model called", highlight=False)
+
+
 SiteOut = Annotated[Path, _opt("--out", help="Folder for the site (replaced if an earlier build made it).")]
 
 

@@ -140,7 +140,7 @@ def _table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
         rank = view.ranks.get(record["run_id"]) if not reported else None
         row: dict[str, Any] = {"kind": record["kind"], "judge": record["judge"], "card": card,
                                "cells": _cells(board, record, run), "notes": [], "links": [],
-                               "apart": None, "rank": str(rank) if rank else "–",
+                               "apart": None, "ensemble": False, "rank": str(rank) if rank else "–",
                                "rank_sort": _sort_key(rank.best if rank else None)}
         if reported:
             row["anchor"] = _reported_anchor(board.task, record["judge"])
@@ -161,12 +161,16 @@ def _table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
             row["detail"] = f"{record['data']}{coverage} · {record['run_date'] or 'date unknown'}"
             if isinstance(record["endpoint"], str):  # not the provider's own endpoint (a local server)
                 row["detail"] = f"@ {record['endpoint']} · {row['detail']}"
+            if not missing(record.get("ensemble_of")):  # a vote of stored runs: marked, its members linked
+                row["ensemble"] = True
+                row["links"] = [{"text": f"member: {view.cards[rid].display_name}", "href": f"runs/{rid}.html"}
+                                for rid in record["ensemble_of"].split(", ") if rid in board.runs]
             if not record["ranked"]:
                 row["apart"] = record["apart"]
                 unranked.append(row)
                 continue
             if not missing(record["same_model"]):
-                row["links"] = [{"text": f"paper: {name}", "href": f"#{_reported_anchor(board.task, name)}"}
+                row["links"] += [{"text": f"paper: {name}", "href": f"#{_reported_anchor(board.task, name)}"}
                                 for name in record["same_model"].split(", ")]
         rows.append(row)
     return {"headers": _headers(board), "rows": rows, "unranked": unranked, "notes": notes}
