@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +17,6 @@ from halubench.cache import default_cache_path
 from halubench.definitions import discover
 from halubench.errors import HalubenchError
 from halubench.judge_spec import resolve_judge
-from halubench.key_values import apply_pairs
 from halubench.refchecker.make_references import make_references
 from halubench.runner import Progress as RunProgress
 from halubench.runner import RunOptions, RunResult, run_task
@@ -174,7 +172,7 @@ def run(
     for name in tasks:
         spec = load_task(name, includes)
         if option:
-            spec = replace(spec, options=apply_pairs(spec.options, option, "--option", "fail_on=not_entailment"))
+            spec = spec.with_options(option)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as bar:
             result = run_task(spec, judge_spec, options, RichProgress(bar, f"{name} · {judge}"))
