@@ -180,7 +180,12 @@ def judge_schema(backend: str, where: str) -> type[JudgeSettings]:
 
 
 def reply_settings(backend: str, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """``settings`` less the backend's ``not_reply`` keys (a backend without a schema: the common list)."""
+    """``settings`` less the backend's ``not_reply`` keys (a backend without a schema: the common list).
+
+    A block left empty is dropped: every backend reads an empty block as an
+    absent one, so ``engine: {tensor_parallel_size: 8}`` and no ``engine`` key
+    must give the same key.
+    """
     excluded = JUDGE_SCHEMAS.get(backend, JudgeSettings).not_reply
     return _without(settings, excluded, "")
 
@@ -191,7 +196,11 @@ def _without(settings: Mapping[str, Any], excluded: frozenset[str], prefix: str)
         path = f"{prefix}{key}"
         if path in excluded:
             continue
-        kept[key] = _without(value, excluded, f"{path}.") if isinstance(value, Mapping) else value
+        if isinstance(value, Mapping):
+            value = _without(value, excluded, f"{path}.")
+            if not value:
+                continue
+        kept[key] = value
     return kept
 
 
