@@ -169,13 +169,12 @@ def run(
         results_dir=results_dir, cache_path=None if no_cache else (cache or default_cache_path()),
         refresh=refresh, template=template,
     )
-    for name in tasks:
-        spec = load_task(name, includes)
-        if option:
-            spec = spec.with_options(option)
+    # Every task file and --option is checked before the first task runs.
+    specs = [load_task(name, includes).with_options(option or ()) for name in tasks]
+    for spec in specs:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as bar:
-            result = run_task(spec, judge_spec, options, RichProgress(bar, f"{name} · {judge}"))
+            result = run_task(spec, judge_spec, options, RichProgress(bar, f"{spec.name} · {judge}"))
         print_run_table(result)
 
 
