@@ -230,6 +230,7 @@ class TaskFile(Strict):
     positive_label: str | None = None
     breakdowns: list[str] = []
     options: dict[str, Any] | None = None
+    scorer: str = "classification"  # a name in halubench.scorers.SCORERS
 
 
 class NoOptions(Strict):

@@ -14,13 +14,11 @@ so the loaders read them as given.
 from __future__ import annotations
 
 from collections import Counter
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from halubench.errors import ConfigError
 from halubench.refchecker import annotations, references
-from halubench.refchecker.agreement import agreement
 from halubench.refchecker.annotations import LABELS, SETTINGS, Claim, Response
 from halubench.samples import Sample
 from halubench.task import LoadedRows, TaskSpec, file_sha256
@@ -61,25 +59,22 @@ def load_responses(spec: TaskSpec, data: Path | None) -> LoadedRows:
 
 
 def load_claims(spec: TaskSpec, data: Path | None) -> LoadedRows:
-    """One sample per human-labelled triplet; the summary adds the paper's agreement figures."""
+    """One sample per human-labelled triplet, clustered by its response (scorer ``refchecker-claims``)."""
     if spec.labels != LABELS:
         raise ConfigError(f"{spec.source}: claim-level RefChecker tasks need doc_to_choice [{', '.join(LABELS)}]")
     responses, refs, provenance = _load(spec, data)
-    samples, response_of = [], {}
+    samples = []
     for response in responses:
         reference = refs[response.setting][response.id]
         for index, claim in enumerate(response.claims):
-            sample_id = f"{response.key}/{index}"
-            response_of[sample_id] = (response.setting, response.responder, response.id)
             samples.append(Sample(
-                id=sample_id,
+                id=f"{response.key}/{index}",
                 label=claim.label,
                 fields={**_fields(reference, answer=_claim_text(claim)), "triplet": _triplet(claim)},
                 groups={"setting": response.setting, "responder": response.responder},
+                cluster=response.key,
             ))
-    claims_per_response = Counter(response_of.values())
-    metrics = partial(agreement, response_of=response_of, claims_per_response=claims_per_response)
-    return LoadedRows(samples, provenance, extra_metrics=metrics)
+    return LoadedRows(samples, provenance)
 
 
 def _load(
