@@ -161,8 +161,9 @@ def test_a_hub_model_not_found_is_one_judge_error(hub_cache):
     from halubench.errors import JudgeError
 
     judge = VLLMEngineJudge(resolve_judge("lynx-8b"))
-    with pytest.raises(JudgeError, match=r"cannot find PatronusAI/Llama-3-Patronus-Lynx-8B-Instruct@main in the "
-                                         r"Hugging Face cache or on the hub .*huggingface-cli download"):
+    with pytest.raises(JudgeError, match=r"cannot find PatronusAI/Llama-3-Patronus-Lynx-8B-Instruct@main: no such "
+                                         r"folder, and not in the Hugging Face cache or on the hub .*"
+                                         r"huggingface-cli download"):
         judge.cache_identity()
 
 

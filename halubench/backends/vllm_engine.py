@@ -141,9 +141,9 @@ class VLLMEngineJudge(Judge):
             except (OSError, ValueError) as exc:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise JudgeError(
-                    f"judge {self.spec.name}: cannot find {self.spec.model}@{self.revision or 'main'} in the "
-                    f"Hugging Face cache or on the hub ({reason}); check the model id and revision, or "
-                    f"download it first (huggingface-cli download {self.spec.model})"
+                    f"judge {self.spec.name}: cannot find {self.spec.model}@{self.revision or 'main'}: no such "
+                    f"folder, and not in the Hugging Face cache or on the hub ({reason}); check the model id "
+                    f"and revision, or download it first (huggingface-cli download {self.spec.model})"
                 ) from None
         return self._snapshot
 
