@@ -6,7 +6,6 @@ import asyncio
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -24,7 +23,6 @@ from halubench.definitions import discover
 from halubench.errors import HalubenchError
 from halubench.fit import drop, fitted
 from halubench.judge_spec import resolve_judge
-from halubench.key_values import apply_pairs
 from halubench.progress_lines import LineProgress
 from halubench.refchecker.make_references import make_references
 from halubench.run_summary import summary_lines
@@ -229,7 +227,7 @@ def run(
     for name in group_members(task, includes) or [task]:
         spec = load_task(name, includes)
         if option:
-            spec = replace(spec, options=apply_pairs(spec.options, option, "--option", "fail_on=not_entailment"))
+            spec = spec.with_options(option)
         specs.append(spec)
     options = RunOptions(
         data=data, domains=domain or (), limit=limit, seed=seed, concurrency=concurrency,
