@@ -24,8 +24,6 @@ from halubench.verdicts import parse_verdict
 # The native task a row stands for: RefChecker rows name theirs, HaluBench rows (hub or file) are this one.
 DEFAULT_TASK = "halubench"
 TASK_COLUMN = "halubench_task"
-# The sample fields templates read (HaluBench's three, plus RefChecker's claim triplet).
-FIELDS = ("question", "passage", "answer", "triplet")
 
 
 @cache
@@ -59,7 +57,7 @@ def row_metrics(native: str, gold: str, reply: str | None) -> dict[str, float]:
 
 
 def doc_to_text(doc: Mapping[str, Any]) -> str:
-    return prompt(native_name(doc), {name: doc[name] for name in FIELDS if name in doc})
+    return prompt(native_name(doc), doc["fields"])
 
 
 def process_results(doc: Mapping[str, Any], results: list[str]) -> dict[str, float]:
@@ -70,7 +68,7 @@ def _domain(name: str) -> Callable[[Any], Any]:
     """``process_docs`` keeping one HaluBench domain (``source_ds``, the native ``domain`` group)."""
 
     def keep(dataset: Any) -> Any:
-        return dataset.filter(lambda doc: doc["domain"] == name)
+        return dataset.filter(lambda doc: doc["groups"]["domain"] == name)
 
     keep.__name__ = f"only_{name}"
     return keep
@@ -113,6 +111,6 @@ def _table(
     spec = replace(task, options=options)
     loaded = loader_for(spec)(spec, Path(data_files) if data_files else None)
     return [
-        {"id": s.id, "label": s.label, TASK_COLUMN: halubench_task, **s.fields, **s.groups}
+        {"id": s.id, "label": s.label, TASK_COLUMN: halubench_task, "fields": dict(s.fields), "groups": dict(s.groups)}
         for s in loaded.samples
     ]
