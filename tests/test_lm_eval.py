@@ -22,6 +22,7 @@ import pytest
 from conftest import run_cli
 from fake_llm_server import FakeLLMServer, Text, verdict_reply
 from refchecker_data import annotations_dir, write_references
+from test_vllm_cpu import vllm_server
 from tiny_llama import build_tiny_llama
 
 from halubench.judge_spec import resolve_judge
@@ -43,13 +44,18 @@ MAX_MODEL_LEN = 4096  # every sample prompt fits with 600 new tokens: lm-eval wo
 LM_EVAL_TIMEOUT = 1200
 
 
-def lm_eval(out: Path, *args: str) -> dict:
-    """`lm_eval run` with the pack (found with `halubench lm-eval-tasks`); returns its results JSON."""
+def lm_eval_process(out: Path, *args: str) -> subprocess.CompletedProcess:
+    """`lm_eval run` with the pack, found with `halubench lm-eval-tasks`."""
     pack = run_cli("lm-eval-tasks", cwd=out.parent).stdout.strip()
     command = [sys.executable, "-m", "lm_eval", "run", "--include_path", pack, "--output_path", str(out),
                "--log_samples", "--apply_chat_template", *args]
-    done = subprocess.run(command, cwd=out.parent, env={**os.environ, **OFFLINE}, capture_output=True, text=True,
+    return subprocess.run(command, cwd=out.parent, env={**os.environ, **OFFLINE}, capture_output=True, text=True,
                           timeout=LM_EVAL_TIMEOUT)
+
+
+def lm_eval(out: Path, *args: str) -> dict:
+    """`lm_eval run` that must succeed; returns its results JSON."""
+    done = lm_eval_process(out, *args)
     assert done.returncode == 0, done.stderr[-4000:]
     [results] = out.rglob("results_*.json")
     return json.loads(results.read_text())
@@ -198,18 +204,16 @@ def tiny_model(tmp_path_factory) -> Path:
     return folder
 
 
-def test_vllm_model_on_cpu(tiny_model, tmp_path):
-    out = tmp_path / "lm-eval-out"
-    results = lm_eval(out, "--model", "vllm", "--model_args",
-                      f"pretrained={tiny_model},max_model_len={MAX_MODEL_LEN},dtype=float32",
-                      "--tasks", "halubench", "--metadata", sample_metadata())
+def assert_noise_imported(out: Path, tmp_path: Path, judge: str) -> dict:
+    """Import a run of the tiny model and check it against lm-eval and against a native run of its replies."""
+    [results_file] = out.rglob("results_*.json")
+    results = json.loads(results_file.read_text())
     assert results["groups"]["halubench"]["unparsed,none"] > 0  # a random model's noise has no verdicts
     done = run_cli("import", "lm-eval", str(out), "--results-dir", "imported", cwd=tmp_path, env=OFFLINE)
     assert done.returncode == 0, done.stderr  # lm-eval's figures equal halubench's re-scoring
     imported = read_runs(tmp_path / "imported")["halubench"]
     summary, samples = imported[1], imported[2]
-    assert summary["judge"] == f"vllm:{tiny_model}" and summary["n"] == 96
-    assert summary["provenance"]["judge"]["engine"] == {"max_model_len": MAX_MODEL_LEN, "dtype": "float32"}
+    assert summary["judge"] == judge and summary["n"] == 96
     overall = summary["metrics"]["overall"]
     without_verdict = sum(s["verdict"] is None for s in samples)
     assert without_verdict == round(results["groups"]["halubench"]["unparsed,none"] * 96) > 0
@@ -224,4 +228,34 @@ def test_vllm_model_on_cpu(tiny_model, tmp_path):
                          cwd=tmp_path, env={"OPENAI_API_KEY": "EMPTY"})
     assert native.returncode == 0, native.stderr
     assert_same_scores(imported, read_runs(tmp_path / "native")["halubench"])
+    return summary
 
+
+# lm-eval 0.4.13 asks importlib.metadata for the version of a distribution named "vllm" when it loads
+# its vllm model (lm_eval/models/vllm_causallms.py); vLLM's CPU build is the distribution "vllm-cpu".
+VLLM_CPU_UNNAMED = "No package metadata was found for vllm"
+
+
+def test_lm_eval_vllm_model_on_cpu(tiny_model, tmp_path):
+    out = tmp_path / "lm-eval-out"
+    done = lm_eval_process(out, "--model", "vllm", "--model_args",
+                           f"pretrained={tiny_model},max_model_len={MAX_MODEL_LEN},dtype=float32",
+                           "--tasks", "halubench", "--metadata", sample_metadata())
+    if done.returncode != 0 and VLLM_CPU_UNNAMED in done.stderr:
+        pytest.xfail("lm-eval's vllm model checks the 'vllm' distribution's version; vLLM's CPU build "
+                     "is named 'vllm-cpu' (see test_lm_eval_against_vllm_serve_on_cpu for the engine)")
+    assert done.returncode == 0, done.stderr[-4000:]
+    summary = assert_noise_imported(out, tmp_path, f"vllm:{tiny_model}")
+    assert summary["provenance"]["judge"]["engine"] == {"max_model_len": MAX_MODEL_LEN, "dtype": "float32"}
+
+
+def test_lm_eval_against_vllm_serve_on_cpu(tiny_model, tmp_path):
+    """The vLLM engine on CPU behind its OpenAI server, driven by lm-eval's chat-completions model."""
+    out = tmp_path / "lm-eval-out"
+    with vllm_server(tiny_model, tmp_path / "vllm.log", max_model_len=MAX_MODEL_LEN) as base_url:
+        model_args = f"model={tiny_model},base_url={base_url}/chat/completions,num_concurrent=4," \
+                     "tokenized_requests=False"
+        lm_eval(out, "--model", "local-chat-completions", "--model_args", model_args, "--tasks", "halubench",
+                "--metadata", sample_metadata())
+    summary = assert_noise_imported(out, tmp_path, f"openai:{tiny_model}")
+    assert summary["provenance"]["judge"]["base_url"] == base_url
