@@ -20,9 +20,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halubench.backends import build_judge
 from halubench.backends.base import JudgeRequest, Reply
 from halubench.backends.openai_api import OpenAIJudge
+from halubench.backends.vllm_engine import DEFAULT_GENERATION
 from halubench.errors import DataError
 from halubench.judge_spec import JudgeSpec, resolve_judge
 from halubench.prompts import PromptRenderer, resolve_template
@@ -39,6 +39,8 @@ VLLM_HARNESS_ARGS = frozenset({
     "pretrained", "batch_size", "max_batch_size", "max_gen_toks", "add_bos_token", "prefix_token_id",
     "device", "data_parallel_size", "think_end_token", "enable_thinking", "chat_template_args",
 })
+# A native judge's generation settings before its judge file's (both greedy, 600 new tokens).
+NATIVE_GENERATION = {"openai": OpenAIJudge.default_generation, "vllm": DEFAULT_GENERATION}
 _SECRET = re.compile(r"(api_?key|secret|password|authorization|auth_token|^headers$)", re.IGNORECASE)
 TOLERANCE = 1e-9
 
@@ -111,23 +113,24 @@ def native_tasks(run: LmEvalRun) -> dict[str, list[str]]:
     return dict(found)
 
 
-def judge_for(run: LmEvalRun, name: str | None = None) -> JudgeSpec:
+def judge_for(run: LmEvalRun, name: str | None = None) -> tuple[JudgeSpec, str | None]:
     """The native judge an lm-eval model stands for, built as ``halubench run --judge`` builds it.
 
     An OpenAI-compatible chat model becomes ``openai:<model>`` at its base URL, lm-eval's
     ``vllm`` becomes ``vllm:<pretrained>`` with its engine arguments. ``name`` picks a judge
-    file instead (e.g. ``gpt-4o``); its model must be the one lm-eval ran.
+    file instead (e.g. ``gpt-4o``); its model must be the one lm-eval ran. Also returns the
+    URL lm-eval called (None for an in-process engine).
     """
     config = run.results.get("config") or {}
     kind, args = config.get("model"), dict(config.get("model_args") or {})
     if isinstance(config.get("model_args"), str):
         args = dict(pair.split("=", 1) for pair in config["model_args"].split(",") if "=" in pair)
-    base_url, overrides = None, []
+    base_url, endpoint, overrides = None, None, []
     if kind in OPENAI_CHAT_MODELS:
         model = str(args.get("model"))
-        base_url = str(args.get("base_url") or OpenAIJudge.default_base_url).removesuffix("/chat/completions")
-        if base_url == OpenAIJudge.default_base_url:
-            base_url = None  # as a native run of an OpenAI judge: no base_url setting
+        endpoint = str(args.get("base_url") or OpenAIJudge.default_base_url).removesuffix("/chat/completions")
+        # As a native run of an OpenAI judge: a base_url setting only for another server.
+        base_url = None if endpoint == OpenAIJudge.default_base_url else endpoint
         derived = f"openai:{model}"
     elif kind == "vllm":
         model = str(args.get("pretrained"))
@@ -143,12 +146,12 @@ def judge_for(run: LmEvalRun, name: str | None = None) -> JudgeSpec:
     spec = resolve_judge(name or derived, (), base_url, overrides if name is None else ())
     if spec.model != model:
         raise DataError(f"{run.results_path}: judge {name} is model {spec.model!r}, lm-eval ran {model!r}")
-    effective = build_judge(spec).generation
+    effective = {**NATIVE_GENERATION[spec.backend], **spec.generation}
     differs = {k: v for k, v in _generation(run).items() if effective.get(k) != v}
     if differs:
         extra = [f"generation.{k}={json.dumps(v)}" for k, v in sorted(differs.items())]
         spec = resolve_judge(spec.name, (), base_url, [*(overrides if name is None else ()), *extra])
-    return spec
+    return spec, endpoint
 
 
 def _generation(run: LmEvalRun) -> dict[str, Any]:
@@ -166,10 +169,10 @@ def import_runs(path: Path, results_dir: Path, judge: str | None = None, data: P
     """Every native task of every lm-eval run under ``path``, re-scored and written."""
     runs, problems = [], []
     for run in find_runs(path):
-        spec = judge_for(run, judge)
+        spec, endpoint = judge_for(run, judge)
         written = []
         for native, lm_tasks in native_tasks(run).items():
-            imported, task_problems = _import_task(run, native, lm_tasks, spec, results_dir, data)
+            imported, task_problems = _import_task(run, native, lm_tasks, spec, endpoint, results_dir, data)
             written.append(imported)
             problems += task_problems
         problems += _group_problems(run, written)
@@ -196,7 +199,8 @@ def _load_native(native: str, metadata: Mapping[str, Any], data: Path | None):
 
 
 def _import_task(
-    run: LmEvalRun, native: str, lm_tasks: Sequence[str], spec: JudgeSpec, results_dir: Path, data: Path | None
+    run: LmEvalRun, native: str, lm_tasks: Sequence[str], spec: JudgeSpec, endpoint: str | None,
+    results_dir: Path, data: Path | None,
 ) -> tuple[Imported, list[str]]:
     task, loaded = _load_native(native, _metadata(run, lm_tasks), data)
     by_id = {s.id: s for s in loaded.samples}
