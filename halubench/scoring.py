@@ -1,8 +1,9 @@
 """Metrics over judged records, overall and per breakdown group.
 
-Conventions (the HaluBench paper's): a row whose reply could not be parsed,
-whose call failed, or whose prompt did not fit the context window stays in the
-denominator and counts as wrong. ``accuracy_parsed`` is reported beside it for
+Conventions (the HaluBench paper's): a row whose reply could not be parsed
+(or was empty or cut off at the token limit: ``truncated``), whose call failed,
+or whose prompt did not fit the context window stays in the denominator and
+counts as wrong. ``accuracy_parsed`` is reported beside it for
 readers who want the other view. With a positive label (FAIL: hallucination),
 precision, recall and F1 are for that class; a row with no verdict can still
 be a missed hallucination (recall) but never a false alarm (precision).
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-STATUSES = ("ok", "unparsed", "error", "too_long")
+STATUSES = ("ok", "unparsed", "truncated", "error", "too_long")
 NO_VERDICT = "none"  # confusion-matrix column for rows without a verdict
 
 
@@ -28,11 +29,43 @@ class Judged:
     verdict: str | None
     status: str
     groups: dict[str, str]
+    cluster: str | None = None  # rows of one cluster (claims of a response) are not independent
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     """95% Wilson score interval: well-behaved at 0%, 100% and small n, unlike Wald."""
+    return wilson_interval_fractional(successes, n, z)
+
+
+def clustered_wilson_interval(clusters: Sequence[tuple[int, int]], z: float = 1.959963984540054) -> tuple[float, float]:
+    """95% Wilson interval on the effective sample size of clustered rows.
+
+    ``clusters`` holds (correct, rows) per cluster. Rows of one cluster (the
+    claims of one response) share a response's difficulty, so they carry less
+    information than independent rows. The design effect is the ratio of the
+    cluster-robust variance of the mean (the ratio estimator's, with the
+    C/(C-1) small-sample factor) to the independent-rows variance, floored at 1
+    so clustering never narrows an interval; Wilson's interval is then taken at
+    n / deff rows, which keeps its good behaviour at 0% and 100%.
+    """
+    clusters = [(s, m) for s, m in clusters if m > 0]
+    n = sum(m for _, m in clusters)
     if n == 0:
+        return (0.0, 0.0)
+    successes = sum(s for s, _ in clusters)
+    p = successes / n
+    count = len(clusters)
+    deff = 1.0
+    if count > 1 and 0 < p < 1:
+        robust = count / (count - 1) * sum((s - p * m) ** 2 for s, m in clusters) / n**2
+        deff = max(1.0, robust / (p * (1 - p) / n))
+    effective = n / deff
+    return wilson_interval_fractional(p * effective, effective, z)
+
+
+def wilson_interval_fractional(successes: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson's interval for a possibly fractional (effective) count of rows."""
+    if n <= 0:
         return (0.0, 0.0)
     p = successes / n
     denom = 1 + z * z / n
@@ -41,17 +74,28 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def _interval(rows: Sequence[Judged], correct: int) -> tuple[float, float]:
+    if not any(r.cluster for r in rows):
+        return wilson_interval(correct, len(rows))
+    clusters: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for index, r in enumerate(rows):
+        tally = clusters[r.cluster or f"row {index}"]
+        tally[0] += r.verdict == r.gold
+        tally[1] += 1
+    return clustered_wilson_interval([(s, m) for s, m in clusters.values()])
+
+
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
 def _f1(precision: float | None, recall: float | None) -> float | None:
-    """F1 of a class with support but no predictions is 0 (recall is 0), as in sklearn."""
-    if recall is None:
+    """As sklearn: 0 for a class that was never predicted or has no support, None for one absent on both sides."""
+    if precision is None and recall is None:
         return None
-    if precision is None:
+    if not precision or not recall:
         return 0.0
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return 2 * precision * recall / (precision + recall)
 
 
 def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -> dict[str, Any]:
@@ -59,7 +103,7 @@ def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -
     status = Counter(r.status for r in rows)
     correct = sum(1 for r in rows if r.verdict == r.gold)
     parsed = status["ok"]
-    low, high = wilson_interval(correct, n)
+    low, high = _interval(rows, correct)
     confusion = {g: {p: 0 for p in [*labels, NO_VERDICT]} for g in labels}
     for r in rows:
         confusion[r.gold][r.verdict or NO_VERDICT] += 1
@@ -76,7 +120,8 @@ def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -
             "f1": _f1(precision, recall),
         }
     recalls = [c["recall"] for c in per_class.values() if c["recall"] is not None]
-    f1s = [c["f1"] for c in per_class.values() if c["support"]]
+    # sklearn's f1_score(average="macro") over the labels seen in gold or in verdicts.
+    f1s = [c["f1"] for c in per_class.values() if c["f1"] is not None]
     metrics: dict[str, Any] = {
         "n": n,
         "correct": correct,
@@ -85,6 +130,7 @@ def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -
         "accuracy_parsed": _ratio(correct, parsed),
         "parsed": parsed,
         "unparsed": status["unparsed"],
+        "truncated": status["truncated"],
         "errors": status["error"],
         "too_long": status["too_long"],
         "balanced_accuracy": sum(recalls) / len(recalls) if recalls else None,

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import REPO, halubench_row, run_cli, write_jsonl
+from conftest import REPO, halubench_row, read_results, run_cli, write_jsonl
 from fake_llm_server import Delay, Drop, FakeLLMServer, Garbage, Status, Text, verdict_reply, verdicts
 
 from halubench.backends import build_judge
@@ -64,10 +64,7 @@ def judge_file(folder: Path, name: str, backend: str, **settings) -> Path:
 
 
 def summary_of(folder: Path, judge: str) -> tuple[dict, list[dict]]:
-    path = folder / "results" / "halubench" / f"{judge}.json"
-    summary = json.loads(path.read_text())
-    samples = [json.loads(line) for line in (path.parent / summary["samples_file"]).read_text().splitlines()]
-    return summary, samples
+    return read_results(folder / "results", "halubench", judge)
 
 
 def api_env(server: FakeLLMServer, key: str = "x") -> dict[str, str]:
@@ -214,32 +211,41 @@ def test_retry_after_is_honoured(monkeypatch):
     assert second.started - first.started >= 1.0  # the backoff alone would wait at most 0.01 s
 
 
-def test_a_row_that_keeps_failing_is_an_error_and_is_retried_next_run(tmp_path):
+def test_a_run_with_failed_rows_is_incomplete_and_the_next_run_asks_only_those(tmp_path):
     data = rows(9)
     path = write_jsonl(tmp_path / "d.jsonl", data)
     defs = judge_file(tmp_path, "fast", "openai", retry={**FAST_RETRY, "max_attempts": 3})
 
-    def broken_row_4(call):
-        return Status(503, "down for maintenance") if row_of(call.prompt) == 4 else verdicts(call)
+    def broken_rows(call):
+        return Status(503, "down for maintenance") if row_of(call.prompt) in (4, 7) else verdicts(call)
 
     args = ("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs))
-    with FakeLLMServer(broken_row_4) as server:
+    with FakeLLMServer(broken_rows) as server:
         result = run_cli(*args, cwd=tmp_path, env=api_env(server))
-        assert result.returncode == 0, result.stderr
+        # Written, marked incomplete, the reasons grouped, and a failed command.
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "halubench: 2 errors: HTTP 503: down for maintenance x2" in result.stderr
         assert server.calls[next(p for p in server.calls if row_of(p) == 4)] == 3
         summary, samples = summary_of(tmp_path, "fast")
-        assert summary["metrics"]["overall"]["errors"] == 1
+        assert summary["complete"] is False and summary["failures"] == {"HTTP 503: down for maintenance": 2}
+        assert summary["metrics"]["overall"]["errors"] == 2
         broken = next(s for s in samples if s["id"] == "r4")
         assert broken["status"] == "error" and broken["verdict"] is None
         assert "HTTP 503" in broken["error"] and "3 attempts" in broken["error"]
+        board = run_cli("report", "--task", "halubench", "--no-reported", cwd=tmp_path)
+        main, apart = board.stdout.split("not ranked")
+        assert "fast" not in main and "incomplete: 2 failed rows" in apart
 
         server.reset()
         server.script = verdicts  # the same endpoint (part of the cache key), healthy again
         result = run_cli(*args, cwd=tmp_path, env=api_env(server))
         assert result.returncode == 0, result.stderr
-        assert [row_of(p) for p in server.calls] == [4]
-    summary, _ = summary_of(tmp_path, "fast")
-    assert summary["metrics"]["overall"]["errors"] == 0 and summary["usage"]["cached_replies"] == 8
+        assert sorted(row_of(p) for p in server.calls) == [4, 7]
+    summary, _ = summary_of(tmp_path, "fast")  # the same configuration: its files were replaced
+    assert summary["complete"] is True and summary["metrics"]["overall"]["errors"] == 0
+    assert summary["usage"]["cached_replies"] == 7
+    board = run_cli("report", "--task", "halubench", "--no-reported", cwd=tmp_path)
+    assert "fast" in board.stdout and "not ranked" not in board.stdout
 
 
 def test_context_window(tmp_path):
@@ -259,6 +265,7 @@ def test_context_window(tmp_path):
                          cwd=tmp_path, env=api_env(server))
         called = sorted(row_of(p) for p in server.calls)
         first = summary_of(tmp_path, "small")
+        written = {p: p.read_bytes() for p in (tmp_path / "results").rglob("*.*")}
         # Too long is a cached verdict like a reply: a re-run calls nothing and counts the same rows.
         again = run_cli("run", "--judge", "small", "--data", str(path), "--include-path", str(defs),
                         cwd=tmp_path, env=api_env(server))
@@ -271,12 +278,56 @@ def test_context_window(tmp_path):
     status = {s["id"]: s["status"] for s in samples}
     assert status["r1"] == status["r2"] == "too_long"
     assert "context window of 2000" in next(s["error"] for s in samples if s["id"] == "r1")
-    summary, samples = summary_of(tmp_path, "small")
-    assert summary["metrics"]["overall"]["too_long"] == 2 and summary["usage"]["cached_replies"] == 6
-    assert {s["id"]: s["status"] for s in samples} == status
+    # Nothing changed, so the results files are left exactly as they were (dates included).
+    assert {p: p.read_bytes() for p in (tmp_path / "results").rglob("*.*")} == written
 
 
 # --- faults that stop the run ------------------------------------------------------------------
+
+
+CONTEXT_ERRORS = {
+    "openai": "This model's maximum context length is 8192 tokens. However, your messages resulted in 8227 tokens. "
+              "Please reduce the length of the messages.",
+    "anthropic": "prompt is too long: 210000 tokens > 200000 maximum",
+}
+
+
+@pytest.mark.parametrize("backend", ["openai", "anthropic"])
+@pytest.mark.parametrize("message", ["temperature exceeds the max of 2.0", "too many tokens in stop sequence"])
+def test_a_misconfigured_request_stops_the_run_and_caches_nothing(tmp_path, backend, message):
+    """A 400 that is not about the prompt's length would be the same for every row: it ends the run."""
+    path = write_jsonl(tmp_path / "d.jsonl", rows(12))
+    defs = judge_file(tmp_path, "fast", backend)
+    cache = tmp_path / "cache.sqlite"
+    with FakeLLMServer(lambda call: Status(400, message)) as server:
+        result = run_cli("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs),
+                         "--concurrency", "2", cwd=tmp_path, env={**api_env(server), "HALUBENCH_CACHE": str(cache)})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr and "HTTP 400" in result.stderr
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT count(*) FROM replies").fetchone()[0] == 0
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("backend", ["openai", "anthropic"])
+def test_a_server_context_length_error_is_too_long(tmp_path, backend):
+    data = rows(6)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = judge_file(tmp_path, "fast", backend)
+
+    def row_3_too_long(call):
+        return Status(400, CONTEXT_ERRORS[backend]) if row_of(call.prompt) == 3 else verdicts(call)
+
+    with FakeLLMServer(row_3_too_long) as server:
+        result = run_cli("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs),
+                         cwd=tmp_path, env=api_env(server))
+    assert result.returncode == 0, result.stderr
+    summary, samples = summary_of(tmp_path, "fast")
+    assert summary["metrics"]["overall"]["too_long"] == 1
+    too_long = [s for s in samples if s["status"] == "too_long"]
+    assert [s["id"] for s in too_long] == ["r3"] and CONTEXT_ERRORS[backend] in too_long[0]["error"]
+
 
 
 @pytest.mark.parametrize("judge, variable", [("gpt-4o-mini", "OPENAI_API_KEY"),
@@ -289,6 +340,10 @@ def test_missing_key_stops_before_any_row(tmp_path, judge, variable):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert f"set {variable}" in result.stderr
+    # The key is checked before any data is read: with a missing data file too, the key is what is reported.
+    result = run_cli("run", "--judge", judge, "--data", str(tmp_path / "absent.jsonl"), cwd=tmp_path,
+                     env=api_env(server, key=""))
+    assert result.returncode == 2 and f"set {variable}" in result.stderr and "absent" not in result.stderr
 
 
 @pytest.mark.parametrize("backend", ["openai", "anthropic"])
@@ -324,6 +379,62 @@ def test_unknown_model_stops_the_run(monkeypatch):
         with pytest.raises(JudgeError, match="check the model id 'gpt-9'"):
             asyncio.run(go())
         assert len(server.log) == 1
+
+
+# --- empty and cut-off replies --------------------------------------------------------------------
+
+CUT_AT_LIMIT = {"openai": "length", "anthropic": "max_tokens"}
+NORMAL_END = {"openai": "stop", "anthropic": "end_turn"}
+
+
+@pytest.mark.parametrize("backend", ["openai", "anthropic"])
+def test_empty_and_cut_off_replies_are_truncated_and_asked_again(tmp_path, backend):
+    data = rows(9)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = judge_file(tmp_path, "fast", backend)
+    cut = CUT_AT_LIMIT[backend]
+    odd = {
+        0: Text("", None, cut),  # a reasoning model that spent every token before answering
+        1: Text(None),  # a refusal with no content at all
+        2: Text('{"REASONING": ["the passage says the bridge opened in', None, cut),
+        3: Text('{"REASONING": ["ok"], "SCORE": "FAIL"}\n{"REASONING": ["and on', "FAIL", cut),  # verdict read
+    }
+
+    def script(call):
+        return odd.get(row_of(call.prompt)) or verdicts(call)
+
+    args = ("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs))
+    with FakeLLMServer(script) as server:
+        result = run_cli(*args, cwd=tmp_path, env=api_env(server))
+        replies = server.replies()
+        first = summary_of(tmp_path, "fast")
+        report = run_cli("report", "--no-reported", "--markdown", str(tmp_path / "board.md"), cwd=tmp_path)
+        server.reset()
+        server.script = verdicts  # the model answers in full this time
+        again = run_cli(*args, cwd=tmp_path, env=api_env(server))
+        asked = sorted(row_of(p) for p in server.calls)
+    assert result.returncode == 0, result.stderr
+    summary, samples = first
+    by_id = {s["id"]: s for s in samples}
+    assert [by_id[f"r{i}"]["status"] for i in range(4)] == ["truncated"] * 3 + ["ok"]
+    assert by_id["r3"]["verdict"] == "FAIL" and by_id["r0"]["verdict"] is None
+    assert [by_id[f"r{i}"]["finish_reason"] for i in range(5)] == [cut, NORMAL_END[backend], cut, cut,
+                                                                  NORMAL_END[backend]]
+    verdict_of = {row_of(p): reply.verdict for p, reply in replies.items()}
+    overall = summary["metrics"]["overall"]
+    assert overall["truncated"] == 3
+    assert overall["unparsed"] == sum(verdict_of[i] is None for i in range(4, 9))
+    assert overall["correct"] == sum(verdict_of[i] == row["label"] for i, row in enumerate(data))
+    assert overall["accuracy"] == overall["correct"] / 9  # truncated rows count as wrong
+    assert "truncated" in result.stdout
+    assert report.returncode == 0, report.stderr
+    header, _, row = [line for line in (tmp_path / "board.md").read_text().splitlines() if line.startswith("|")]
+    cells = {k.strip(): v.strip() for k, v in zip(header.split("|"), row.split("|"), strict=True)}
+    assert cells["truncated %"] == "33.3"  # 3 of 9 rows
+    assert again.returncode == 0, again.stderr
+    assert asked == [0, 1, 2, 3]  # empty and cut-off replies were not cached as final
+    summary, _ = summary_of(tmp_path, "fast")
+    assert summary["metrics"]["overall"]["truncated"] == 0
 
 
 # --- cache and resume ---------------------------------------------------------------------------
@@ -398,9 +509,9 @@ def test_two_runs_sharing_the_cache_at_once(tmp_path):
         calls = sum(server.calls.values())
         replies = server.replies()
 
-        server.reset()  # a third run finds everything cached: no key needed, no call made
+        server.reset()  # a third run finds everything cached: no call made
         result = run_cli("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs),
-                         cwd=tmp_path / "a", env={**api_env(server, key=""), "HALUBENCH_CACHE": str(cache)})
+                         cwd=tmp_path / "a", env={**api_env(server), "HALUBENCH_CACHE": str(cache)})
         assert result.returncode == 0, result.stderr
         assert server.log == []
     expected = expected_metrics(data, replies)
