@@ -25,11 +25,13 @@ from halubench.backends.openai_api import OpenAIJudge
 from halubench.backends.vllm_engine import DEFAULT_GENERATION
 from halubench.errors import DataError
 from halubench.judge_spec import JudgeSpec, resolve_judge
-from halubench.prompts import PromptRenderer, resolve_template
+from halubench.prompts import PromptRenderer, PromptTemplate
 from halubench.results import write_run
-from halubench.runner import _record
+from halubench.runner import _record, task_template
 from halubench.samples import Sample
-from halubench.task import TaskSpec, load_task, loader_for, select
+from halubench.scorers import scorer_for
+from halubench.summary import build_summary, now
+from halubench.task import LoadedRows, TaskSpec, load_task, loader_for, select
 
 PACK_DIR = Path(__file__).resolve().parent / "lm_eval_tasks"
 # lm-eval models whose requests are chat messages sent to an OpenAI-compatible server.
@@ -204,7 +206,7 @@ def _import_task(
 ) -> tuple[Imported, list[str]]:
     task, loaded = _load_native(native, _metadata(run, lm_tasks), data)
     by_id = {s.id: s for s in loaded.samples}
-    template = resolve_template(task.prompt, task.source.parent if task.source else None)
+    template = task_template(task)
     renderer = PromptRenderer(template)
     logged = [(lm_task, row) for lm_task in lm_tasks for row in run.samples[lm_task]]
     records, lm_correct = {}, {}
@@ -217,7 +219,7 @@ def _import_task(
         lm_correct[sample.id] = (lm_task, row.get("acc"))
     chosen = _selection(loaded.samples, set(records), task)
     ordered = [records[s.id] for s in chosen.samples]
-    summary = _summarize(run, task, spec, template, loaded, chosen, ordered, results_dir)
+    summary = _summarize(run, task, spec, endpoint, template, loaded, chosen, ordered, results_dir)
     path = write_run(summary, ordered, results_dir)
     return Imported(path, summary, ordered), _task_problems(run, native, lm_tasks, records, lm_correct)
 
@@ -288,46 +290,19 @@ def _selection(population: Sequence[Sample], ids: set[str], task: TaskSpec) -> C
 
 
 def _summarize(
-    run: LmEvalRun, task: TaskSpec, spec: JudgeSpec, template, loaded, chosen: Chosen,
-    records: list[dict[str, Any]], results_dir: Path,
+    run: LmEvalRun, task: TaskSpec, spec: JudgeSpec, endpoint: str | None, template: PromptTemplate,
+    loaded: LoadedRows, chosen: Chosen, records: list[dict[str, Any]], results_dir: Path,
 ) -> dict[str, Any]:
-    """The runner's summary for these records, with where they came from."""
-    import platform
-    import sys
-
-    from halubench import __version__
-    from halubench.runner import now, usage_summary
-    from halubench.scoring import Judged, score_run
-
-    judged = [Judged(r["gold"], r["verdict"], r["status"], r["groups"]) for r in records]
-    metrics = score_run(judged, task.labels, task.positive_label, task.breakdowns)
-    if loaded.extra_metrics is not None:
-        metrics.update(loaded.extra_metrics(records))
-    replies = [Reply(r["id"], text=r["raw"]) for r in records]
-    return {
-        "task": task.name,
-        "judge": spec.name,
-        "n": len(records),
-        **({"excluded": loaded.excluded} if loaded.excluded else {}),
-        "labels": list(task.labels),
-        "positive_label": task.positive_label,
-        "metrics": metrics,
-        "usage": usage_summary(replies, spec),
-        "provenance": {
-            "harness_version": __version__,
-            "python": sys.version.split()[0],
-            "platform": platform.platform(terse=True),
-            "task_file": str(task.source) if task.source else None,
-            "dataset": loaded.provenance,
-            "selection": {"rows_available": len(loaded.samples), "domains": list(chosen.domains),
-                          "limit": chosen.limit, "seed": chosen.seed},
-            "prompt_template": {"name": template.name, "sha256": template.sha256},
-            "judge": spec.public_settings(),
-            "lm_eval": lm_eval_provenance(run),
-            "started_at": _started(run),
-            "finished_at": now(),
-        },
-    }
+    """The summary a native run of these rows would have, scored by the task's own scorer."""
+    return build_summary(
+        task=task, judge=spec.name, judge_settings=spec.reply_settings(), public_settings=spec.public_settings(),
+        endpoint_url=endpoint, dataset=loaded.provenance, rows_available=len(loaded.samples),
+        limit=chosen.limit, seed=chosen.seed, domains=chosen.domains, template=template,
+        default_template=task_template(task), records=records,
+        metrics=scorer_for(task)(records, task, loaded.samples), excluded=loaded.excluded,
+        results_dir=results_dir, started_at=_started(run), price=spec.settings.get("price_per_million"),
+        extra_provenance={"lm_eval": lm_eval_provenance(run)},
+    )
 
 
 def lm_eval_provenance(run: LmEvalRun) -> dict[str, Any]:
@@ -348,11 +323,12 @@ def lm_eval_provenance(run: LmEvalRun) -> dict[str, Any]:
     }
 
 
-def _started(run: LmEvalRun) -> str | None:
+def _started(run: LmEvalRun) -> str:
+    """When lm-eval started, as its results file says (else now)."""
     stamp = run.results.get("date")
     if isinstance(stamp, (int, float)):
         return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="seconds")
-    return None
+    return now()
 
 
 def _task_problems(

@@ -16,7 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from halubench.prompts import PromptRenderer, resolve_template
+from halubench.prompts import PromptRenderer
+from halubench.runner import task_template
 from halubench.scoring import Judged, score
 from halubench.task import TaskSpec, load_task, loader_for
 from halubench.verdicts import parse_verdict
@@ -33,8 +34,8 @@ def native_task(name: str) -> TaskSpec:
 
 @cache
 def _renderer(name: str) -> PromptRenderer:
-    task = native_task(name)
-    return PromptRenderer(resolve_template(task.prompt, task.source.parent if task.source else None))
+    """The task's own template, the one every ranked native run of it uses."""
+    return PromptRenderer(task_template(native_task(name)))
 
 
 def native_name(doc: Mapping[str, Any]) -> str:
