@@ -186,7 +186,7 @@ def _metadata(run: LmEvalRun, lm_tasks: Sequence[str]) -> dict[str, Any]:
     return dict(run.config(lm_tasks[0]).get("metadata") or {})
 
 
-def _load_native(native: str, metadata: Mapping[str, Any], data: Path | None):
+def _load_native(native: str, metadata: Mapping[str, Any], data: Path | None) -> tuple[TaskSpec, LoadedRows]:
     """The task's rows as a native run loads them, with the data and options lm-eval was given."""
     task = load_task(native)
     options = dict(task.options)
