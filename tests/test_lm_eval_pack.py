@@ -13,7 +13,9 @@ import pytest
 import yaml
 from conftest import run_cli
 
+from halubench.errors import DataError
 from halubench.judge_spec import resolve_judge
+from halubench.lm_eval_import import LmEvalRun, judge_for
 from halubench.prompts import PromptRenderer
 from halubench.runner import choose_template
 from halubench.task import load_task, loader_for
@@ -119,3 +121,29 @@ def test_import_of_a_folder_without_results_says_what_to_run(tmp_path):
     result = run_cli("import", "lm-eval", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2 and "--output_path and --log_samples" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def _results(model: str, model_args: dict, **generation) -> LmEvalRun:
+    """The parts of an lm-eval results file the judge is read from (lm-eval 0.4.13's keys)."""
+    configs = {"halubench_drop": {"generation_kwargs": {"until": [], "max_gen_toks": 600, "temperature": 0,
+                                                        **generation}}}
+    return LmEvalRun(Path("results_x.json"), {"config": {"model": model, "model_args": model_args},
+                                              "configs": configs}, {"halubench_drop": []})
+
+
+def test_lm_eval_models_become_the_native_judges():
+    spec, endpoint = judge_for(_results("vllm", {"pretrained": "/models/m", "max_model_len": 800,
+                                                 "dtype": "float32", "batch_size": "auto"}))
+    assert (spec.name, endpoint) == ("vllm:/models/m", None)
+    assert spec.reply_settings() == {"backend": "vllm", "model": "/models/m",
+                                     "engine": {"dtype": "float32", "max_model_len": 800}}
+    spec, endpoint = judge_for(_results("openai-chat-completions", {"model": "gpt-4o"}))
+    assert spec.reply_settings() == resolve_judge("openai:gpt-4o").reply_settings()  # no base_url: the official API
+    assert endpoint == "https://api.openai.com/v1"
+    spec, _ = judge_for(_results("openai-chat-completions", {"model": "gpt-4o"}, max_gen_toks=300), "gpt-4o")
+    assert spec.name == "gpt-4o" and spec.generation == {"temperature": 0, "max_tokens": 300}
+
+
+def test_a_judge_file_of_another_model_is_refused():
+    with pytest.raises(DataError, match="judge gpt-4o is model 'gpt-4o', lm-eval ran 'gpt-4o-mini'"):
+        judge_for(_results("local-chat-completions", {"model": "gpt-4o-mini", "base_url": "http://h/v1"}), "gpt-4o")
