@@ -104,7 +104,7 @@ def rows(
 @cache
 def _table(
     halubench_task: str, data_files: str | None, annotations: str | None, fail_on: str | None
-) -> list[dict[str, str]]:
+) -> list[dict[str, Any]]:
     """Read once per lm-eval process: the six HaluBench domains share one file."""
     task = native_task(halubench_task)
     options = {**task.options, **({"annotations": annotations} if annotations else {}),
