@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
 
+from halubench.fit import Narrowing, Rows, drop, fitted
 from halubench.formatting import count, interval, missing, money, pct, seconds
 from halubench.leaderboard import REPORTED, Leaderboard
 
@@ -82,6 +82,19 @@ def data_lines(board: Leaderboard) -> list[str]:
     return [f"{r['judge']}: {r['data']}, run {r['run_date']}" for _, r in measured.iterrows()]
 
 
+def _without_intervals(rows: Rows) -> Rows:
+    """The accuracy columns without their 95% CIs: "50.0 (41.1–58.9)" -> "50.0"."""
+    ci = " (95% CI)"
+    return [{k.removesuffix(ci): v.split(" (")[0] if k.endswith(ci) else v for k, v in row.items()} for row in rows]
+
+
+# What a narrow terminal leaves out first: the least important figures for ranking judges.
+NARROWINGS = (
+    drop("latency", "p50 latency"),
+    drop("cost", "$ / 1k"),
+    Narrowing("95% CIs", _without_intervals),
+    drop("row counts", "n"),
+)
 APART_TITLE = "not ranked: measured differently or incomplete"
 
 
@@ -97,13 +110,15 @@ def print_leaderboards(boards: list[Leaderboard], console: Console) -> None:
 
 
 def _print_table(console: Console, title: str, shown: pd.DataFrame, kinds: pd.Series) -> None:
-    table = Table(title=title, title_justify="left")
-    for column in shown.columns:
-        table.add_column(column, justify="left" if column in ("judge", "measured differently") else "right",
-                         no_wrap=column != "measured differently")
-    for (_, row), kind in zip(shown.iterrows(), kinds, strict=True):
-        table.add_row(*(str(v) for v in row), style="dim italic" if kind == REPORTED else None)
+    """Every figure whole: a narrow terminal loses the least important columns (with a note), or stacks."""
+    styles = ["dim italic" if kind == REPORTED else None for kind in kinds]
+    rows = shown.astype(str).to_dict("records")
+    table, left_out = fitted(rows, console, NARROWINGS, title, styles, left=("judge",),
+                             prose=("measured differently",))
     console.print(table)
+    if left_out:
+        console.print(f"  narrow terminal: {', '.join(left_out)} left out (wider terminal or --markdown for all)",
+                      highlight=False)
 
 
 def _markdown_table(shown: pd.DataFrame) -> str:
