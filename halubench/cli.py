@@ -6,7 +6,6 @@ import asyncio
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -24,7 +23,6 @@ from halubench.definitions import discover
 from halubench.errors import HalubenchError
 from halubench.fit import drop, fitted
 from halubench.judge_spec import resolve_judge
-from halubench.key_values import apply_pairs
 from halubench.progress_lines import LineProgress
 from halubench.refchecker.make_references import make_references
 from halubench.run_summary import summary_lines
@@ -229,7 +227,7 @@ def run(
     for name in group_members(task, includes) or [task]:
         spec = load_task(name, includes)
         if option:
-            spec = replace(spec, options=apply_pairs(spec.options, option, "--option", "fail_on=not_entailment"))
+            spec = spec.with_options(option)
         specs.append(spec)
     options = RunOptions(
         data=data, domains=domain or (), limit=limit, seed=seed, concurrency=concurrency,
@@ -335,13 +333,15 @@ def report(
 ) -> None:
     """The leaderboard: one table per task, measured runs and the papers' reported figures."""
     from halubench.leaderboard import build_leaderboards, load_runs
-    from halubench.report import print_leaderboards, to_csv_frame, to_markdown
+    from halubench.report import contested_lines, print_leaderboards, to_csv_frame, to_markdown
 
     boards = build_leaderboards(load_runs(results_dir), [] if no_reported else None)
     if task:
         boards = [b for b in boards if b.task in task]
     # A leaderboard is wider than a run table; piped output (files, CI logs) gets room for it.
     print_leaderboards(boards, console if sys.stdout.isatty() else Console(width=220))
+    for line in (line for board in boards for line in contested_lines(board)):
+        console.print(line, highlight=False, soft_wrap=True)
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(to_markdown(boards), encoding="utf-8")
@@ -405,6 +405,31 @@ def compare(
         disagreements.parent.mkdir(parents=True, exist_ok=True)
         differ.to_csv(disagreements, index=False)
         console.print(f"disagreements: {disagreements}")
+
+
+EnsembleTask = Annotated[str, _opt("--task", "-t", help="Task whose stored runs vote.")]
+Members = Annotated[str, _opt("--judges", help=(
+    "Member runs, comma-separated: judge names (their ranked run of the task) or run ids task/judge/config."))]
+Rule = Annotated[str, _opt("--rule", help="majority (3+ members), unanimous-fail or weighted; see the README.")]
+EnsembleName = Annotated[str, _opt("--name", help="Name the ensemble's run is listed under on the board.")]
+
+
+@app.command()
+def ensemble(
+    task: EnsembleTask,
+    judges: Members,
+    name: EnsembleName,
+    rule: Rule = "majority",
+    results_dir: ResultsIn = Path("results"),
+    include_path: IncludePath = None,
+) -> None:
+    """Write a run whose verdicts are votes of stored runs of one configuration: no model is called."""
+    from halubench.ensemble import build_ensemble
+
+    refs = [ref.strip() for ref in judges.split(",") if ref.strip()]
+    path, summary, records = build_ensemble(task, refs, rule, name, results_dir, include_path or [])
+    print_run_table(RunResult(path, summary, records))
+    console.print(f"{rule} of {', '.join(summary['ensemble']['members'])}: no model called", highlight=False)
 
 
 SiteOut = Annotated[Path, _opt("--out", help="Folder for the site (replaced if an earlier build made it).")]

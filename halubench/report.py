@@ -9,11 +9,14 @@ from __future__ import annotations
 import pandas as pd
 from rich.console import Console
 
+from halubench.board_stats import board_contested
+from halubench.contested import AGREE
 from halubench.fit import Narrowing, Rows, drop, fitted
 from halubench.formatting import count, interval, missing, money, pct, seconds
 from halubench.leaderboard import REPORTED, Leaderboard
 
 REPORTED_MARK = "†"
+ENSEMBLE_MARK = "(ensemble)"
 
 
 def _with_interval(value: float | None, low: float | None, high: float | None) -> str:
@@ -25,6 +28,8 @@ def judge_label(r: pd.Series) -> str:
     """The judge's name, with the endpoint when it is not the provider's own (a local server)."""
     if r["kind"] == REPORTED:
         return f"{r['judge']} {REPORTED_MARK}"
+    if isinstance(r.get("ensemble_of"), str):
+        return f"{r['judge']} {ENSEMBLE_MARK}"
     return f"{r['judge']} @ {r['endpoint']}" if isinstance(r.get("endpoint"), str) else r["judge"]
 
 
@@ -82,6 +87,19 @@ def data_lines(board: Leaderboard) -> list[str]:
     return [f"{r['judge']}: {r['data']}, run {r['run_date']}" for _, r in measured.iterrows()]
 
 
+def ensemble_lines(board: Leaderboard) -> list[str]:
+    """What each ensemble on the board votes with: its rule and its members' judges."""
+    lines = []
+    for run_id in board.frame["run_id"][board.frame["ensemble_of"].notna()]:
+        summary = board.runs[run_id].summary
+        weights = summary["ensemble"].get("weights") or {}
+        members = ", ".join(m["judge"] + (f" (weight {weights[m['judge']]:.2f})" if weights else "")
+                            for m in summary["provenance"]["members"])
+        lines.append(f"{summary['judge']} {ENSEMBLE_MARK}: {summary['ensemble']['rule']} of {members}, "
+                     "from their stored runs (no model call)")
+    return lines
+
+
 def _without_intervals(rows: Rows) -> Rows:
     """The accuracy columns without their 95% CIs: "50.0 (41.1–58.9)" -> "50.0"."""
     ci = " (95% CI)"
@@ -101,7 +119,7 @@ APART_TITLE = "not ranked: measured differently or incomplete"
 def print_leaderboards(boards: list[Leaderboard], console: Console) -> None:
     for board in boards:
         _print_table(console, f"{board.task}: accuracy %", display_frame(board), main_rows(board)["kind"])
-        for line in [*data_lines(board), *footnotes(board)]:
+        for line in [*data_lines(board), *ensemble_lines(board), *footnotes(board)]:
             console.print(f"  {line}", highlight=False, soft_wrap=True)
         apart = apart_rows(board)
         if len(apart):
@@ -129,7 +147,7 @@ def to_markdown(boards: list[Leaderboard]) -> str:
     parts = ["# halubench leaderboard", ""]
     for board in boards:
         parts += [f"## {board.task}", "", "Accuracy in %.", "", _markdown_table(display_frame(board)), ""]
-        parts += [f"- {line}" for line in [*data_lines(board), *footnotes(board)]]
+        parts += [f"- {line}" for line in [*data_lines(board), *ensemble_lines(board), *footnotes(board)]]
         parts.append("")
         apart = apart_rows(board)
         if len(apart):
@@ -143,3 +161,16 @@ def to_csv_frame(boards: list[Leaderboard]) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     first = ["task", "kind", "judge"]
     return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def contested_lines(board: Leaderboard) -> list[str]:
+    """How many rows most strong judges call the other way, per group (rule: ``halubench.contested``)."""
+    if not board.runs:
+        return []
+    samples = {run_id: run.samples() for run_id, run in board.runs.items()}
+    found = board_contested(board, samples, lambda run_id: board.runs[run_id].judge)
+    if len(found.strong) < AGREE:
+        return [f"{board.task}: contested labels need {AGREE} strong judges, {len(found.strong)} found"]
+    counts = ", ".join(f"{group or '–'} {n}" for group, n in found.counts.items()) or "none"
+    return [f"{board.task}: contested labels by {found.breakdown or 'group'} ({sum(found.counts.values())}): "
+            f"{counts} (judges: {', '.join(run.name for run in found.strong)})"]
