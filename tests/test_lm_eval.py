@@ -28,6 +28,7 @@ from tiny_llama import build_tiny_llama
 from halubench.judge_spec import resolve_judge
 from halubench.lm_eval_import import PACK_DIR
 from halubench.prompts import PromptRenderer
+from halubench.results import load_samples
 from halubench.runner import choose_template
 from halubench.task import load_task, loader_for
 from halubench.verdicts import parse_verdict
@@ -79,8 +80,7 @@ def read_runs(results_dir: Path) -> dict[str, tuple[Path, dict, list[dict]]]:
     runs = {}
     for path in results_dir.rglob("*.json"):
         summary = json.loads(path.read_text())
-        samples = [json.loads(line) for line in (path.parent / summary["samples_file"]).read_text().splitlines()]
-        runs[summary["task"]] = (path, summary, samples)
+        runs[summary["task"]] = (path, summary, load_samples(path, summary))
     return runs
 
 
