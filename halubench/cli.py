@@ -14,9 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from halubench.backends.base import Reply
+from halubench.backends.batch import cli_settings
 from halubench.cache import default_cache_path
 from halubench.definitions import discover
-from halubench.errors import HalubenchError
+from halubench.errors import BatchPending, HalubenchError
 from halubench.judge_spec import resolve_judge
 from halubench.key_values import apply_pairs
 from halubench.refchecker.make_references import make_references
@@ -53,6 +54,13 @@ class RichProgress(RunProgress):
 
     def advance(self, reply: Reply) -> None:
         self.bar.advance(self.task_id)
+
+    def note(self, text: str) -> None:
+        """In a terminal the line under the bar shows the latest status; in a log, one line each."""
+        if self.bar.console.is_terminal:
+            self.bar.update(self.task_id, description=f"{self.label} · {escape(text)}")
+        else:
+            errors.print(f"{self.label}: {text}", highlight=False, soft_wrap=True)
 
 
 def _fmt(value: float | None, percent: bool = True) -> str:
@@ -141,6 +149,14 @@ TaskOptions = Annotated[list[str] | None, _opt("--option", "-o", help=(
     "Task option KEY=VALUE (YAML value), overriding the task file's `options`; repeatable. "
     "RefChecker: annotations=DIR, fail_on=not_entailment."))]
 Refresh = Annotated[bool, _opt("--refresh", help="Call the judge for every row again; overwrite cached replies.")]
+BatchMode = Annotated[bool, _opt("--batch", help=(
+    "Send the rows the cache cannot answer through the provider's batch API: half the price, "
+    "answered within 24 hours (OpenAI, Anthropic, servers with /v1/batches)."))]
+BatchFallback = Annotated[str | None, _opt("--batch-fallback", help=(
+    "Items that failed inside a batch: 'batch' (a follow-up batch; default) or 'sync' (ordinary calls)."))]
+BatchWait = Annotated[float | None, _opt("--batch-wait", help=(
+    "Seconds to wait for batches (default: until they end); 0 submits and exits. "
+    "Running the same command again collects."))]
 
 
 @app.command()
@@ -161,11 +177,15 @@ def run(
     refresh: Refresh = False,
     option: TaskOptions = None,
     include_path: IncludePath = None,
+    batch: BatchMode = False,
+    batch_fallback: BatchFallback = None,
+    batch_wait: BatchWait = None,
 ) -> None:
     """Run a judge over a task and write the results files."""
     includes = include_path or []
     tasks = group_members(task, includes) or [task]
-    judge_spec = resolve_judge(judge, includes, base_url, judge_arg or ())
+    batch_args = cli_settings(batch, batch_fallback, batch_wait)
+    judge_spec = resolve_judge(judge, includes, base_url, [*(judge_arg or ()), *batch_args])
     options = RunOptions(
         data=data, domains=domain or (), limit=limit, seed=seed, concurrency=concurrency,
         results_dir=results_dir, cache_path=None if no_cache else (cache or default_cache_path()),
@@ -176,8 +196,12 @@ def run(
         if option:
             spec = replace(spec, options=apply_pairs(spec.options, option, "--option", "fail_on=not_entailment"))
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, console=console, transient=True) as bar:
-            result = run_task(spec, judge_spec, options, RichProgress(bar, f"{name} · {judge}"))
+        try:
+            with Progress(*columns, console=console, transient=True) as bar:
+                result = run_task(spec, judge_spec, options, RichProgress(bar, f"{name} · {judge}"))
+        except BatchPending as pending:  # the other tasks of a group still get their batches submitted
+            console.print(f"{name}: {escape(str(pending))}", highlight=False, soft_wrap=True)
+            continue
         print_run_table(result)
 
 

@@ -25,6 +25,9 @@ AD_HOC_PROVIDERS = ("openai", "anthropic", "vllm")
 NOT_REPLY_SETTINGS = frozenset({
     "description", "price_per_million", "retry",
     "display_name", "provider", "weights", "parameters", "license", "url", "kind",
+    # Batch mode sends the same request body through another route, at another price.
+    "batch", "batch_fallback", "batch_wait_s", "batch_poll", "batch_size", "batch_discount",
+    "batch_price_per_million",
 })
 _SECRET_KEY = re.compile(r"(api_?key|secret|password|authorization|^headers$)", re.IGNORECASE)
 

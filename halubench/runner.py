@@ -21,9 +21,11 @@ from typing import Any
 from halubench import __version__
 from halubench.backends import build_judge
 from halubench.backends.base import Judge, JudgeRequest, Reply
+from halubench.backends.batch import BatchJudge
 from halubench.cache import ReplyCache, cache_key
 from halubench.errors import HalubenchError
 from halubench.judge_spec import JudgeSpec
+from halubench.pricing import cost_usd, run_mode
 from halubench.prompts import PromptRenderer, PromptTemplate, resolve_template
 from halubench.results import write_run
 from halubench.samples import Sample
@@ -58,6 +60,9 @@ class Progress:
     def start(self, total: int, cached: int) -> None: ...
 
     def advance(self, reply: Reply) -> None: ...
+
+    def note(self, text: str) -> None:
+        """A status line from the judge (batch state and counts while waiting)."""
 
 
 def now() -> str:
@@ -152,6 +157,8 @@ async def _collect(
     progress.start(len(requests), len(replies))
     if not todo:
         return replies
+    if isinstance(judge, BatchJudge):  # it records its batches in the cache database
+        judge.bind(cache if identity else None, keys, progress.note)
     await judge.start()
     try:
         async for reply in judge.stream(todo, options.concurrency):
@@ -215,13 +222,11 @@ def usage_summary(replies: list[Reply], judge: JudgeSpec) -> dict[str, Any]:
         return sum(values) if values else None
 
     input_tokens, output_tokens = total("input_tokens"), total("output_tokens")
-    price = judge.settings.get("price_per_million") or {}
-    cost = None
-    if price and input_tokens is not None:
-        cost = (input_tokens * price.get("input", 0) + (output_tokens or 0) * price.get("output", 0)) / 1e6
+    cost = cost_usd(replies, judge.settings)
     latencies = sorted(r.latency_s for r in replies if r.latency_s is not None and r.ok)
     versions = Counter(r.model_version for r in replies if r.model_version)
     return {
+        "mode": run_mode(judge.settings),
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
         "cost_usd": cost,

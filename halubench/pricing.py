@@ -1,0 +1,49 @@
+"""What a run's calls cost, synchronously or through a batch API.
+
+A judge file gives ``price_per_million: {input, output}`` (USD per million
+tokens) and, for providers with a batch API, either ``batch_price_per_million``
+or ``batch_discount`` (the fraction taken off, 0.5 at OpenAI and Anthropic).
+Each reply is priced in the mode that answered it (a batch run's sync fallback
+pays full price); a cached reply is priced in the run's mode, so a run's cost
+is what its rows cost in that mode, however many were already cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from halubench.backends.base import Reply
+
+
+def run_mode(settings: Mapping[str, Any]) -> str:
+    return "batch" if settings.get("batch") else "sync"
+
+
+def prices(settings: Mapping[str, Any], mode: str) -> Mapping[str, float] | None:
+    """USD per million input / output tokens in ``mode``; None when the judge file has no price for it."""
+    sync = settings.get("price_per_million")
+    if mode == "sync":
+        return sync or None
+    if settings.get("batch_price_per_million"):
+        return settings["batch_price_per_million"]
+    if sync and settings.get("batch_discount") is not None:
+        keep = 1 - float(settings["batch_discount"])
+        return {side: value * keep for side, value in sync.items()}
+    return None
+
+
+def cost_usd(replies: Sequence[Reply], settings: Mapping[str, Any]) -> float | None:
+    """Total cost, or None when a reply has tokens but its mode has no price (unknown, not free)."""
+    default = run_mode(settings)
+    total, priced = 0.0, False
+    for reply in replies:
+        if reply.input_tokens is None:
+            continue
+        price = prices(settings, reply.extra.get("mode", default))
+        if not price:
+            return None
+        output = (reply.output_tokens or 0) * price.get("output", 0)
+        total += (reply.input_tokens * price.get("input", 0) + output) / 1e6
+        priced = True
+    return total if priced else None
