@@ -125,12 +125,17 @@ class ApiJudge(RequestJudge):
         """The SDK's async client, with its own retries off (``max_retries=0``)."""
 
     def http_client(self) -> Any:
-        """The SDK's default httpx client, with a hook that shows every reply's headers to the limiter."""
+        """The SDK's default httpx client, with hooks that time each request and show its reply's headers
+        to the limiter."""
+
+        async def stamp(request: Any) -> None:
+            request.extensions["halubench_sent"] = self.limiter.stamp()
 
         async def observe(response: Any) -> None:
-            self.limiter.observe(response.headers, response.status_code)
+            sent = response.request.extensions.get("halubench_sent")
+            self.limiter.observe(response.headers, response.status_code, sent)
 
-        return self.sdk.DefaultAsyncHttpxClient(event_hooks={"response": [observe]})
+        return self.sdk.DefaultAsyncHttpxClient(event_hooks={"request": [stamp], "response": [observe]})
 
     def rate_costs(self, request: JudgeRequest) -> dict[str, float]:
         """What one call takes from each rate-limit bucket; output tokens are counted by the server after."""

@@ -14,9 +14,12 @@ every reply, so one limiter per judge mirrors the server's token buckets:
 A bucket refills continuously, so ``reset`` is the time until it is full again
 and the refill rate is ``(limit - remaining) / reset``; ``remaining`` is a whole
 number, so the rate is taken as the lower bound ``(limit - remaining - 1) /
-reset`` (the largest seen: every one is a lower bound). Each call takes its
-cost from the local copy of the bucket and waits for the refill when it is
-short; every reply lowers the local copy to the server's ``remaining`` when
+reset`` (the largest seen: every one is a lower bound). An absolute reset
+(Anthropic's) is read against the time the request was sent, not received, so
+a slow reply cannot inflate the rate. Each call takes its cost from the local
+copy of the bucket and waits for the refill when it is short. A reply's
+``remaining`` is as old as the request: brought forward (refill since the
+request was sent, minus the calls sent after it) it lowers the local copy when
 the server has less (another client shares the key), never raises it.
 
 Until the first reply is read the limits are unknown, so the first call goes
@@ -45,7 +48,17 @@ _UNKNOWN_RATE_WAIT_S = 0.05
 class Limit:
     limit: float
     remaining: float
-    reset_s: float | None
+    reset: float | None  # seconds from when the server took the request, or a Unix time (``absolute``)
+    absolute: bool = False
+
+
+@dataclass(frozen=True)
+class Sent:
+    """When a request left, and how many had left before it: stamped on the request by an httpx hook."""
+
+    monotonic: float
+    wall: float
+    sequence: int
 
 
 @dataclass
@@ -69,24 +82,25 @@ def go_duration_s(text: str) -> float | None:
     return sum(float(n) * _UNIT_S[u] for n, u in parts)
 
 
-def rfc3339_in_s(text: str) -> float | None:
+def rfc3339_timestamp(text: str) -> float | None:
     try:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - time.time())
+    return when.timestamp()
 
 
 def read_limits(headers: Mapping[str, str]) -> dict[str, Limit]:
     """Every bucket the headers describe, by name (``requests``, ``tokens``, ``input-tokens``, ...)."""
     found: dict[str, Limit] = {}
     for name in ("requests", "tokens", "input-tokens", "output-tokens"):
-        for limit_h, remaining_h, reset_h, parse in (
-            (f"x-ratelimit-limit-{name}", f"x-ratelimit-remaining-{name}", f"x-ratelimit-reset-{name}", go_duration_s),
+        for limit_h, remaining_h, reset_h, parse, absolute in (
+            (f"x-ratelimit-limit-{name}", f"x-ratelimit-remaining-{name}", f"x-ratelimit-reset-{name}",
+             go_duration_s, False),
             (f"anthropic-ratelimit-{name}-limit", f"anthropic-ratelimit-{name}-remaining",
-             f"anthropic-ratelimit-{name}-reset", rfc3339_in_s),
+             f"anthropic-ratelimit-{name}-reset", rfc3339_timestamp, True),
         ):
             if limit_h in headers and remaining_h in headers:
                 try:
@@ -94,7 +108,7 @@ def read_limits(headers: Mapping[str, str]) -> dict[str, Limit]:
                 except ValueError:
                     continue
                 reset = headers.get(reset_h)
-                found[name] = Limit(limit, remaining, parse(reset) if reset else None)
+                found[name] = Limit(limit, remaining, parse(reset) if reset else None, absolute)
     return found
 
 
@@ -105,6 +119,7 @@ class RateLimiter:
         self.buckets: dict[str, Bucket] = {}
         self.blocked_until = 0.0
         self.probe_sent = False
+        self.sent = 0
         self._settled: asyncio.Event | None = None
         self._queue: asyncio.Lock | None = None
 
@@ -136,19 +151,29 @@ class RateLimiter:
         if self._settled is not None:
             self._settled.set()
 
-    def observe(self, headers: Mapping[str, str], status: int) -> None:
+    def stamp(self) -> Sent:
+        """Called as a request leaves."""
+        self.sent += 1
+        return Sent(time.monotonic(), time.time(), self.sent)
+
+    def observe(self, headers: Mapping[str, str], status: int, sent: Sent | None) -> None:
         """Read one reply's headers (429s included) into the buckets."""
         now = time.monotonic()
+        sent = sent or Sent(now, time.time(), self.sent)
         for name, seen in read_limits(headers).items():
             bucket = self.buckets.get(name)
             if bucket is None:
                 bucket = self.buckets[name] = Bucket(seen.limit, seen.remaining, None, now)
             bucket.refill(now)
             bucket.capacity = seen.limit
-            bucket.tokens = min(bucket.tokens, seen.remaining)
-            if seen.reset_s and seen.limit - seen.remaining >= 2:
-                estimate = (seen.limit - seen.remaining - 1) / seen.reset_s
+            reset = seen.reset - sent.wall if seen.absolute and seen.reset is not None else seen.reset
+            if reset and reset > 0 and seen.limit - seen.remaining >= 2:
+                estimate = (seen.limit - seen.remaining - 1) / reset
                 bucket.rate = max(bucket.rate or 0.0, estimate)
+            if bucket.rate:
+                later = self.sent - sent.sequence if name == "requests" else 0
+                server_now = seen.remaining + bucket.rate * (now - sent.monotonic) - later
+                bucket.tokens = min(bucket.tokens, server_now)
         if status == 429:
             retry_after = parse_retry_after(headers)
             if retry_after:
