@@ -61,6 +61,7 @@ class FakeBatches:
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, FakeBatch] = {}
         self.created: list[str] = []  # batch ids in order of creation: what tests count
+        self.items_run = 0  # batch items answered by the script (the rest of the server's calls were synchronous)
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
 
@@ -167,6 +168,7 @@ class FakeBatches:
                 outcome[custom_id] = ("canceled", None)
                 continue
             entry, action = self.server.register(batch.api, body)
+            self.items_run += 1
             action = _final(action)
             entry.finished = time.monotonic()
             if isinstance(action, Text):

@@ -211,7 +211,6 @@ class ApiJudge(RequestJudge):
         timing: dict[str, float] = {}
 
         async def attempt() -> Completion:
-            await self.limiter.acquire(self.rate_costs(request))
             started = time.perf_counter()
             try:
                 result = await self.call(request)
@@ -220,7 +219,9 @@ class ApiJudge(RequestJudge):
             timing["latency_s"] = time.perf_counter() - started
             return result
 
-        result, fault, attempts = await call_with_retries(attempt, self.classify, self.retry, self._rng)
+        result, fault, attempts = await call_with_retries(
+            attempt, self.classify, self.retry, self._rng, before=lambda: self.limiter.acquire(self.rate_costs(request))
+        )
         if result is not None:
             return Reply(
                 request.key, text=result.text, latency_s=timing["latency_s"],
