@@ -47,3 +47,13 @@ def cost_usd(replies: Sequence[Reply], settings: Mapping[str, Any]) -> float | N
         total += (reply.input_tokens * price.get("input", 0) + output) / 1e6
         priced = True
     return total if priced else None
+
+
+def run_usage(replies: Sequence[Reply], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The usage keys that depend on the mode: which one ran, and the cost at its prices."""
+    cost = cost_usd(replies, settings)
+    return {
+        "mode": run_mode(settings),
+        "cost_usd": cost,
+        "cost_per_1000_usd": cost * 1000 / len(replies) if cost is not None and replies else None,
+    }

@@ -126,6 +126,9 @@ class BatchJudge(Judge):
             raise ConfigError("--batch needs the reply cache (it records the batches in flight); drop --no-cache")
         self.cache, self.keys, self.note = cache, keys, note
 
+    def preflight(self) -> None:
+        self.inner.preflight()
+
     async def start(self) -> None:
         await self.inner.start()
 
