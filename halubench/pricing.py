@@ -34,19 +34,22 @@ def prices(settings: Mapping[str, Any], mode: str) -> Mapping[str, float] | None
 
 
 def cost_usd(replies: Sequence[Reply], settings: Mapping[str, Any]) -> float | None:
-    """Total cost, or None when a reply has tokens but its mode has no price (unknown, not free)."""
+    """Total cost, or None when a mode that answered has no price (unknown, not free)."""
     default = run_mode(settings)
-    total, priced = 0.0, False
+    tokens: dict[str, list[int]] = {}  # mode -> [input, output]
     for reply in replies:
-        if reply.input_tokens is None:
-            continue
-        price = prices(settings, reply.extra.get("mode", default))
+        if reply.input_tokens is not None:
+            totals = tokens.setdefault(reply.extra.get("mode", default), [0, 0])
+            totals[0] += reply.input_tokens
+            totals[1] += reply.output_tokens or 0
+    total = None
+    for mode, (input_tokens, output_tokens) in tokens.items():
+        price = prices(settings, mode)
         if not price:
             return None
-        output = (reply.output_tokens or 0) * price.get("output", 0)
-        total += (reply.input_tokens * price.get("input", 0) + output) / 1e6
-        priced = True
-    return total if priced else None
+        cost = (input_tokens * price.get("input", 0) + output_tokens * price.get("output", 0)) / 1e6
+        total = cost if total is None else total + cost
+    return total
 
 
 def run_usage(replies: Sequence[Reply], settings: Mapping[str, Any]) -> dict[str, Any]:
