@@ -76,7 +76,7 @@ def print_run_table(result: RunResult) -> None:
     table = Table(title=f"{summary['task']} · judge {summary['judge']}", title_justify="left")
     table.add_column("group", no_wrap=True)
     for column in ("n", "acc %", "95% CI", "parsed acc %", "bal. acc %", "F1", "unparsed",
-                   "errors", "too long"):
+                   "truncated", "errors", "too long"):
         table.add_column(column, justify="right", no_wrap=True)
 
     def add(name: str, m: dict, style: str | None = None) -> None:
@@ -85,7 +85,7 @@ def print_run_table(result: RunResult) -> None:
             name, str(m["n"]), _fmt(m["accuracy"]), f"{100 * low:.0f}–{100 * high:.0f}",
             _fmt(m["accuracy_parsed"]), _fmt(m["balanced_accuracy"]),
             _fmt(m.get("f1", m["macro_f1"]), percent=False),
-            str(m["unparsed"]), str(m["errors"]), str(m["too_long"]), style=style,
+            str(m["unparsed"]), str(m["truncated"]), str(m["errors"]), str(m["too_long"]), style=style,
         )
 
     for key in breakdown_keys[:1]:
@@ -103,6 +103,10 @@ def print_run_table(result: RunResult) -> None:
     if "refchecker_agreement" in metrics:
         print_agreement(metrics["refchecker_agreement"])
     console.print(f"results: {result.summary_path}")
+    variant = summary.get("variant") or []
+    console.print(f"configuration {summary['config_id']}: "
+                  + (f"{'; '.join(variant)} (listed apart on the board, not ranked)" if variant
+                     else "the task's default (ranked on the board when complete)"), highlight=False)
 
 
 def print_agreement(agreement: dict) -> None:

@@ -27,7 +27,7 @@ HEAD_COLUMNS = ("kind", "judge", "run_id", "config_id", "ranked", "apart", "endp
 GROUP_PARTS = ("acc", "lo", "hi", "n")  # per group: accuracy, its 95% CI, rows
 TAIL_COLUMNS = (
     "acc_micro", "acc_micro_lo", "acc_micro_hi", "acc_macro", "acc_macro_lo", "acc_macro_hi",
-    "unparsed_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model",
+    "unparsed_rate", "truncated_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model",
 )
 
 
@@ -223,6 +223,7 @@ def _measured_row(run: Run, groups: list[str], ranked: bool, apart: str | None) 
     interval = macro_interval([(m["correct"], m["n"]) for m in by_group.values()])
     row["acc_macro_lo"], row["acc_macro_hi"] = interval or (None, None)
     row["unparsed_rate"] = _rate(overall, "unparsed")
+    row["truncated_rate"] = _rate(overall, "truncated")
     row["error_rate"] = _rate(overall, "errors", "too_long")
     # The judge file's prices are the official API's: a run against another server has no known cost.
     row["cost_per_1000_usd"] = None if run.private_endpoint else usage.get("cost_per_1000_usd")

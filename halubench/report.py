@@ -51,6 +51,7 @@ def display_frame(board: Leaderboard, frame: pd.DataFrame | None = None) -> pd.D
                                                             r.get("acc_macro_hi"))
         row["micro (95% CI)"] = _with_interval(r["acc_micro"], r.get("acc_micro_lo"), r.get("acc_micro_hi"))
         row["unparsed %"] = pct(r.get("unparsed_rate"))
+        row["truncated %"] = pct(r.get("truncated_rate"))
         row["errors %"] = pct(r.get("error_rate"))
         row["$ / 1k"] = money(r.get("cost_per_1000_usd"))
         row["p50 latency"] = seconds(r.get("latency_p50_s"))

@@ -213,11 +213,14 @@ async def _collect(
 
 
 def _status(reply: Reply, verdict: str | None) -> str:
+    """A verdict read from a reply cut at the token limit stands; without one, the cut is the reason."""
     if reply.too_long:
         return "too_long"
     if reply.error is not None or reply.text is None:
         return "error"
-    return "ok" if verdict is not None else "unparsed"
+    if verdict is not None:
+        return "ok"
+    return "truncated" if reply.cut_off else "unparsed"
 
 
 def _record(sample: Sample, request: JudgeRequest, reply: Reply) -> dict[str, Any]:
@@ -238,6 +241,7 @@ def _record(sample: Sample, request: JudgeRequest, reply: Reply) -> dict[str, An
         "input_tokens": reply.input_tokens,
         "output_tokens": reply.output_tokens,
         "model_version": reply.model_version,
+        "finish_reason": reply.finish_reason,
         "cached": reply.cached,
     }
     if sample.cluster is not None:

@@ -172,7 +172,7 @@ class FakeBatches:
             action = _final(action)
             entry.finished = time.monotonic()
             if isinstance(action, Text):
-                outcome[custom_id] = ("succeeded", (entry.call.prompt, action.text, str(body.get("model"))))
+                outcome[custom_id] = ("succeeded", (entry.call.prompt, action, str(body.get("model"))))
             elif isinstance(action, Expired):
                 outcome[custom_id] = ("expired", None)
             elif isinstance(action, Status):
@@ -189,9 +189,9 @@ class FakeBatches:
         for n, (custom_id, (kind, payload)) in enumerate(batch.outcome.items()):
             line: dict[str, Any] = {"id": f"batch_req_{n}", "custom_id": custom_id, "response": None, "error": None}
             if kind == "succeeded":
-                prompt, text, model = payload
+                prompt, reply, model = payload
                 line["response"] = {"status_code": 200, "request_id": f"req_{n}",
-                                    "body": _completion("openai", model, prompt, text)}
+                                    "body": _completion("openai", model, prompt, reply)}
                 output.append(line)
                 continue
             if kind == "errored":
@@ -247,8 +247,8 @@ class FakeBatches:
         for custom_id, (kind, payload) in self.batches[batch_id].outcome.items():
             result: dict[str, Any] = {"type": kind}
             if kind == "succeeded":
-                prompt, text, model = payload
-                result["message"] = _completion("anthropic", model, prompt, text)
+                prompt, reply, model = payload
+                result["message"] = _completion("anthropic", model, prompt, reply)
             elif kind == "errored":
                 error_type = ANTHROPIC_ERROR_TYPES.get(payload.code, "api_error")
                 result["error"] = {"type": "error", "error": {"type": error_type, "message": payload.message}}

@@ -153,8 +153,9 @@ class BatchJudge(Judge):
             failed: dict[str, Fault] = {}
             async for key, result in self._collect(tracked, deadline):
                 if key not in rows:  # another run's row in a batch this run resumed: store it all the same
-                    if result.completion is not None:
-                        self.cache.put(key, self._reply(key, result))
+                    reply = self._reply(key, result)
+                    if result.fault is None and ReplyCache.keeps(reply):
+                        self.cache.put(key, reply)
                 elif result.fault is not None and result.fault.kind == "retry":
                     failed[key] = result.fault
                 else:
@@ -184,7 +185,7 @@ class BatchJudge(Judge):
         done = result.completion
         assert done is not None
         return Reply(key, text=done.text, input_tokens=done.input_tokens, output_tokens=done.output_tokens,
-                     model_version=done.model_version, extra={"mode": "batch"})
+                     model_version=done.model_version, finish_reason=done.finish_reason, extra={"mode": "batch"})
 
     async def _submit(self, keys: list[str], rows: Mapping[str, list[JudgeRequest]]) -> dict[str, dict[str, str]]:
         """Create batches for ``keys`` (split at the provider's limits) and record each one at once."""

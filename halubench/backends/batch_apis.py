@@ -144,7 +144,7 @@ def openai_item(line: Mapping[str, Any]) -> ItemResult:
     return ItemResult(custom_id, Completion(
         text=(choices[0].get("message") or {}).get("content") or "",
         input_tokens=usage.get("prompt_tokens"), output_tokens=usage.get("completion_tokens"),
-        model_version=body.get("model"),
+        model_version=body.get("model"), finish_reason=choices[0].get("finish_reason"),
     ))
 
 
@@ -189,7 +189,7 @@ def anthropic_item(custom_id: str, result: Any) -> ItemResult:
         return ItemResult(custom_id, Completion(
             text="".join(getattr(block, "text", "") for block in message.content if block.type == "text"),
             input_tokens=message.usage.input_tokens, output_tokens=message.usage.output_tokens,
-            model_version=message.model,
+            model_version=message.model, finish_reason=message.stop_reason,
         ))
     if result.type == "errored":
         error = result.error.error
