@@ -161,8 +161,8 @@ def test_an_auth_error_inside_a_batch_stops_the_run(tmp_path, backend):
 def test_batch_wait_0_submits_and_exits_and_the_same_command_collects(tmp_path):
     data = rows(9)
     path = write_jsonl(tmp_path / "d.jsonl", data)
-    defs = batch_judge(tmp_path, "openai")
-    args = run_args(path, defs, "--batch", "--batch-wait", "0")
+    defs = batch_judge(tmp_path, "openai", batch=True)  # the judge file's default, no --batch needed
+    args = run_args(path, defs, "--batch-wait", "0")
     with FakeLLMServer() as server:
         first = run_cli(*args, cwd=tmp_path, env=api_env(server))
         assert first.returncode == 0, first.stderr
@@ -175,6 +175,7 @@ def test_batch_wait_0_submits_and_exits_and_the_same_command_collects(tmp_path):
         replies = server.replies()
     summary, _ = summary_of(tmp_path, "fast")
     assert_domains_match(summary, expected_metrics(data, replies))
+    assert summary["usage"]["mode"] == "batch"
 
 
 def test_batch_needs_the_cache_and_an_api_backend(tmp_path):
