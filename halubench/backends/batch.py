@@ -139,7 +139,12 @@ class BatchJudge(Judge):
         assert self.cache is not None, "bind() first"
         rows: dict[str, list[JudgeRequest]] = {}  # identical prompts are sent (and paid) once
         for request in requests:
-            rows.setdefault(self.keys[request.key], []).append(request)
+            too_long = self.inner._too_long(request)  # surely over the context window: never sent, as in sync mode
+            if too_long is not None:
+                too_long.extra["mode"] = "batch"
+                yield too_long
+            else:
+                rows.setdefault(self.keys[request.key], []).append(request)
         tracked = self.cache.open_batches(self.api.name, self.endpoint, rows)
         if tracked:
             waiting = sum(len(set(items.values()) & set(rows)) for items in tracked.values())

@@ -42,6 +42,8 @@ _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 # How long a waiting call sleeps when the refill rate is still unknown (the next reply will tell).
 _UNKNOWN_RATE_WAIT_S = 0.05
+# The others wait for the first call's headers at most this long: a hung first call must not hold the run.
+_PROBE_WAIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,11 @@ class RateLimiter:
         if not self.probe_sent:
             self.probe_sent = True
             return
-        await self._settled.wait()
+        if not self._settled.is_set():
+            try:
+                await asyncio.wait_for(self._settled.wait(), _PROBE_WAIT_S)
+            except asyncio.TimeoutError:
+                self._settled.set()
         async with self._queue:  # one waiter at a time, in order of arrival
             while True:
                 now = time.monotonic()
