@@ -145,6 +145,39 @@ def test_failed_items_are_retried_and_answered(tmp_path, backend, fallback):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_batch_cancelled_at_the_provider_is_sent_again(tmp_path, backend):
+    """Someone cancels the batch (the SDK's cancel call) while the run waits: its items go in a follow-up."""
+    import anthropic
+    import openai
+
+    data = rows(8)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = batch_judge(tmp_path, backend)
+    with FakeLLMServer() as server:
+        server.batches.polls_to_end = 10**9
+        env = {**os.environ, **api_env(server), "HALUBENCH_CACHE": str(tmp_path / "cache.sqlite")}
+        process = subprocess.Popen([sys.executable, "-m", "halubench", *run_args(path, defs, "--batch")],
+                                   cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not server.batches.created:
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+            time.sleep(0.01)
+        first = server.batches.created[0]
+        if backend == "openai":
+            openai.OpenAI(base_url=server.openai_base_url, api_key="x").batches.cancel(first)
+        else:
+            anthropic.Anthropic(base_url=server.url, api_key="x").messages.batches.cancel(first)
+        server.batches.polls_to_end = 2
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+        assert len(server.batches.created) == 2 and server.batches.items_run == 8
+        replies = server.replies()
+    assert "8 item(s) failed" in stderr and ("batch_cancelled" in stderr or "canceled" in stderr)
+    summary, _ = summary_of(tmp_path, "fast")
+    assert_domains_match(summary, expected_metrics(data, replies))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_an_auth_error_inside_a_batch_stops_the_run(tmp_path, backend):
     path = write_jsonl(tmp_path / "d.jsonl", rows(6))
     defs = batch_judge(tmp_path, backend)
