@@ -190,6 +190,8 @@ def test_an_auth_error_inside_a_batch_stops_the_run(tmp_path, backend):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "401" in result.stderr and "API_KEY" in result.stderr
     assert not (tmp_path / "results").exists()
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:  # nothing cached: fix the key and run again
+        assert db.execute("SELECT count(*) FROM replies").fetchone()[0] == 0
 
 
 def test_batch_wait_0_submits_and_exits_and_the_same_command_collects(tmp_path):
@@ -210,6 +212,22 @@ def test_batch_wait_0_submits_and_exits_and_the_same_command_collects(tmp_path):
     summary, _ = summary_of(tmp_path, "fast")
     assert_domains_match(summary, expected_metrics(data, replies))
     assert summary["usage"]["mode"] == "batch"
+
+
+def test_a_recorded_batch_the_provider_no_longer_knows_is_sent_again(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", rows(5))
+    defs = batch_judge(tmp_path, "anthropic")
+    args = run_args(path, defs, "--batch")
+    with FakeLLMServer() as server:
+        first = run_cli(*args, "--batch-wait", "0", cwd=tmp_path, env=api_env(server))
+        assert first.returncode == 0, first.stderr
+        server.batches.batches.clear()  # deleted at the provider: retrieving it is a 404
+        second = run_cli(*args, cwd=tmp_path, env=api_env(server))
+        assert second.returncode == 0, second.stderr
+        assert len(server.batches.created) == 2 and server.batches.items_run == 5
+    assert "not found at the provider" in second.stderr
+    summary, _ = summary_of(tmp_path, "fast")
+    assert summary["metrics"]["overall"]["errors"] == 0
 
 
 def test_batch_needs_the_cache_and_an_api_backend(tmp_path):

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from halubench.backends.api import ApiJudge
 from halubench.backends.base import Judge, JudgeRequest, Reply
-from halubench.backends.batch_apis import BATCH_APIS, BatchApi, BatchFailed, BatchState, ItemResult
+from halubench.backends.batch_apis import BATCH_APIS, GONE, BatchApi, BatchFailed, BatchState, ItemResult
 from halubench.backends.retry import Fault
 from halubench.cache import ReplyCache
 from halubench.errors import BatchPending, ConfigError, JudgeError
@@ -163,7 +163,7 @@ class BatchJudge(Judge):
                         self.cache.put(key, reply)
                 elif result.fault is not None and result.fault.kind == "retry":
                     failed[key] = result.fault
-                else:
+                elif result.fault is None or result.fault.kind == "too_long":  # fatal: _collect stops the run
                     for request in rows[key]:
                         yield self._reply(request.key, result)
             if not failed:
@@ -185,7 +185,7 @@ class BatchJudge(Judge):
                             extra={"mode": "batch"})
 
     def _reply(self, key: str, result: ItemResult) -> Reply:
-        if result.fault is not None:  # too_long: the only non-retry fault that reaches a reply
+        if result.fault is not None:  # too_long: the only fault that becomes a reply
             return Reply(key, too_long=True, error=self.inner._redact(result.fault.reason), extra={"mode": "batch"})
         done = result.completion
         assert done is not None
@@ -234,23 +234,20 @@ class BatchJudge(Judge):
         while tracked:
             states: list[BatchState] = []
             for batch_id in list(tracked):
-                state = await self._api_call(lambda b=batch_id: self.api.state(b))
+                state = await self._api_call(lambda b=batch_id: self.api.poll(b))
                 states.append(state)
                 if not state.ended:
                     continue
                 items = tracked.pop(batch_id)
-                try:
-                    results = await self._api_call(lambda b=batch_id: self.api.results(b))
-                except BatchFailed as exc:
-                    self.cache.close_batch(batch_id)
-                    raise JudgeError(f"judge {self.spec.name}: {exc}") from None
+                results = [] if state.status == GONE else await self._read(batch_id)
                 seen = set()
                 for result in results:
                     if result.custom_id in items:
                         seen.add(result.custom_id)
                         yield items[result.custom_id], result
                 for custom_id in items.keys() - seen:
-                    yield items[custom_id], ItemResult(custom_id, fault=Fault("retry", f"no result ({state.status})"))
+                    yield items[custom_id], ItemResult(custom_id, fault=Fault("retry", f"batch {batch_id}: no result "
+                                                                                        f"({state.status})"))
                 # Every reply it brought is stored by now (the consumer stores each before asking for more).
                 self.cache.close_batch(batch_id)
                 fatal = next((r.fault for r in results if r.fault is not None and r.fault.kind == "fatal"), None)
@@ -269,6 +266,13 @@ class BatchJudge(Judge):
                 )
             await asyncio.sleep(delay if remaining is None else min(delay, remaining))
             delay = min(delay * self.settings.poll.factor, self.settings.poll.max_s)
+
+    async def _read(self, batch_id: str) -> list[ItemResult]:
+        try:
+            return await self._api_call(lambda: self.api.results(batch_id))
+        except BatchFailed as exc:  # rejected as a whole: nothing to collect, and resubmitting would fail again
+            self.cache.close_batch(batch_id)
+            raise JudgeError(f"judge {self.spec.name}: {exc}") from None
 
     async def _api_call(self, call: Callable[[], Awaitable[T]], creates: bool = False) -> T:
         """A batch API call, retried by the judge's policy; a creating call only when the server refused it.

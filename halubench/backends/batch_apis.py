@@ -37,6 +37,9 @@ ANTHROPIC_ERROR_STATUS = {
 }
 
 
+GONE = "not found at the provider"
+
+
 @dataclass(frozen=True)
 class BatchState:
     """Where a batch stands, in the provider's words and as counts common to both."""
@@ -80,6 +83,13 @@ class BatchApi(ABC):
 
     @abstractmethod
     async def state(self, batch_id: str) -> BatchState: ...
+
+    async def poll(self, batch_id: str) -> BatchState:
+        """The batch's state; one the provider no longer knows (deleted, another key) has ended with no results."""
+        try:
+            return await self.state(batch_id)
+        except self.judge.sdk.NotFoundError:
+            return BatchState(batch_id, GONE, True, 0, 0, 0)
 
     @abstractmethod
     async def results(self, batch_id: str) -> list[ItemResult]:
