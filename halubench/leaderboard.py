@@ -28,6 +28,7 @@ GROUP_PARTS = ("acc", "lo", "hi", "n")  # per group: accuracy, its 95% CI, rows
 TAIL_COLUMNS = (
     "acc_micro", "acc_micro_lo", "acc_micro_hi", "acc_macro", "acc_macro_lo", "acc_macro_hi",
     "unparsed_rate", "truncated_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model",
+    "ensemble_of",
 )
 
 
@@ -229,6 +230,9 @@ def _measured_row(run: Run, groups: list[str], ranked: bool, apart: str | None) 
     row["cost_per_1000_usd"] = None if run.private_endpoint else usage.get("cost_per_1000_usd")
     row["latency_p50_s"] = usage.get("latency_p50_s")
     row["note"] = None
+    # An ensemble (halubench.ensemble) names its member runs, so a board can mark it and link them.
+    ensemble = summary.get("ensemble")
+    row["ensemble_of"] = ", ".join(ensemble["members"]) if ensemble else None
     return row
 
 
@@ -253,7 +257,8 @@ def _cross_links(measured: list[Run], table: ReportedTable | None) -> dict[str, 
     if table is None:
         return links
     for reported in table.rows:
-        for run in measured:
+        # An ensemble is no single model, whatever its name says.
+        for run in (r for r in measured if "ensemble" not in r.summary):
             if reported.matches(run.judge, run.model):
                 links.setdefault(f"reported:{reported.judge}", []).append(run.judge)
                 links.setdefault(run.run_id, []).append(reported.judge)

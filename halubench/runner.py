@@ -55,14 +55,28 @@ class RunResult:
 
 
 class Progress:
-    """What the runner reports while judging; the CLI draws it with rich."""
+    """What the runner reports while judging; the CLI draws it (a rich bar, or lines in a log).
 
-    def start(self, total: int, cached: int) -> None: ...
+    ``start`` is called inside the event loop, in the task that judges, before the judge starts.
+    """
+
+    def start(self, total: int, cached: int, judge: Judge | None = None) -> None: ...
 
     def advance(self, reply: Reply) -> None: ...
 
     def note(self, text: str) -> None:
         """A status line from the judge (batch state and counts while waiting)."""
+
+
+class Interrupted(Exception):
+    """Judging was cancelled (Ctrl-C, SIGTERM); the judge is closed and ``saved`` replies are in the cache.
+
+    Raised in place of asyncio's CancelledError so the caller can say how far the run got.
+    """
+
+    def __init__(self, saved: int, total: int):
+        super().__init__(f"interrupted: {saved} of {total} replies saved")
+        self.saved, self.total = saved, total
 
 
 def task_template(task: TaskSpec) -> PromptTemplate:
@@ -190,13 +204,13 @@ async def _collect(
             if row is not None:
                 replies[request.key] = ReplyCache.as_reply(request.key, row)
     todo = [r for r in requests if r.key not in replies]
-    progress.start(len(requests), len(replies))
+    progress.start(len(requests), len(replies), judge)
     if not todo:
         return replies
     if isinstance(judge, BatchJudge):  # it records its batches in the cache database
         judge.bind(cache if identity else None, keys, progress.note)
-    await session.ensure_started()
     try:
+        await session.ensure_started()
         async for reply in judge.stream(todo, options.concurrency):
             if identity and ReplyCache.keeps(reply):
                 cache.put(keys[reply.key], reply)
@@ -206,6 +220,9 @@ async def _collect(
         saved = sum(1 for r in replies.values() if ReplyCache.keeps(r)) if identity else 0
         note = f" ({saved} replies are saved in the cache; run again to continue)" if saved else ""
         raise type(exc)(f"{exc}{note}") from None
+    except asyncio.CancelledError:
+        saved = sum(1 for r in replies.values() if ReplyCache.keeps(r)) if identity else 0
+        raise Interrupted(saved, len(requests)) from None
     missing = [r.key for r in todo if r.key not in replies]
     if missing:
         raise RuntimeError(f"judge {judge.spec.name} returned no reply for {len(missing)} rows")

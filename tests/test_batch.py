@@ -59,7 +59,7 @@ def test_batch_run_equals_sync_run_at_half_the_cost(tmp_path, backend):
         assert len(server.batches.created) == 3 and server.batches.items_run == 24  # 24 rows, 10 per batch
         replies = server.replies()
     (sync, sync_rows, _), (batch, batch_rows, run) = results["sync"], results["batch"]
-    assert "split into 3 batches" in run.stderr and "at most 10 requests" in run.stderr
+    assert "split into 3 batches" in run.stdout and "at most 10 requests" in run.stdout
     assert batch["metrics"] == sync["metrics"] and batch_rows == sync_rows
     assert_domains_match(batch, expected_metrics(data, replies))
     assert (batch["usage"]["mode"], sync["usage"]["mode"]) == ("batch", "sync")
@@ -95,7 +95,7 @@ def test_kill_9_while_polling_then_rerun_submits_no_new_batch(tmp_path, backend)
         result = run_cli(*run_args(path, defs, "--batch"), cwd=tmp_path, env=api_env(server))
         assert result.returncode == 0, result.stderr
         assert server.batches.created == submitted  # polled the old batch, submitted nothing
-        assert "submitted earlier" in result.stderr
+        assert "submitted earlier" in result.stdout
         replies = server.replies()
     summary, _ = summary_of(tmp_path, "fast")
     assert_domains_match(summary, expected_metrics(data, replies))
@@ -130,7 +130,7 @@ def test_failed_items_are_retried_and_answered(tmp_path, backend, fallback):
         created, items_run, calls = len(server.batches.created), server.batches.items_run, sum(server.calls.values())
         replies = server.replies()
     failed_first = [r for r in range(16) if r % 4 in (1, 2)]  # 8 rows
-    assert "8 item(s) failed" in result.stderr
+    assert "8 item(s) failed" in result.stdout
     if fallback == "batch":
         assert (created, items_run, calls) == (2, 15 + 8, 15 + 8)
     else:
@@ -168,11 +168,11 @@ def test_a_batch_cancelled_at_the_provider_is_sent_again(tmp_path, backend):
         else:
             anthropic.Anthropic(base_url=server.url, api_key="x").messages.batches.cancel(first)
         server.batches.polls_to_end = 2
-        _, stderr = process.communicate(timeout=60)
+        stdout, stderr = process.communicate(timeout=60)
         assert process.returncode == 0, stderr
         assert len(server.batches.created) == 2 and server.batches.items_run == 8
         replies = server.replies()
-    assert "8 item(s) failed" in stderr and ("batch_cancelled" in stderr or "canceled" in stderr)
+    assert "8 item(s) failed" in stdout and ("batch_cancelled" in stdout or "canceled" in stdout)
     summary, _ = summary_of(tmp_path, "fast")
     assert_domains_match(summary, expected_metrics(data, replies))
 
@@ -225,7 +225,7 @@ def test_a_recorded_batch_the_provider_no_longer_knows_is_sent_again(tmp_path):
         second = run_cli(*args, cwd=tmp_path, env=api_env(server))
         assert second.returncode == 0, second.stderr
         assert len(server.batches.created) == 2 and server.batches.items_run == 5
-    assert "not found at the provider" in second.stderr
+    assert "not found at the provider" in second.stdout
     summary, _ = summary_of(tmp_path, "fast")
     assert summary["metrics"]["overall"]["errors"] == 0
 

