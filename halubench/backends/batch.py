@@ -327,5 +327,5 @@ def _describe(states: list[BatchState], next_poll_s: float) -> str:
         by_status[state.status] = by_status.get(state.status, 0) + 1
     total, done, failed = (sum(getattr(s, a) for s in states) for a in ("total", "done", "failed"))
     where = ", ".join(f"{n} {status}" for status, n in by_status.items())
-    return (f"{len(states)} batch(es) {where}: {done:,}/{total:,} done, {failed:,} failed; "
+    return (f"{len(states)} batch(es) ({where}): {done:,}/{total:,} requests done, {failed:,} failed; "
             f"next poll in {next_poll_s:.3g} s")
