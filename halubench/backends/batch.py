@@ -31,7 +31,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
 
 from halubench.backends.api import ApiJudge
@@ -40,6 +40,7 @@ from halubench.backends.batch_apis import BATCH_APIS, GONE, BatchApi, BatchFaile
 from halubench.backends.retry import Fault
 from halubench.cache import ReplyCache
 from halubench.errors import BatchPending, ConfigError, JudgeError
+from halubench.judge_spec import JudgeSpec
 
 # Rounds of follow-up batches for items that failed with a transient fault; after that the rows
 # are errors in this run's results (and, like any error, tried again by the next run).
@@ -87,14 +88,15 @@ class BatchSettings:
         return parsed
 
 
-def cli_settings(batch: bool, fallback: str | None, wait_s: float | None) -> list[str]:
-    """The ``--batch*`` flags as judge settings (KEY=VALUE), so a judge file can say the same."""
-    pairs = ["batch=true"] if batch else []
-    if fallback is not None:
-        pairs.append(f"batch_fallback={fallback}")
-    if wait_s is not None:
-        pairs.append(f"batch_wait_s={wait_s}")
-    return pairs
+def with_batch_flags(spec: JudgeSpec, batch: bool, fallback: str | None, wait_s: float | None) -> JudgeSpec:
+    """The judge with the ``--batch*`` flags applied: the same settings a judge file may carry."""
+    flags = {k: v for k, v in (("batch", batch or None), ("batch_fallback", fallback), ("batch_wait_s", wait_s))
+             if v is not None}
+    if not flags:
+        return spec
+    if spec.backend not in BATCH_APIS:
+        raise ConfigError(f"judge {spec.name}: backend {spec.backend} has no batch API; drop --batch")
+    return replace(spec, settings={**spec.settings, **flags})
 
 
 def custom_id_for(cache_key: str) -> str:
