@@ -20,8 +20,12 @@ from fake_batch_api import Expired
 from fake_llm_server import FakeLLMServer, Status, verdicts
 from test_api_judges import api_env, assert_domains_match, expected_metrics, judge_file, row_of, rows, summary_of
 
+from halubench.backends import build_judge
+from halubench.backends.batch import with_batch_flags
 from halubench.backends.ratelimit import Sent, go_duration_s, read_limits
 from halubench.cache import ReplyCache
+from halubench.errors import ConfigError
+from halubench.judge_spec import resolve_judge
 
 FAST_POLL = {"first_s": 0.02, "factor": 1.5, "max_s": 0.1}
 BACKENDS = ["openai", "anthropic"]
@@ -239,6 +243,16 @@ def test_batch_needs_the_cache_and_an_api_backend(tmp_path):
         assert server.log == [] and server.batches.created == []
     for result, words in ((no_cache, "drop --no-cache"), (offline, "has no batch API")):
         assert result.returncode == 2 and "Traceback" not in result.stderr and words in result.stderr
+
+
+def test_batch_settings_change_neither_the_cache_key_nor_the_run_identity():
+    spec = resolve_judge("claude-sonnet-4-5")
+    flagged = with_batch_flags(spec, True, "sync", 0)
+    assert flagged.settings["batch"] is True and spec.settings["batch_discount"] == 0.5
+    assert flagged.reply_settings() == spec.reply_settings() and "batch_discount" not in spec.reply_settings()
+    assert build_judge(flagged).cache_identity() == build_judge(spec).cache_identity()
+    with pytest.raises(ConfigError, match="batch_fallback"):  # the judge-file schema checks batch keys too
+        resolve_judge("gpt-4o", overrides=["batch_fallback=later"])
 
 
 def test_the_cache_records_batches_until_they_are_read(tmp_path):
