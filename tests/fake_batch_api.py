@@ -191,7 +191,7 @@ class FakeBatches:
             if kind == "succeeded":
                 prompt, reply, model = payload
                 line["response"] = {"status_code": 200, "request_id": f"req_{n}",
-                                    "body": _completion("openai", model, prompt, reply)}
+                                    "body": _completion("openai", self.server.version_of(model), prompt, reply)}
                 output.append(line)
                 continue
             if kind == "errored":
@@ -248,7 +248,7 @@ class FakeBatches:
             result: dict[str, Any] = {"type": kind}
             if kind == "succeeded":
                 prompt, reply, model = payload
-                result["message"] = _completion("anthropic", model, prompt, reply)
+                result["message"] = _completion("anthropic", self.server.version_of(model), prompt, reply)
             elif kind == "errored":
                 error_type = ANTHROPIC_ERROR_TYPES.get(payload.code, "api_error")
                 result["error"] = {"type": "error", "error": {"type": error_type, "message": payload.message}}

@@ -147,6 +147,10 @@ class FakeLLMServer:
     def openai_base_url(self) -> str:
         return f"{self.url}/v1"
 
+    def version_of(self, model: str) -> str:
+        """The model version a reply to ``model`` carries."""
+        return self.versions.get(model, f"{model}-fake-0001")
+
     def start(self) -> FakeLLMServer:
         self._thread.start()
         return self
@@ -296,9 +300,7 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(action.seconds)
                 action = action.then
             if isinstance(action, Text):
-                model = str(body.get("model"))
-                version = server.versions.get(model, f"{model}-fake-0001")
-                self._json(200, _completion(api, version, prompt, action), headers)
+                self._json(200, _completion(api, server.version_of(str(body.get("model"))), prompt, action), headers)
             elif isinstance(action, Status):
                 self._json(action.code, _error_body(api, action), action.headers)
             elif isinstance(action, Garbage):

@@ -23,6 +23,7 @@ from conftest import halubench_row, read_results, run_cli, write_jsonl
 from fake_llm_server import Delay, FakeLLMServer, Text, verdict_reply
 from test_api_judges import FAST_RETRY
 
+FAST_POLL = {"first_s": 0.02, "factor": 1.5, "max_s": 0.1}
 ROWS = 24
 CANARY = 12
 DOMAINS = ("halueval", "DROP", "covidQA")
@@ -32,7 +33,7 @@ canary: {{rows: {CANARY}}}
 judges:
   - always-pass
   - lexical
-  - api-a
+  - {{name: api-a, batch: true}}
   - {{name: api-b, base_url_env: API_B_URL}}
   - api-c
   - {{name: big-gpu-judge, runner: gpu}}
@@ -53,7 +54,7 @@ def repo(tmp_path: Path) -> Path:
                 [halubench_row(i, "FAIL" if i % 3 == 0 else "PASS", DOMAINS[i % 3]) for i in range(ROWS)])
     judges = tmp_path / "judges"
     judges.mkdir()
-    _judge(judges, "api-a", "openai", "m-a")
+    _judge(judges, "api-a", "openai", "m-a", batch_poll=FAST_POLL)  # full runs through the batch API
     _judge(judges, "api-b", "anthropic", "m-b")
     _judge(judges, "api-c", "openai", "m-c", api_key_env="API_C_KEY")
     _judge(judges, "big-gpu-judge", "vllm", "some/model")

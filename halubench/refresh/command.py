@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from halubench.backends.batch import with_batch_flags
 from halubench.errors import ConfigError
 from halubench.judge_spec import resolve_judge
 from halubench.refresh.config import RefreshConfig, load_config
@@ -22,7 +23,9 @@ def check_names(config: RefreshConfig) -> None:
     for task in config.tasks:
         load_task(task.name)
     for judge in config.judges:
-        resolve_judge(judge.name)
+        spec = resolve_judge(judge.name)
+        if judge.batch:
+            with_batch_flags(spec, True, None, None)  # a backend without a batch API says so now
 
 
 def refresh_command(

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from halubench import __version__
 from halubench.backends import build_judge
 from halubench.backends.api import ApiJudge
+from halubench.backends.batch import with_batch_flags
 from halubench.errors import HalubenchError
 from halubench.judge_spec import JudgeSpec, resolve_judge
 from halubench.refresh.canary import run_canary
@@ -161,15 +162,13 @@ class Night:
                 outcomes.append(done)
                 continue
             outcome = self._task(task_entry, entry, spec, api)
-            if entry.batch:
-                outcome.notices.append("batch: true is accepted, but this version has no batch mode: "
-                                       "judged with online calls")
             self.state.save()  # before the progress file says done: a kill after this loses nothing
             self.progress.record(run, asdict(outcome))
             outcomes.append(outcome)
         return outcomes
 
     def _task(self, task_entry: TaskEntry, entry: JudgeEntry, spec: JudgeSpec, api: bool) -> Outcome:
+        """``spec`` as the judge file says; the full run goes through the batch API where ``batch: true``."""
         outcome = Outcome(task_entry.name, entry.name, "refreshed", checked_at=_now())
         published = published_run(self.results_dir, task_entry.name, entry.name)
         try:
@@ -194,6 +193,8 @@ class Night:
         outcome: Outcome,
     ) -> None:
         task = load_task(task_entry.name)
+        # The canary asks online (a batch may take hours); full runs use the batch API where asked for.
+        full_spec = with_batch_flags(spec, True, None, None) if entry.batch else spec
         bypass = False
         if api and published is not None:
             path, summary = published
@@ -209,10 +210,10 @@ class Night:
                 outcome.status, outcome.reason = "unchanged", canary.describe()
                 self.state.clear_stale(outcome.run)
                 return
-        result = self._staged_run(task, spec, task_entry.data, bypass, api, outcome)
+        result = self._staged_run(task, full_spec, task_entry.data, bypass, api, outcome)
         if len(result.summary["usage"]["model_versions"]) > 1 and not bypass:
             # Cached replies of an older version beside fresh ones: ask every row again.
-            result = self._staged_run(task, spec, task_entry.data, True, api, outcome)
+            result = self._staged_run(task, full_spec, task_entry.data, True, api, outcome)
         versions = result.summary["usage"]["model_versions"]
         if len(versions) > 1:
             raise RunFailed(f"the API answered with {len(versions)} model versions during the run "
