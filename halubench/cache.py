@@ -24,7 +24,7 @@ from typing import Any
 from halubench.backends.base import Reply
 
 CACHE_ENV = "HALUBENCH_CACHE"
-_COLUMNS = ("text", "too_long", "error", "latency_s", "input_tokens", "output_tokens", "model_version")
+_COLUMNS = ("text", "too_long", "error", "latency_s", "input_tokens", "output_tokens", "model_version", "score")
 
 
 def default_cache_path() -> Path:
@@ -49,8 +49,15 @@ class ReplyCache:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT, "
             "too_long INTEGER NOT NULL, error TEXT, latency_s REAL, input_tokens INTEGER, "
-            "output_tokens INTEGER, model_version TEXT, created_at REAL NOT NULL)"
+            "output_tokens INTEGER, model_version TEXT, created_at REAL NOT NULL, score REAL)"
         )
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """A cache written before a column existed gains it (NULL for old replies): nothing is lost."""
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(replies)")}
+        if "score" not in present:
+            self._db.execute("ALTER TABLE replies ADD COLUMN score REAL")
 
     def get_many(self, keys: Iterable[str]) -> dict[str, tuple[Any, ...]]:
         found: dict[str, tuple[Any, ...]] = {}
@@ -71,9 +78,10 @@ class ReplyCache:
         if not self.keeps(reply):
             raise ValueError(f"a failed call is never cached (row {reply.key}: {reply.error})")
         self._db.execute(
-            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO replies (key, {', '.join(_COLUMNS)}, created_at) "
+            f"VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})",
             (key, reply.text, int(reply.too_long), reply.error, reply.latency_s, reply.input_tokens,
-             reply.output_tokens, reply.model_version, time.time()),
+             reply.output_tokens, reply.model_version, reply.score, time.time()),
         )
 
     @staticmethod

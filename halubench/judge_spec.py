@@ -19,7 +19,8 @@ from halubench.definitions import discover
 from halubench.errors import ConfigError
 from halubench.key_values import apply_pairs
 
-AD_HOC_PROVIDERS = ("openai", "anthropic", "vllm")
+AD_HOC_PROVIDERS = ("openai", "anthropic", "vllm", "hf")
+BACKEND_OF_PROVIDER = {"hf": "transformers"}  # `hf:<hub id or folder>` runs a classifier in process
 # Settings that never change a reply or its status: the cache key and a run's identity leave them out.
 # Everything else is in by default, so a new setting can only make a key stricter, never silently reuse.
 NOT_REPLY_SETTINGS = frozenset({
@@ -82,7 +83,7 @@ def resolve_judge(
         provider, model = name.split(":", 1)
         if not model:
             raise ConfigError(f"judge {name!r} names no model; write {provider}:<model>")
-        spec = JudgeSpec(name, provider, model, {})
+        spec = JudgeSpec(name, BACKEND_OF_PROVIDER.get(provider, provider), model, {})
     else:
         valid = ", ".join(sorted(found))
         raise ConfigError(

@@ -25,6 +25,7 @@ from halubench.cache import ReplyCache, cache_key
 from halubench.errors import HalubenchError
 from halubench.judge_spec import JudgeSpec
 from halubench.prompts import PromptRenderer, PromptTemplate, resolve_template
+from halubench.ranking_metrics import add_ranking_metrics
 from halubench.results import write_run
 from halubench.samples import Sample
 from halubench.scoring import Judged, score_run
@@ -78,6 +79,7 @@ def run_task(
 ) -> RunResult:
     started = now()
     judge = build_judge(judge_spec)  # before loading rows: a judge that cannot run says so at once
+    judge.bind_task(task)
     loaded = loader_for(task)(task, options.data)
     breakdown = task.breakdowns[0] if task.breakdowns else None
     samples = select(
@@ -98,6 +100,7 @@ def run_task(
     records = [_record(s, r, replies[r.key]) for s, r in zip(samples, requests, strict=True)]
     judged = [Judged(r["gold"], r["verdict"], r["status"], r["groups"]) for r in records]
     metrics = score_run(judged, task.labels, task.positive_label, task.breakdowns)
+    add_ranking_metrics(metrics, records, task.positive_label, task.breakdowns)
     if loaded.extra_metrics is not None:
         metrics.update(loaded.extra_metrics(records))
     summary = {
@@ -197,6 +200,7 @@ def _record(sample: Sample, request: JudgeRequest, reply: Reply) -> dict[str, An
         "input_tokens": reply.input_tokens,
         "output_tokens": reply.output_tokens,
         "model_version": reply.model_version,
+        "score": reply.score,
         "cached": reply.cached,
     }
 

@@ -15,9 +15,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from halubench.judge_spec import JudgeSpec
+
+if TYPE_CHECKING:
+    from halubench.task import TaskSpec
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,9 @@ class Reply:
 
     ``error`` is set when the call failed for good (after retries) and
     ``too_long`` when the prompt does not fit the judge's context window; such
-    replies are counted and reported, never scored as a verdict.
+    replies are counted and reported, never scored as a verdict. ``score`` is
+    the judge's probability of the task's first label (PASS, Entailment) where
+    it gives one (classifiers; LLMs with token log-probabilities).
     """
 
     key: str
@@ -47,6 +52,7 @@ class Reply:
     input_tokens: int | None = None
     output_tokens: int | None = None
     model_version: str | None = None
+    score: float | None = None
     cached: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -70,6 +76,9 @@ class Judge(ABC):
         Offline judges are instant and deterministic, so they are not cached.
         """
         return None
+
+    def bind_task(self, task: TaskSpec) -> None:  # noqa: B027 - optional hook
+        """Learn the task before judging it (a classifier picks its input pair by the task's loader)."""
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Check credentials and load engines before any row is judged."""
