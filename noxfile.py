@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "browser", "vllm_cpu"]
+nox.options.sessions = ["lint", "tests", "browser", "vllm_cpu", "transformers"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -18,7 +18,7 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The fast suite: everything but the sessions below; no network, no GPU."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not vllm_cpu and not browser", *session.posargs)
+    session.run("pytest", "-m", "not vllm_cpu and not browser and not transformers", *session.posargs)
 
 
 @nox.session
@@ -36,3 +36,10 @@ def vllm_cpu(session: nox.Session) -> None:
     # The registry's builds of these link CUDA libraries and break `import vllm` on a CPU-only torch.
     session.run("python", "-m", "pip", "uninstall", "-y", "torchvision", "torchaudio", "torchcodec")
     session.run("pytest", "-m", "vllm_cpu", *session.posargs, env={"VLLM_CPU_KVCACHE_SPACE": "1"})
+
+
+@nox.session
+def transformers(session: nox.Session) -> None:
+    """Classifier judges on tiny local models with transformers and CPU torch (2.13.0 has a CPU build)."""
+    session.install("-e", ".[test]", "torch==2.13.0", "transformers>=4.56")
+    session.run("pytest", "-m", "transformers", *session.posargs)

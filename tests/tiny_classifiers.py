@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-WINDOW = 128  # tokens: small, so that longer sample passages need several chunks
+WINDOW = 256  # tokens: small, so that long passages need several chunks
 
 
 def _bpe(corpus: list[str], special: list[str], metaspace: bool, vocab_size: int):
@@ -40,7 +40,7 @@ def build_tiny_roberta(folder: Path, corpus: list[str], id2label: dict[int, str]
     from transformers import PreTrainedTokenizerFast, RobertaConfig, RobertaForSequenceClassification
 
     special = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    bpe = _bpe(corpus, special, metaspace=False, vocab_size=512)
+    bpe = _bpe(corpus, special, metaspace=False, vocab_size=2000)
     bpe.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
@@ -65,7 +65,7 @@ def build_tiny_t5(folder: Path, corpus: list[str], d_model: int = 32, layers: in
     from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
 
     special = ["<pad>", "</s>", "<unk>"]
-    bpe = _bpe([*corpus, "0 1"], special, metaspace=True, vocab_size=512)
+    bpe = _bpe([*corpus, "0 1"], special, metaspace=True, vocab_size=2000)
     bpe.post_processor = processors.TemplateProcessing(
         single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)])
     tokenizer = PreTrainedTokenizerFast(

@@ -102,14 +102,17 @@ class TransformersJudge(Judge):
         except ImportError:
             raise JudgeError(f"judge {self.spec.name} needs transformers and torch: "
                              f"pip install 'halubench[transformers]'") from None
+        transformers.utils.logging.disable_progress_bar()  # the run's own progress bar is the one to watch
         settings = self.spec.settings
         source = {"revision": settings.get("revision"), "trust_remote_code": bool(settings.get("trust_remote_code"))}
         try:
             config = transformers.AutoConfig.from_pretrained(self.spec.model, **source)
-            self._tokenizer = transformers.AutoTokenizer.from_pretrained(
-                settings.get("tokenizer") or self.spec.model, revision=settings.get("revision"))
             if self.architecture is None:
                 self.architecture = "seq2seq" if config.is_encoder_decoder else "sequence-classification"
+            if self.architecture == "sequence-classification":  # before the weights: a bad mapping fails fast
+                self._roles = label_roles(config.id2label or {}, settings.get("labels"), self.spec.name)
+            self._tokenizer = transformers.AutoTokenizer.from_pretrained(
+                settings.get("tokenizer") or self.spec.model, revision=settings.get("revision"))
             auto = (transformers.AutoModelForSeq2SeqLM if self.architecture == "seq2seq"
                     else transformers.AutoModelForSequenceClassification)
             dtype = getattr(torch, settings.get("dtype") or "float32")
@@ -129,8 +132,6 @@ class TransformersJudge(Judge):
             tokens = {**SEQ2SEQ_TOKENS, **(settings.get("label_tokens") or {})}
             self._roles = list(tokens)
             self._token_ids = [self._token_id(tokens[role]) for role in self._roles]
-        else:
-            self._roles = label_roles(config.id2label or {}, settings.get("labels"), self.spec.name)
         self._version = (f"{self.local_path.name}@{model_fingerprint(self.local_path)[:12]}" if self.is_local
                          else f"{self.spec.model}@{settings.get('revision') or 'main'}")
 
