@@ -25,7 +25,7 @@ HEAD_COLUMNS = ("kind", "judge", "run_id", "model", "n", "data", "run_date")
 GROUP_PARTS = ("acc", "lo", "hi", "n")  # per group: accuracy, its 95% CI, rows
 TAIL_COLUMNS = (
     "acc_micro", "acc_micro_lo", "acc_micro_hi", "acc_macro", "acc_macro_lo", "acc_macro_hi",
-    "unparsed_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model",
+    "unparsed_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model", "auroc",
 )
 
 
@@ -165,6 +165,7 @@ def _measured_row(run: Run, groups: list[str]) -> dict[str, Any]:
     row["cost_per_1000_usd"] = usage.get("cost_per_1000_usd")
     row["latency_p50_s"] = usage.get("latency_p50_s")
     row["note"] = None
+    row["auroc"] = overall.get("auroc")  # judges with scores only (halubench.ranking_metrics)
     return row
 
 

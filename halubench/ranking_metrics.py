@@ -94,6 +94,18 @@ def best_balanced_accuracy(labels: np.ndarray, pass_scores: np.ndarray) -> tuple
     return float(cuts[best]), float(balanced[best])
 
 
+def roc_points(golds: Sequence[str], scores: Sequence[float], positive: str) -> tuple[list[float], list[float]]:
+    """The ROC curve (false-positive rate, true-positive rate) from (0, 0) to (1, 1), one step per distinct score."""
+    labels = np.array([g == positive for g in golds], dtype=float)
+    fail_scores = 1 - np.array(scores, dtype=float)
+    order = np.argsort(-fail_scores, kind="mergesort")
+    last_of_tie = np.r_[np.diff(fail_scores[order]) != 0, True]
+    true_pos = np.cumsum(labels[order])[last_of_tie]
+    false_pos = np.cumsum(1 - labels[order])[last_of_tie]
+    return ([0.0, *(false_pos / max(1.0, (1 - labels).sum())).tolist()],
+            [0.0, *(true_pos / max(1.0, labels.sum())).tolist()])
+
+
 def ranking(golds: Sequence[str], scores: Sequence[float], positive: str) -> dict[str, Any]:
     """The metrics for one set of scored rows; None where a class is missing."""
     labels = np.array([g == positive for g in golds], dtype=float)

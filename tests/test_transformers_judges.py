@@ -86,6 +86,15 @@ def test_sample_end_to_end_scores_verdicts_and_cache(tmp_path, models):
     assert [s["score"] for s in cached_samples] == [s["score"] for s in samples]
     assert cached_summary["metrics"]["overall"]["auroc"] == overall["auroc"]
 
+    report = run_cli("report", "--no-reported", cwd=tmp_path)
+    assert report.returncode == 0 and "AUROC" in report.stdout and f"{100 * overall['auroc']:.1f}" in report.stdout
+    site = run_cli("site", "--no-reported", cwd=tmp_path, timeout=300)
+    assert site.returncode == 0, site.stderr
+    (roc,) = (tmp_path / "site").rglob("*.roc.svg")
+    assert roc.read_text().lstrip().startswith("<?xml")
+    (page,) = roc.parent.glob(roc.name.replace(".roc.svg", ".html"))
+    assert roc.name in page.read_text() and "chosen on this test data" in page.read_text()
+
 
 def test_seq2seq_scorer_end_to_end(tmp_path, models):
     result = run_cli("run", "--judge", f"hf:{models['t5']}", "--task", "halubench-sample", "--limit", "24",

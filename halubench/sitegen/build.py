@@ -28,10 +28,11 @@ from halubench.leaderboard import (
     dataset_label,
     load_runs,
 )
+from halubench.ranking_metrics import roc_points
 from halubench.report import to_csv_frame
 from halubench.reported import ReportedTable
 from halubench.results import slug
-from halubench.sitegen.charts import Bar, accuracy_chart
+from halubench.sitegen.charts import Bar, accuracy_chart, roc_chart
 from halubench.sitegen.explorer_data import TextStore, write_run_data
 
 HERE = Path(__file__).resolve().parent
@@ -150,6 +151,17 @@ def _chart(board: Leaderboard, run: Run, paper: dict[str, float] | None) -> str:
     return accuracy_chart(bars, reported, "reported in the paper")
 
 
+def _roc(run: Run, samples: list[dict[str, Any]]) -> str | None:
+    """The run's ROC curve as SVG, for runs whose samples carry scores (halubench.ranking_metrics)."""
+    overall = run.summary["metrics"]["overall"]
+    positive = run.summary.get("positive_label")
+    scored = [s for s in samples if s.get("score") is not None]
+    if overall.get("auroc") is None or positive is None or not scored:
+        return None
+    fpr, tpr = roc_points([s["gold"] for s in scored], [s["score"] for s in scored], positive)
+    return roc_chart(fpr, tpr, overall["auroc"])
+
+
 def _paper_row(board: Leaderboard, run: Run):
     if board.reported is None:
         return None
@@ -237,8 +249,12 @@ def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
             chart.parent.mkdir(parents=True, exist_ok=True)
             paper = context["paper"].accuracy if context["paper"] else None
             chart.write_text(_chart(board, run, paper), encoding="utf-8")
+            roc = _roc(run, samples)
+            if roc:
+                chart.with_suffix(".roc.svg").write_text(roc, encoding="utf-8")
             _render(env, "run.html.jinja", site.out / "runs" / f"{run.run_id}.html", "../../", site,
-                    n_runs=n_runs, chart=f"{run.path.stem}.svg", **context)
+                    n_runs=n_runs, chart=f"{run.path.stem}.svg",
+                    roc_chart=f"{run.path.stem}.roc.svg" if roc else None, **context)
             _render(env, "explorer.html.jinja", site.out / "runs" / f"{run.run_id}.samples.html", "../../",
                     site, n_runs=n_runs, board=board, run=run, data_key=key, n_rows=len(samples))
             site.runs += 1
