@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
+import re
 import threading
 import time
 from collections import Counter
@@ -90,6 +92,25 @@ def verdict_reply(prompt: str) -> Text:
     if shape == 2:
         return Text("I am not able to decide this one.", None)
     return Text(json.dumps({"REASONING": ["the document was read"], "SCORE": verdict}), verdict)
+
+
+def verdict_confidence(prompt: str) -> float:
+    """The probability the server gives its verdict token when asked for log-probabilities (0.5 to 1)."""
+    return 0.5 + hashlib.sha256(prompt.encode("utf-8")).digest()[2] / 512
+
+
+def _logprobs(prompt: str, text: str) -> dict[str, Any]:
+    """OpenAI's ``logprobs.content``: the verdict token ranked against the other verdict, the rest certain."""
+    confidence, other = verdict_confidence(prompt), {"PASS": "FAIL", "FAIL": "PASS"}
+    content = []
+    for token in re.findall(r"\s*\w+|\s*[^\w\s]|\s+", text):
+        if token.strip() in other:
+            top = [(token, math.log(confidence)), (other[token.strip()], math.log(1 - confidence))]
+        else:
+            top = [(token, 0.0)]
+        content.append({"token": token, "logprob": top[0][1], "bytes": None,
+                        "top_logprobs": [{"token": t, "logprob": lp, "bytes": None} for t, lp in top]})
+    return {"content": content}
 
 
 def verdicts(call: Call) -> Action:
@@ -188,7 +209,7 @@ def _content_text(content: Any) -> str:
     return str(content or "")
 
 
-def _completion(api: str, model: str, prompt: str, text: str) -> dict[str, Any]:
+def _completion(api: str, model: str, prompt: str, text: str, logprobs: bool = False) -> dict[str, Any]:
     input_tokens, output_tokens = len(prompt.split()), len(text.split())
     version = f"{model}-fake-0001"
     if api == "anthropic":
@@ -197,9 +218,12 @@ def _completion(api: str, model: str, prompt: str, text: str) -> dict[str, Any]:
             "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
             "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
         }
+    choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+    if logprobs:
+        choice["logprobs"] = _logprobs(prompt, text)
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": version,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "choices": [choice],
         "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens,
                   "total_tokens": input_tokens + output_tokens},
     }
@@ -267,7 +291,8 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(action.seconds)
                 action = action.then
             if isinstance(action, Text):
-                self._json(200, _completion(api, str(body.get("model")), prompt, action.text))
+                self._json(200, _completion(api, str(body.get("model")), prompt, action.text,
+                                            bool(body.get("logprobs"))))
             elif isinstance(action, Status):
                 self._json(action.code, _error_body(api, action), action.headers)
             elif isinstance(action, Garbage):

@@ -53,6 +53,7 @@ class Completion:
     input_tokens: int | None
     output_tokens: int | None
     model_version: str | None
+    score: float | None = None  # P(first label) from token log-probabilities, where the API gave them
 
 
 class MalformedResponse(Exception):
@@ -197,7 +198,7 @@ class ApiJudge(RequestJudge):
             return Reply(
                 request.key, text=result.text, latency_s=timing["latency_s"],
                 input_tokens=result.input_tokens, output_tokens=result.output_tokens,
-                model_version=result.model_version, extra={"attempts": attempts},
+                model_version=result.model_version, score=result.score, extra={"attempts": attempts},
             )
         assert fault is not None
         if fault.kind == "fatal":
