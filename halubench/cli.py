@@ -21,7 +21,7 @@ from halubench.judge_spec import resolve_judge
 from halubench.key_values import apply_pairs
 from halubench.refchecker.make_references import make_references
 from halubench.runner import Progress as RunProgress
-from halubench.runner import RunOptions, RunResult, run_task
+from halubench.runner import RunOptions, RunResult, run_tasks
 from halubench.task import group_members, load_task
 
 app = typer.Typer(
@@ -162,23 +162,44 @@ def run(
     option: TaskOptions = None,
     include_path: IncludePath = None,
 ) -> None:
-    """Run a judge over a task and write the results files."""
+    """Run a judge over a task (or a group of tasks) and write the results files.
+
+    Exits 1 when rows failed (the run is written, marked incomplete and never ranked;
+    running the same command again asks only the failed rows).
+    """
     includes = include_path or []
-    tasks = group_members(task, includes) or [task]
     judge_spec = resolve_judge(judge, includes, base_url, judge_arg or ())
+    specs = []
+    for name in group_members(task, includes) or [task]:
+        spec = load_task(name, includes)
+        if option:
+            spec = replace(spec, options=apply_pairs(spec.options, option, "--option", "fail_on=not_entailment"))
+        specs.append(spec)
     options = RunOptions(
         data=data, domains=domain or (), limit=limit, seed=seed, concurrency=concurrency,
         results_dir=results_dir, cache_path=None if no_cache else (cache or default_cache_path()),
         refresh=refresh, template=template,
     )
-    for name in tasks:
-        spec = load_task(name, includes)
-        if option:
-            spec = replace(spec, options=apply_pairs(spec.options, option, "--option", "fail_on=not_entailment"))
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, console=console, transient=True) as bar:
-            result = run_task(spec, judge_spec, options, RichProgress(bar, f"{name} · {judge}"))
-        print_run_table(result)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        results = run_tasks(specs, judge_spec, options, lambda spec: RichProgress(bar, f"{spec.name} · {judge}"),
+                            print_run_table)
+    incomplete = [r for r in results if not r.complete]
+    for result in incomplete:
+        errors.print(f"[bold red]incomplete:[/] {escape(failure_line(result.summary))}", highlight=False,
+                     soft_wrap=True)
+    if incomplete:
+        errors.print("the files are written but the run is not ranked; run the same command again to ask "
+                     "only the failed rows")
+        raise typer.Exit(1)
+
+
+def failure_line(summary: dict) -> str:
+    """``96 errors: connection failed (ConnectError) x96`` for one task's run."""
+    failures = summary.get("failures") or {}
+    count = sum(failures.values())
+    reasons = "; ".join(f"{reason} x{n}" for reason, n in failures.items())
+    return f"{summary['task']}: {count} error{'s' if count != 1 else ''}: {reasons}"
 
 
 def _definitions_table(kind: str, includes: list[Path], extra: tuple[str, ...]) -> None:
@@ -315,7 +336,10 @@ app.command("refchecker-references")(make_references)
 def main() -> None:
     """Entry point: a user's mistake is one line on stderr and a non-zero exit, no traceback."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the code of a `typer.Exit` instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except HalubenchError as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

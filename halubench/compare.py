@@ -14,30 +14,58 @@ from pathlib import Path
 import pandas as pd
 
 from halubench.errors import DataError
-from halubench.leaderboard import Run
-from halubench.results import FORMAT, result_paths
+from halubench.leaderboard import Run, comparable_set
+from halubench.results import FORMAT, FORMAT_V1, load_summaries, upgrade_v1
 from halubench.stats import McNemar, mcnemar
 
 
 def resolve_run(ref: str, results_dir: Path, task: str | None) -> Run:
-    """A results summary by path, or by judge name inside ``results_dir/<task>/``."""
+    """A run by summary path, by run id (``task/judge/config_id``), or by judge name with ``--task``.
+
+    A judge name picks the judge's ranked run of the task (its default
+    configuration); a judge with several runs and none ranked must be named by run id.
+    """
     path = Path(ref)
-    if not path.is_file():
-        if task is None:
-            raise DataError(f"{ref} is not a results file; to name a judge instead, add --task "
-                            f"(and --results-dir if not ./results)")
-        path = result_paths(results_dir, task, ref)[0]
-        if not path.is_file():
-            present = sorted(p.stem for p in path.parent.glob("*.json")) if path.parent.is_dir() else []
-            raise DataError(f"no results for judge {ref!r} on task {task!r} in {path.parent}; "
-                            f"present: {', '.join(present) or 'none'}")
+    if path.is_file():
+        return _read(path)
+    runs = [Run(p, s) for p, s in load_summaries(results_dir)] if results_dir.is_dir() else []
+    by_id = [r for r in runs if r.run_id == ref]
+    if by_id:
+        return by_id[0]
+    if task is None:
+        raise DataError(f"{ref} is neither a results file nor a run id (task/judge/config); to name a judge "
+                        f"instead, add --task (and --results-dir if not ./results)")
+    of_task = [r for r in runs if r.task == task]
+    mine = [r for r in of_task if r.judge == ref]
+    if not mine:
+        present = sorted({r.judge for r in of_task})
+        raise DataError(f"no results for judge {ref!r} on task {task!r} in {results_dir}; "
+                        f"present: {', '.join(present) or 'none'}")
+    ranked, _ = comparable_set(of_task)
+    chosen = [r for r in mine if r.run_id in ranked] or (mine if len(mine) == 1 else [])
+    if len(chosen) != 1:
+        ids = ", ".join(r.run_id for r in mine)
+        raise DataError(f"judge {ref!r} has {len(mine)} runs of {task!r} ({len(chosen)} ranked); name one by its "
+                        f"run id: {ids}")
+    return chosen[0]
+
+
+def _read(path: Path) -> Run:
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise DataError(f"{path}: not a readable results summary ({exc.__class__.__name__})") from None
-    if not isinstance(summary, dict) or summary.get("format") != FORMAT:
+    if isinstance(summary, dict) and summary.get("format") == FORMAT_V1:
+        summary = upgrade_v1(summary)
+    if not isinstance(summary, dict) or summary.get("format") not in (FORMAT, FORMAT_V1):
         raise DataError(f"{path}: not a halubench results summary (format {FORMAT})")
     return Run(path, summary)
+
+
+def gold_rule(run: Run) -> dict[str, object]:
+    """What decides a row's gold label besides its data: the labels and the task options."""
+    config = run.summary.get("config") or {}
+    return {"labels": run.summary.get("labels"), "options": config.get("options", {})}
 
 
 @dataclass
@@ -74,6 +102,11 @@ def _accuracies(name: str, rows: pd.DataFrame) -> dict[str, object]:
     }
 
 
+def _rule_text(run: Run) -> str:
+    options = gold_rule(run)["options"] or {}
+    return ", ".join(f"{k}={v}" for k, v in sorted(options.items())) or "the task's default"
+
+
 def _frame(run: Run, breakdown: str | None) -> pd.DataFrame:
     samples = run.samples()
     return pd.DataFrame({
@@ -90,6 +123,9 @@ def compare_runs(a: Run, b: Run) -> Comparison:
     if a.task != b.task:
         raise DataError(f"{a.path} is a run of task {a.task!r} and {b.path} of {b.task!r}; "
                         "compare two runs of the same task")
+    if gold_rule(a) != gold_rule(b):
+        raise DataError(f"{a.run_id} and {b.run_id} score with different gold rules ({_rule_text(a)} vs "
+                        f"{_rule_text(b)}); compare runs with the same task options")
     breakdown = a.breakdown
     left, right = _frame(a, breakdown), _frame(b, breakdown)
     paired = left.merge(right.drop(columns="group"), on="id", suffixes=("_a", "_b"), validate="one_to_one")

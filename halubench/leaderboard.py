@@ -8,6 +8,7 @@ the Markdown and CSV files and the static site all render these frames.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,8 @@ from halubench.results import load_samples, load_summaries, slug
 from halubench.stats import macro_interval
 
 MEASURED, REPORTED = "measured", "reported"
-HEAD_COLUMNS = ("kind", "judge", "run_id", "model", "n", "data", "run_date")
+HEAD_COLUMNS = ("kind", "judge", "run_id", "config_id", "ranked", "apart", "endpoint", "model", "n", "data",
+                "run_date")
 GROUP_PARTS = ("acc", "lo", "hi", "n")  # per group: accuracy, its 95% CI, rows
 TAIL_COLUMNS = (
     "acc_micro", "acc_micro_lo", "acc_micro_hi", "acc_macro", "acc_macro_lo", "acc_macro_hi",
@@ -45,9 +47,32 @@ class Run:
         return self.summary["judge"]
 
     @property
+    def config_id(self) -> str:
+        return self.summary["config_id"]
+
+    @property
     def run_id(self) -> str:
-        """File-safe ``task/judge``: the run's address on the site."""
-        return f"{slug(self.task)}/{self.path.stem}"
+        """File-safe ``task/judge/config_id``: the run's address on the site and in ``compare``."""
+        return f"{slug(self.task)}/{slug(self.judge)}/{self.config_id}"
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.summary.get("complete", True))
+
+    @property
+    def variant(self) -> list[str]:
+        return list(self.summary.get("variant") or [])
+
+    @property
+    def dataset_key(self) -> str:
+        """The data's identity, comparable between runs (hub revision, file sha256, annotations commit)."""
+        return json.dumps((self.summary.get("config") or {}).get("dataset"), sort_keys=True)
+
+    @property
+    def private_endpoint(self) -> str | None:
+        """The host of a judge's endpoint when it is not the provider's official one."""
+        endpoint = self.summary.get("endpoint")
+        return endpoint["host"] if endpoint and not endpoint.get("official") else None
 
     @property
     def breakdown(self) -> str | None:
@@ -134,7 +159,40 @@ class Leaderboard:
     runs: dict[str, Run] = field(default_factory=dict)  # run_id -> run
 
 
-def _measured_row(run: Run, groups: list[str]) -> dict[str, Any]:
+def failures_text(summary: dict[str, Any]) -> str:
+    failures = summary.get("failures") or {}
+    count = sum(failures.values())
+    top = ", ".join(f"{reason} x{n}" for reason, n in list(failures.items())[:2])
+    return f"incomplete: {count} failed row{'s' if count != 1 else ''}" + (f" ({top})" if top else "")
+
+
+def comparable_set(runs: list[Run]) -> tuple[set[str], dict[str, str]]:
+    """Which runs a task's main board ranks, and for every other run what differs.
+
+    Ranked: complete runs of the task's default configuration (whole task, the
+    task file's options, its own template) on one dataset identity, the one most
+    such runs share (ties: the most recently finished). Everything else is listed
+    apart with the reason, never ranked beside them.
+    """
+    apart: dict[str, str] = {}
+    for run in runs:
+        if not run.complete:
+            apart[run.run_id] = failures_text(run.summary)
+        elif run.variant:
+            apart[run.run_id] = "; ".join(run.variant)
+    candidates = [r for r in runs if r.run_id not in apart]
+    if candidates:
+        counts = Counter(r.dataset_key for r in candidates)
+        latest = {r.dataset_key: (r.summary.get("provenance") or {}).get("finished_at") or "" for r in candidates}
+        main = max(counts, key=lambda key: (counts[key], latest[key]))
+        for run in candidates:
+            if run.dataset_key != main:
+                apart[run.run_id] = f"other data: {dataset_label(run.summary)}"
+    ranked = {r.run_id for r in runs if r.run_id not in apart}
+    return ranked, apart
+
+
+def _measured_row(run: Run, groups: list[str], ranked: bool, apart: str | None) -> dict[str, Any]:
     summary = run.summary
     overall = summary["metrics"]["overall"]
     by_group = run.groups
@@ -144,6 +202,10 @@ def _measured_row(run: Run, groups: list[str]) -> dict[str, Any]:
         "kind": MEASURED,
         "judge": run.judge,
         "run_id": run.run_id,
+        "config_id": run.config_id,
+        "ranked": ranked,
+        "apart": apart,
+        "endpoint": run.private_endpoint,
         "model": run.model,
         "n": summary["n"],
         "data": dataset_label(summary),
@@ -162,7 +224,8 @@ def _measured_row(run: Run, groups: list[str]) -> dict[str, Any]:
     row["acc_macro_lo"], row["acc_macro_hi"] = interval or (None, None)
     row["unparsed_rate"] = _rate(overall, "unparsed")
     row["error_rate"] = _rate(overall, "errors", "too_long")
-    row["cost_per_1000_usd"] = usage.get("cost_per_1000_usd")
+    # The judge file's prices are the official API's: a run against another server has no known cost.
+    row["cost_per_1000_usd"] = None if run.private_endpoint else usage.get("cost_per_1000_usd")
     row["latency_p50_s"] = usage.get("latency_p50_s")
     row["note"] = None
     row["auroc"] = overall.get("auroc")  # judges with scores only (halubench.ranking_metrics)
@@ -172,7 +235,8 @@ def _measured_row(run: Run, groups: list[str]) -> dict[str, Any]:
 def _reported_row(table: ReportedTable, index: int, groups: list[str]) -> dict[str, Any]:
     reported = table.rows[index]
     row: dict[str, Any] = {
-        "kind": REPORTED, "judge": reported.judge, "run_id": None, "model": None, "n": None,
+        "kind": REPORTED, "judge": reported.judge, "run_id": None, "config_id": None, "ranked": False,
+        "apart": None, "endpoint": None, "model": None, "n": None,
         "data": table.source, "run_date": None,
     }
     for group in groups:
@@ -212,7 +276,8 @@ def build_leaderboards(runs: list[Run], reported: list[ReportedTable] | None = N
         printed = list(table.groups) if table else []
         groups = printed + sorted(seen - set(printed), key=lambda g: (g.lower(), g))
         labels = next((list(r.summary["labels"]) for r in members), [])
-        rows = [_measured_row(r, groups) for r in members]
+        ranked, apart = comparable_set(members)
+        rows = [_measured_row(r, groups, r.run_id in ranked, apart.get(r.run_id)) for r in members]
         if table:
             rows += [_reported_row(table, i, groups) for i in range(len(table.rows))]
         links = _cross_links(members, table)
@@ -222,7 +287,10 @@ def build_leaderboards(runs: list[Run], reported: list[ReportedTable] | None = N
         columns = [*HEAD_COLUMNS, *(f"{p}:{g}" for g in groups for p in GROUP_PARTS), *TAIL_COLUMNS]
         frame = pd.DataFrame(rows, columns=columns)
         score = "acc_macro" if breakdown else "acc_micro"
-        frame = frame.sort_values([score, "acc_micro"], ascending=False, na_position="last", kind="stable")
+        # The main board (ranked runs and the papers' reported rows) first, then runs measured differently.
+        frame["_apart"] = frame["apart"].notna()
+        frame = frame.sort_values(["_apart", score, "acc_micro"], ascending=[True, False, False],
+                                  na_position="last", kind="stable").drop(columns="_apart")
         boards.append(Leaderboard(
             task=task, breakdown=breakdown, groups=groups,
             group_names={g: (table.groups.get(g, g) if table else g) for g in groups},

@@ -21,13 +21,30 @@ def _with_interval(value: float | None, low: float | None, high: float | None) -
     return shown if missing(low) else f"{shown} ({interval(low, high)})"
 
 
-def display_frame(board: Leaderboard) -> pd.DataFrame:
+def judge_label(r: pd.Series) -> str:
+    """The judge's name, with the endpoint when it is not the provider's own (a local server)."""
+    if r["kind"] == REPORTED:
+        return f"{r['judge']} {REPORTED_MARK}"
+    return f"{r['judge']} @ {r['endpoint']}" if isinstance(r.get("endpoint"), str) else r["judge"]
+
+
+def main_rows(board: Leaderboard) -> pd.DataFrame:
+    """The ranked runs and the papers' reported rows: runs measured the same way."""
+    return board.frame[board.frame["apart"].isna()]
+
+
+def apart_rows(board: Leaderboard) -> pd.DataFrame:
+    """Runs measured differently (subset, options, template, data) or incomplete: listed, never ranked."""
+    return board.frame[board.frame["apart"].notna()]
+
+
+def display_frame(board: Leaderboard, frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """Strings, one column per figure a reader compares; the order of the board is kept."""
     breakdown = board.breakdown or "group"
+    frame = main_rows(board) if frame is None else frame
     rows = []
-    for _, r in board.frame.iterrows():
-        reported = r["kind"] == REPORTED
-        row = {"judge": f"{r['judge']} {REPORTED_MARK}" if reported else r["judge"]}
+    for _, r in frame.iterrows():
+        row = {"judge": judge_label(r)}
         for group in board.groups:
             row[board.group_names[group]] = pct(r[f"acc:{group}"])
         row[f"{breakdown}-macro (95% CI)"] = _with_interval(r["acc_macro"], r.get("acc_macro_lo"),
@@ -39,6 +56,8 @@ def display_frame(board: Leaderboard) -> pd.DataFrame:
         row["$ / 1k"] = money(r.get("cost_per_1000_usd"))
         row["p50 latency"] = seconds(r.get("latency_p50_s"))
         row["n"] = count(r["n"])
+        if isinstance(r.get("apart"), str):
+            row["measured differently"] = r["apart"]
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -58,33 +77,48 @@ def footnotes(board: Leaderboard) -> list[str]:
 
 
 def data_lines(board: Leaderboard) -> list[str]:
-    measured = board.frame[board.frame["kind"] != REPORTED]
+    measured = main_rows(board)
+    measured = measured[measured["kind"] != REPORTED]
     return [f"{r['judge']}: {r['data']}, run {r['run_date']}" for _, r in measured.iterrows()]
+
+
+APART_TITLE = "not ranked: measured differently or incomplete"
 
 
 def print_leaderboards(boards: list[Leaderboard], console: Console) -> None:
     for board in boards:
-        shown = display_frame(board)
-        table = Table(title=f"{board.task}: accuracy %", title_justify="left")
-        for column in shown.columns:
-            table.add_column(column, justify="left" if column == "judge" else "right", no_wrap=True)
-        for (_, row), kind in zip(shown.iterrows(), board.frame["kind"], strict=True):
-            table.add_row(*(str(v) for v in row), style="dim italic" if kind == REPORTED else None)
-        console.print(table)
+        _print_table(console, f"{board.task}: accuracy %", display_frame(board), main_rows(board)["kind"])
         for line in [*data_lines(board), *footnotes(board)]:
             console.print(f"  {line}", highlight=False, soft_wrap=True)
+        apart = apart_rows(board)
+        if len(apart):
+            _print_table(console, f"{board.task}: {APART_TITLE}", display_frame(board, apart), apart["kind"])
         console.print()
+
+
+def _print_table(console: Console, title: str, shown: pd.DataFrame, kinds: pd.Series) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in shown.columns:
+        table.add_column(column, justify="left" if column in ("judge", "measured differently") else "right",
+                         no_wrap=column != "measured differently")
+    for (_, row), kind in zip(shown.iterrows(), kinds, strict=True):
+        table.add_row(*(str(v) for v in row), style="dim italic" if kind == REPORTED else None)
+    console.print(table)
+
+
+def _markdown_table(shown: pd.DataFrame) -> str:
+    return shown.map(lambda v: str(v).replace("|", "\\|")).to_markdown(index=False, disable_numparse=True)
 
 
 def to_markdown(boards: list[Leaderboard]) -> str:
     parts = ["# halubench leaderboard", ""]
     for board in boards:
-        parts += [f"## {board.task}", "", "Accuracy in %.", ""]
-        cells = display_frame(board).map(lambda v: str(v).replace("|", "\\|"))
-        parts.append(cells.to_markdown(index=False, disable_numparse=True))
-        parts.append("")
+        parts += [f"## {board.task}", "", "Accuracy in %.", "", _markdown_table(display_frame(board)), ""]
         parts += [f"- {line}" for line in [*data_lines(board), *footnotes(board)]]
         parts.append("")
+        apart = apart_rows(board)
+        if len(apart):
+            parts += [f"### {board.task}: {APART_TITLE}", "", _markdown_table(display_frame(board, apart)), ""]
     return "\n".join(parts)
 
 

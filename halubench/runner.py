@@ -2,33 +2,28 @@
 
 Each stage is a call to the module that owns it; this file only wires them and
 keeps the bookkeeping honest (every selected row ends up in the denominator,
-with a status saying whether it has a verdict).
+with a status saying whether it has a verdict). Several tasks (a group) share
+one judge: it is built, checked and started once, so an engine loads once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import platform
-import statistics
-import sys
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halubench import __version__
 from halubench.backends import build_judge
 from halubench.backends.base import Judge, JudgeRequest, Reply
 from halubench.cache import ReplyCache, cache_key
 from halubench.errors import HalubenchError
 from halubench.judge_spec import JudgeSpec
 from halubench.prompts import PromptRenderer, PromptTemplate, resolve_template
-from halubench.ranking_metrics import add_ranking_metrics
 from halubench.results import write_run
 from halubench.samples import Sample
-from halubench.scoring import Judged, score_run
+from halubench.scorers import scorer_for
+from halubench.summary import build_summary, now
 from halubench.task import TaskSpec, loader_for, select
 from halubench.verdicts import parse_verdict
 
@@ -52,6 +47,10 @@ class RunResult:
     summary: dict[str, Any]
     samples: list[dict[str, Any]] = field(repr=False)
 
+    @property
+    def complete(self) -> bool:
+        return bool(self.summary.get("complete", True))
+
 
 class Progress:
     """What the runner reports while judging; the CLI draws it with rich."""
@@ -61,8 +60,9 @@ class Progress:
     def advance(self, reply: Reply) -> None: ...
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def task_template(task: TaskSpec) -> PromptTemplate:
+    """The task's own prompt: the one every ranked run of the task uses."""
+    return resolve_template(task.prompt, task.source.parent if task.source else None)
 
 
 def choose_template(task: TaskSpec, judge: JudgeSpec, override: Path | None) -> PromptTemplate:
@@ -71,14 +71,70 @@ def choose_template(task: TaskSpec, judge: JudgeSpec, override: Path | None) -> 
     judge_choice = judge.template_override(task.prompt)
     if judge_choice is not None:
         return resolve_template(*judge_choice)
-    return resolve_template(task.prompt, task.source.parent if task.source else None)
+    return task_template(task)
 
 
-def run_task(
-    task: TaskSpec, judge_spec: JudgeSpec, options: RunOptions, progress: Progress | None = None
+class _JudgeSession:
+    """A judge started at most once, on the first row that needs a call, and closed once."""
+
+    def __init__(self, judge: Judge):
+        self.judge = judge
+        self.started = False
+
+    async def ensure_started(self) -> None:
+        if not self.started:
+            self.started = True
+            await self.judge.start()
+
+    async def close(self) -> None:
+        if self.started:
+            await self.judge.close()
+
+
+def run_tasks(
+    tasks: Sequence[TaskSpec],
+    judge_spec: JudgeSpec,
+    options: RunOptions,
+    progress_for: Callable[[TaskSpec], Progress] = lambda task: Progress(),
+    on_result: Callable[[RunResult], None] = lambda result: None,
+) -> list[RunResult]:
+    """Run one judge over several tasks; each task's files are written as soon as it is done."""
+    judge = build_judge(judge_spec)
+    judge.preflight()  # a missing key or engine says so before any data is loaded
+    return asyncio.run(_run_all(judge, tasks, options, progress_for, on_result))
+
+
+def run_task(task: TaskSpec, judge_spec: JudgeSpec, options: RunOptions, progress: Progress | None = None) -> RunResult:
+    return run_tasks([task], judge_spec, options, lambda _: progress or Progress())[0]
+
+
+async def _run_all(
+    judge: Judge,
+    tasks: Sequence[TaskSpec],
+    options: RunOptions,
+    progress_for: Callable[[TaskSpec], Progress],
+    on_result: Callable[[RunResult], None],
+) -> list[RunResult]:
+    session = _JudgeSession(judge)
+    cache = ReplyCache(options.cache_path) if options.cache_path else None
+    results = []
+    try:
+        for task in tasks:
+            result = await _run_one(session, task, options, cache, progress_for(task))
+            results.append(result)
+            on_result(result)
+    finally:
+        await session.close()
+        if cache:
+            cache.close()
+    return results
+
+
+async def _run_one(
+    session: _JudgeSession, task: TaskSpec, options: RunOptions, cache: ReplyCache | None, progress: Progress
 ) -> RunResult:
     started = now()
-    judge = build_judge(judge_spec)  # before loading rows: a judge that cannot run says so at once
+    judge = session.judge
     judge.bind_task(task)
     loaded = loader_for(task)(task, options.data)
     breakdown = task.breakdowns[0] if task.breakdowns else None
@@ -86,62 +142,33 @@ def run_task(
         loaded.samples, breakdown=breakdown, domains=options.domains,
         limit=options.limit, seed=options.seed,
     )
-    template = choose_template(task, judge_spec, options.template)
+    template = choose_template(task, judge.spec, options.template)
     renderer = PromptRenderer(template)
     requests = [JudgeRequest(s.id, renderer.messages(s.fields), s.fields, task.labels) for s in samples]
-
-    cache = ReplyCache(options.cache_path) if options.cache_path else None
-    try:
-        replies = asyncio.run(_collect(judge, requests, cache, options, progress or Progress()))
-    finally:
-        if cache:
-            cache.close()
-
+    replies = await _collect(session, requests, cache, options, progress)
     records = [_record(s, r, replies[r.key]) for s, r in zip(samples, requests, strict=True)]
-    judged = [Judged(r["gold"], r["verdict"], r["status"], r["groups"]) for r in records]
-    metrics = score_run(judged, task.labels, task.positive_label, task.breakdowns)
-    add_ranking_metrics(metrics, records, task.positive_label, task.breakdowns)
-    if loaded.extra_metrics is not None:
-        metrics.update(loaded.extra_metrics(records))
-    summary = {
-        "task": task.name,
-        "judge": judge_spec.name,
-        "n": len(records),
-        **({"excluded": loaded.excluded} if loaded.excluded else {}),
-        "labels": list(task.labels),
-        "positive_label": task.positive_label,
-        "metrics": metrics,
-        "usage": usage_summary(list(replies.values()), judge_spec),
-        "provenance": {
-            "harness_version": __version__,
-            "python": sys.version.split()[0],
-            "platform": platform.platform(terse=True),
-            "task_file": str(task.source) if task.source else None,
-            "dataset": loaded.provenance,
-            "selection": {
-                "rows_available": len(loaded.samples),
-                "domains": list(options.domains),
-                "limit": options.limit,
-                "seed": options.seed,
-            },
-            "prompt_template": {"name": template.name, "sha256": template.sha256},
-            "judge": judge_spec.public_settings(),
-            "started_at": started,
-            "finished_at": now(),
-        },
-    }
+    metrics = scorer_for(task)(records, task, loaded.samples)
+    summary = build_summary(
+        task=task, judge=judge.spec.name, judge_settings=judge.spec.reply_settings(),
+        public_settings=judge.spec.public_settings(), endpoint_url=judge.endpoint,
+        dataset=loaded.provenance, rows_available=len(loaded.samples), limit=options.limit, seed=options.seed,
+        domains=options.domains, template=template, default_template=task_template(task), records=records,
+        metrics=metrics, excluded=loaded.excluded, results_dir=options.results_dir, started_at=started,
+        price=judge.spec.settings.get("price_per_million"),
+    )
     path = write_run(summary, records, options.results_dir)
     return RunResult(path, summary, records)
 
 
 async def _collect(
-    judge: Judge,
+    session: _JudgeSession,
     requests: list[JudgeRequest],
     cache: ReplyCache | None,
     options: RunOptions,
     progress: Progress,
 ) -> dict[str, Reply]:
     """Answer from the cache where possible; call the judge for the rest, saving as they come."""
+    judge = session.judge
     identity = judge.cache_identity() if cache else None
     keys = {r.key: cache_key(identity, r.messages) for r in requests} if identity else {}
     replies: dict[str, Reply] = {}
@@ -155,7 +182,7 @@ async def _collect(
     progress.start(len(requests), len(replies))
     if not todo:
         return replies
-    await judge.start()
+    await session.ensure_started()
     try:
         async for reply in judge.stream(todo, options.concurrency):
             if identity and ReplyCache.keeps(reply):
@@ -163,11 +190,9 @@ async def _collect(
             replies[reply.key] = reply
             progress.advance(reply)
     except HalubenchError as exc:
-        saved = sum(1 for r in replies.values() if r.ok) if identity else 0
+        saved = sum(1 for r in replies.values() if ReplyCache.keeps(r)) if identity else 0
         note = f" ({saved} replies are saved in the cache; run again to continue)" if saved else ""
         raise type(exc)(f"{exc}{note}") from None
-    finally:
-        await judge.close()
     missing = [r.key for r in todo if r.key not in replies]
     if missing:
         raise RuntimeError(f"judge {judge.spec.name} returned no reply for {len(missing)} rows")
@@ -185,7 +210,7 @@ def _status(reply: Reply, verdict: str | None) -> str:
 def _record(sample: Sample, request: JudgeRequest, reply: Reply) -> dict[str, Any]:
     parsed = parse_verdict(reply.text, request.labels) if reply.ok else None
     verdict = parsed.verdict if parsed else None
-    return {
+    record = {
         "id": sample.id,
         "gold": sample.label,
         "verdict": verdict,
@@ -203,37 +228,6 @@ def _record(sample: Sample, request: JudgeRequest, reply: Reply) -> dict[str, An
         "score": reply.score,
         "cached": reply.cached,
     }
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-
-
-def usage_summary(replies: list[Reply], judge: JudgeSpec) -> dict[str, Any]:
-    def total(attr: str) -> int | None:
-        values = [getattr(r, attr) for r in replies if getattr(r, attr) is not None]
-        return sum(values) if values else None
-
-    input_tokens, output_tokens = total("input_tokens"), total("output_tokens")
-    price = judge.settings.get("price_per_million") or {}
-    cost = None
-    if price and input_tokens is not None:
-        cost = (input_tokens * price.get("input", 0) + (output_tokens or 0) * price.get("output", 0)) / 1e6
-    latencies = sorted(r.latency_s for r in replies if r.latency_s is not None and r.ok)
-    versions = Counter(r.model_version for r in replies if r.model_version)
-    return {
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "cost_usd": cost,
-        "cost_per_1000_usd": cost * 1000 / len(replies) if cost is not None and replies else None,
-        "latency_p50_s": _percentile(latencies, 50),
-        "latency_p95_s": _percentile(latencies, 95),
-        "model_versions": dict(versions),
-        "cached_replies": sum(1 for r in replies if r.cached),
-        "called": sum(1 for r in replies if not r.cached),
-    }
-
+    if sample.cluster is not None:
+        record["cluster"] = sample.cluster
+    return record

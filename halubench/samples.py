@@ -17,3 +17,6 @@ class Sample:
     label: str
     fields: Mapping[str, str]
     groups: Mapping[str, str] = field(default_factory=dict)
+    # Samples that are not independent (RefChecker's claims of one response) share a cluster,
+    # so confidence intervals account for it.
+    cluster: str | None = None

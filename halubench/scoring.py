@@ -28,17 +28,60 @@ class Judged:
     verdict: str | None
     status: str
     groups: dict[str, str]
+    cluster: str | None = None  # rows of one cluster (claims of a response) are not independent
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     """95% Wilson score interval: well-behaved at 0%, 100% and small n, unlike Wald."""
+    return wilson_interval_fractional(successes, n, z)
+
+
+def clustered_wilson_interval(clusters: Sequence[tuple[int, int]], z: float = 1.959963984540054) -> tuple[float, float]:
+    """95% Wilson interval on the effective sample size of clustered rows.
+
+    ``clusters`` holds (correct, rows) per cluster. Rows of one cluster (the
+    claims of one response) share a response's difficulty, so they carry less
+    information than independent rows. The design effect is the ratio of the
+    cluster-robust variance of the mean (the ratio estimator's, with the
+    C/(C-1) small-sample factor) to the independent-rows variance, floored at 1
+    so clustering never narrows an interval; Wilson's interval is then taken at
+    n / deff rows, which keeps its good behaviour at 0% and 100%.
+    """
+    clusters = [(s, m) for s, m in clusters if m > 0]
+    n = sum(m for _, m in clusters)
     if n == 0:
+        return (0.0, 0.0)
+    successes = sum(s for s, _ in clusters)
+    p = successes / n
+    count = len(clusters)
+    deff = 1.0
+    if count > 1 and 0 < p < 1:
+        robust = count / (count - 1) * sum((s - p * m) ** 2 for s, m in clusters) / n**2
+        deff = max(1.0, robust / (p * (1 - p) / n))
+    effective = n / deff
+    return wilson_interval_fractional(p * effective, effective, z)
+
+
+def wilson_interval_fractional(successes: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson's interval for a possibly fractional (effective) count of rows."""
+    if n <= 0:
         return (0.0, 0.0)
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _interval(rows: Sequence[Judged], correct: int) -> tuple[float, float]:
+    if not any(r.cluster for r in rows):
+        return wilson_interval(correct, len(rows))
+    clusters: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for index, r in enumerate(rows):
+        tally = clusters[r.cluster or f"row {index}"]
+        tally[0] += r.verdict == r.gold
+        tally[1] += 1
+    return clustered_wilson_interval([(s, m) for s, m in clusters.values()])
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -59,7 +102,7 @@ def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -
     status = Counter(r.status for r in rows)
     correct = sum(1 for r in rows if r.verdict == r.gold)
     parsed = status["ok"]
-    low, high = wilson_interval(correct, n)
+    low, high = _interval(rows, correct)
     confusion = {g: {p: 0 for p in [*labels, NO_VERDICT]} for g in labels}
     for r in rows:
         confusion[r.gold][r.verdict or NO_VERDICT] += 1

@@ -38,6 +38,9 @@ class TaskSpec:
     data_file: Path | None = None
     description: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    # The task file's own options: a run with other options (--option) is a variant, never ranked.
+    default_options: dict[str, Any] = field(default_factory=dict)
+    scorer: str = "classification"
     source: Path | None = None
 
     @classmethod
@@ -68,6 +71,8 @@ class TaskSpec:
             data_file=PACKAGE_DIR / data_file if data_file else None,
             description=body.get("description", ""),
             options=dict(body.get("options") or {}),
+            default_options=dict(body.get("options") or {}),
+            scorer=body.get("scorer", "classification"),
             source=where,
         )
 
@@ -78,15 +83,12 @@ class LoadedRows:
 
     ``excluded`` reports rows the loader could not turn into samples on purpose
     (RefChecker's responses without claims have no gold label), so a summary
-    says how many were left out and why instead of hiding them. ``extra_metrics``
-    lets a benchmark add its own published figures, computed from the per-sample
-    records, beside the generic ones (RefChecker's response-level agreement).
+    says how many were left out and why instead of hiding them.
     """
 
     samples: list[Sample]
     provenance: dict[str, Any]
     excluded: dict[str, Any] = field(default_factory=dict)
-    extra_metrics: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
 
 
 Loader = Callable[[TaskSpec, "Path | None"], LoadedRows]

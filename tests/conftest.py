@@ -44,3 +44,20 @@ def halubench_row(i: int, label: str = "PASS", domain: str = "halueval", **extra
     }
     row.update(extra)
     return row
+
+
+def results_file(results: Path, task: str, judge: str, **selection) -> Path:
+    """The summary of the one run of ``judge`` on ``task`` (with this ``selection``, e.g. seed=2)."""
+    from halubench.results import slug
+
+    found = [p for p in sorted((results / slug(task) / slug(judge)).glob("*.json"))
+             if all(json.loads(p.read_text())["config"]["selection"].get(k) == v for k, v in selection.items())]
+    assert len(found) == 1, f"expected one run of {judge} on {task}, found {[p.name for p in found]}"
+    return found[0]
+
+
+def read_results(results: Path, task: str, judge: str, **selection) -> tuple[dict, list[dict]]:
+    path = results_file(results, task, judge, **selection)
+    summary = json.loads(path.read_text())
+    samples = [json.loads(line) for line in (path.parent / summary["samples_file"]).read_text().splitlines()]
+    return summary, samples

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import write_jsonl
+from conftest import read_results, write_jsonl
 
 FOLDERS = {"zero": ("zero_context", "nq"), "noisy": ("noisy_context", "msmarco"),
            "accurate": ("accurate_context", "dolly")}
@@ -53,6 +53,4 @@ def write_references(path: Path, shared_data: Path, settings=("zero", "noisy", "
 
 
 def read_run(folder: Path, task: str, judge: str) -> tuple[dict, list[dict]]:
-    summary = json.loads((folder / "results" / task / f"{judge}.json").read_text())
-    lines = (folder / "results" / task / summary["samples_file"]).read_text().splitlines()
-    return summary, [json.loads(line) for line in lines]
+    return read_results(folder / "results", task, judge)

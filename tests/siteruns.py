@@ -87,5 +87,7 @@ def write_claim_level_run(results_dir, judge="checker", verdicts=("Entailment", 
     judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
     summary = {"task": "refchecker-claims", "judge": judge, "n": len(samples), "labels": labels,
                "positive_label": None, "metrics": score_run(judged, labels, None, ("setting", "responder")),
-               "usage": {"cost_per_1000_usd": 1.25, "latency_p50_s": 0.8}, "provenance": {}}
+               "usage": {"cost_per_1000_usd": 1.25, "latency_p50_s": 0.8}, "provenance": {},
+               "config_id": f"{judge}-config", "config": {"task": "refchecker-claims", "dataset": {"source": "x"}},
+               "variant": [], "complete": True, "failures": {}, "endpoint": None}
     return write_run(summary, samples, results_dir), samples

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import REPO, halubench_row, run_cli, write_jsonl
+from conftest import REPO, halubench_row, read_results, run_cli, write_jsonl
 from fake_llm_server import Delay, Drop, FakeLLMServer, Garbage, Status, Text, verdict_reply, verdicts
 
 from halubench.backends import build_judge
@@ -64,10 +64,7 @@ def judge_file(folder: Path, name: str, backend: str, **settings) -> Path:
 
 
 def summary_of(folder: Path, judge: str) -> tuple[dict, list[dict]]:
-    path = folder / "results" / "halubench" / f"{judge}.json"
-    summary = json.loads(path.read_text())
-    samples = [json.loads(line) for line in (path.parent / summary["samples_file"]).read_text().splitlines()]
-    return summary, samples
+    return read_results(folder / "results", "halubench", judge)
 
 
 def api_env(server: FakeLLMServer, key: str = "x") -> dict[str, str]:
@@ -214,32 +211,41 @@ def test_retry_after_is_honoured(monkeypatch):
     assert second.started - first.started >= 1.0  # the backoff alone would wait at most 0.01 s
 
 
-def test_a_row_that_keeps_failing_is_an_error_and_is_retried_next_run(tmp_path):
+def test_a_run_with_failed_rows_is_incomplete_and_the_next_run_asks_only_those(tmp_path):
     data = rows(9)
     path = write_jsonl(tmp_path / "d.jsonl", data)
     defs = judge_file(tmp_path, "fast", "openai", retry={**FAST_RETRY, "max_attempts": 3})
 
-    def broken_row_4(call):
-        return Status(503, "down for maintenance") if row_of(call.prompt) == 4 else verdicts(call)
+    def broken_rows(call):
+        return Status(503, "down for maintenance") if row_of(call.prompt) in (4, 7) else verdicts(call)
 
     args = ("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs))
-    with FakeLLMServer(broken_row_4) as server:
+    with FakeLLMServer(broken_rows) as server:
         result = run_cli(*args, cwd=tmp_path, env=api_env(server))
-        assert result.returncode == 0, result.stderr
+        # Written, marked incomplete, the reasons grouped, and a failed command.
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert "halubench: 2 errors: HTTP 503: down for maintenance x2" in result.stderr
         assert server.calls[next(p for p in server.calls if row_of(p) == 4)] == 3
         summary, samples = summary_of(tmp_path, "fast")
-        assert summary["metrics"]["overall"]["errors"] == 1
+        assert summary["complete"] is False and summary["failures"] == {"HTTP 503: down for maintenance": 2}
+        assert summary["metrics"]["overall"]["errors"] == 2
         broken = next(s for s in samples if s["id"] == "r4")
         assert broken["status"] == "error" and broken["verdict"] is None
         assert "HTTP 503" in broken["error"] and "3 attempts" in broken["error"]
+        board = run_cli("report", "--task", "halubench", "--no-reported", cwd=tmp_path)
+        main, apart = board.stdout.split("not ranked")
+        assert "fast" not in main and "incomplete: 2 failed rows" in apart
 
         server.reset()
         server.script = verdicts  # the same endpoint (part of the cache key), healthy again
         result = run_cli(*args, cwd=tmp_path, env=api_env(server))
         assert result.returncode == 0, result.stderr
-        assert [row_of(p) for p in server.calls] == [4]
-    summary, _ = summary_of(tmp_path, "fast")
-    assert summary["metrics"]["overall"]["errors"] == 0 and summary["usage"]["cached_replies"] == 8
+        assert sorted(row_of(p) for p in server.calls) == [4, 7]
+    summary, _ = summary_of(tmp_path, "fast")  # the same configuration: its files were replaced
+    assert summary["complete"] is True and summary["metrics"]["overall"]["errors"] == 0
+    assert summary["usage"]["cached_replies"] == 7
+    board = run_cli("report", "--task", "halubench", "--no-reported", cwd=tmp_path)
+    assert "fast" in board.stdout and "not ranked" not in board.stdout
 
 
 def test_context_window(tmp_path):
@@ -259,6 +265,7 @@ def test_context_window(tmp_path):
                          cwd=tmp_path, env=api_env(server))
         called = sorted(row_of(p) for p in server.calls)
         first = summary_of(tmp_path, "small")
+        written = {p: p.read_bytes() for p in (tmp_path / "results").rglob("*.*")}
         # Too long is a cached verdict like a reply: a re-run calls nothing and counts the same rows.
         again = run_cli("run", "--judge", "small", "--data", str(path), "--include-path", str(defs),
                         cwd=tmp_path, env=api_env(server))
@@ -271,9 +278,8 @@ def test_context_window(tmp_path):
     status = {s["id"]: s["status"] for s in samples}
     assert status["r1"] == status["r2"] == "too_long"
     assert "context window of 2000" in next(s["error"] for s in samples if s["id"] == "r1")
-    summary, samples = summary_of(tmp_path, "small")
-    assert summary["metrics"]["overall"]["too_long"] == 2 and summary["usage"]["cached_replies"] == 6
-    assert {s["id"]: s["status"] for s in samples} == status
+    # Nothing changed, so the results files are left exactly as they were (dates included).
+    assert {p: p.read_bytes() for p in (tmp_path / "results").rglob("*.*")} == written
 
 
 # --- faults that stop the run ------------------------------------------------------------------
@@ -289,6 +295,10 @@ def test_missing_key_stops_before_any_row(tmp_path, judge, variable):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert f"set {variable}" in result.stderr
+    # The key is checked before any data is read: with a missing data file too, the key is what is reported.
+    result = run_cli("run", "--judge", judge, "--data", str(tmp_path / "absent.jsonl"), cwd=tmp_path,
+                     env=api_env(server, key=""))
+    assert result.returncode == 2 and f"set {variable}" in result.stderr and "absent" not in result.stderr
 
 
 @pytest.mark.parametrize("backend", ["openai", "anthropic"])
@@ -398,9 +408,9 @@ def test_two_runs_sharing_the_cache_at_once(tmp_path):
         calls = sum(server.calls.values())
         replies = server.replies()
 
-        server.reset()  # a third run finds everything cached: no key needed, no call made
+        server.reset()  # a third run finds everything cached: no call made
         result = run_cli("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs),
-                         cwd=tmp_path / "a", env={**api_env(server, key=""), "HALUBENCH_CACHE": str(cache)})
+                         cwd=tmp_path / "a", env={**api_env(server), "HALUBENCH_CACHE": str(cache)})
         assert result.returncode == 0, result.stderr
         assert server.log == []
     expected = expected_metrics(data, replies)

@@ -233,15 +233,15 @@ def test_agreement_with_missing_verdicts_by_hand():
         "d": ([E, E], [None, N]),  # factual, predicted non-factual despite a missing verdict
         "e": ([E], [None]),  # factual, no prediction: wrong, and out of the correlations
     }
-    records, response_of = [], {}
+    records = []
     for name, (gold, verdicts) in responses.items():
         for index, (g, v) in enumerate(zip(gold, verdicts, strict=True)):
-            records.append({"id": f"{name}/{index}", "gold": g, "verdict": v})
-            response_of[f"{name}/{index}"] = ("zero", "gpt4", name)
-    records.append({"id": "x/0", "gold": E, "verdict": C})
-    response_of["x/0"] = ("zero", "davinci001", "x")
-    counts = Counter(response_of.values())
-    figures = agreement(records, response_of, counts)["refchecker_agreement"]["by_setting"]["zero"]
+            records.append({"id": f"{name}/{index}", "gold": g, "verdict": v, "cluster": f"zero/gpt4/{name}",
+                            "groups": {"setting": "zero", "responder": "gpt4"}})
+    records.append({"id": "x/0", "gold": E, "verdict": C, "cluster": "zero/davinci001/x",
+                    "groups": {"setting": "zero", "responder": "davinci001"}})
+    counts = Counter(r["cluster"] for r in records)
+    figures = agreement(records, counts)["refchecker_agreement"]["by_setting"]["zero"]
     assert figures["responses"] == 5 and figures["gold_factual"] == 3 and figures["no_prediction"] == 1
     assert figures["accuracy"] == 2 / 5
     # factual: tp 1 (a), predicted factual a, b -> P 1/2; gold factual a, d, e -> R 1/3; F1 = 0.4

@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import read_results, results_file, run_cli
 from siteruns import write_claim_level_run
 
 from halubench.errors import ConfigError
@@ -59,7 +59,7 @@ def test_leaderboard_numbers_come_from_the_summaries(sample_results):
     board = boards["halubench-sample"]
     assert set(board.frame["judge"]) == set(JUDGES) and (board.frame["kind"] != REPORTED).all()
     for _, row in board.frame.iterrows():
-        summary = json.loads((sample_results / "results" / "halubench-sample" / f"{row['judge']}.json").read_text())
+        summary = json.loads(results_file(sample_results / "results", "halubench-sample", row["judge"]).read_text())
         overall = summary["metrics"]["overall"]
         assert row["acc_micro"] == overall["accuracy"]
         assert row["acc_macro"] == overall["domain_macro_accuracy"]
@@ -110,13 +110,12 @@ def test_report_without_results_is_one_line(tmp_path):
 
 
 def test_compare_pairs_rows_and_counts_discordant_ones(sample_results, tmp_path):
-    folder = sample_results / "results" / "halubench-sample"
+    results = sample_results / "results"
     out = tmp_path / "differ.csv"
-    result = run_cli("compare", "lexical", str(folder / "random.json"), "--task", "halubench-sample",
-                     "--disagreements", str(out), cwd=sample_results)
+    result = run_cli("compare", "lexical", str(results_file(results, "halubench-sample", "random")), "--task",
+                     "halubench-sample", "--disagreements", str(out), cwd=sample_results)
     assert result.returncode == 0, result.stderr
-    load = lambda judge: {json.loads(line)["id"]: json.loads(line)  # noqa: E731
-                          for line in (folder / f"{judge}.samples.jsonl").read_text().splitlines()}
+    load = lambda judge: {s["id"]: s for s in read_results(results, "halubench-sample", judge)[1]}  # noqa: E731
     a, b = load("lexical"), load("random")
     only_a = sum(a[i]["correct"] and not b[i]["correct"] for i in a)
     only_b = sum(b[i]["correct"] and not a[i]["correct"] for i in a)
@@ -131,8 +130,8 @@ def test_compare_pairs_rows_and_counts_discordant_ones(sample_results, tmp_path)
 
 def test_compare_refuses_runs_of_different_tasks_or_unknown_judges(sample_results, tmp_path):
     write_claim_level_run(tmp_path / "results")
-    claims = tmp_path / "results" / "refchecker-claims" / "checker.json"
-    lexical = sample_results / "results" / "halubench-sample" / "lexical.json"
+    claims = results_file(tmp_path / "results", "refchecker-claims", "checker")
+    lexical = results_file(sample_results / "results", "halubench-sample", "lexical")
     result = run_cli("compare", str(lexical), str(claims), cwd=tmp_path)
     assert result.returncode == 2 and "same task" in result.stderr
     result = run_cli("compare", "lexical", "nobody", "--task", "halubench-sample", cwd=sample_results)

@@ -1,14 +1,11 @@
 import json
 
 import pytest
-from conftest import halubench_row, run_cli, write_jsonl
+from conftest import halubench_row, read_results, run_cli, write_jsonl
 
 
 def read_summary(folder, task, judge):
-    summary = json.loads((folder / "results" / task / f"{judge}.json").read_text())
-    samples = [json.loads(line) for line in
-               (folder / "results" / task / summary["samples_file"]).read_text().splitlines()]
-    return summary, samples
+    return read_results(folder / "results", task, judge)
 
 
 def test_embedded_default_runs_offline(tmp_path):
@@ -17,7 +14,7 @@ def test_embedded_default_runs_offline(tmp_path):
     assert result.returncode == 0, result.stderr
     for domain in ("halueval", "RAGTruth", "FinanceBench", "DROP", "covidQA", "pubmedQA"):
         assert domain in result.stdout
-    assert "results/halubench-sample/lexical.json" in result.stdout
+    assert "results/halubench-sample/lexical/" in result.stdout
     summary, samples = read_summary(tmp_path, "halubench-sample", "lexical")
     assert summary["n"] == 96 == len(samples)
     assert set(summary["metrics"]["by_domain"]) == {
@@ -60,7 +57,10 @@ def test_limit_is_stratified_and_seeded(tmp_path, shared_data):
     _, again = read_summary(tmp_path, "halubench", "random")
     assert [s["id"] for s in first] == [s["id"] for s in again]
     assert run_cli(*args, "--seed", "2", cwd=tmp_path).returncode == 0
-    _, other = read_summary(tmp_path, "halubench", "random")
+    # another seed draws other rows: another configuration, kept beside the first
+    runs = [json.loads(p.read_text()) for p in (tmp_path / "results/halubench/random").glob("*.json")]
+    assert sorted(r["config"]["selection"]["seed"] for r in runs) == [1, 2]
+    other = read_results(tmp_path / "results", "halubench", "random", seed=2)[1]
     assert [s["id"] for s in first] != [s["id"] for s in other]
 
 

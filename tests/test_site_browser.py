@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import functools
 import http.server
-import json
 import os
 import threading
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SHARED_DATA, run_cli
+from conftest import REPO, SHARED_DATA, read_results, results_file, run_cli
 from siteruns import EVIL_JUDGE, IMG, OFFLINE_JUDGES, PAYLOAD, SCRIPT, UNPARSED_ID, make_results
 
 from halubench.results import slug
@@ -204,8 +203,12 @@ def test_reported_and_measured_rows_cannot_be_mistaken(visit, base, project):
 
 
 def read_samples(project: Path, task: str, judge: str) -> list[dict]:
-    path = project / "results" / task / f"{slug(judge)}.samples.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return read_results(project / "results", task, judge)[1]
+
+
+def run_page(project: Path, task: str, judge: str) -> str:
+    """A run's page address without its suffix: runs/<task>/<judge>/<config_id>."""
+    return f"runs/{task}/{slug(judge)}/{results_file(project / 'results', task, judge).stem}"
 
 
 def shown_count(page) -> int:
@@ -214,7 +217,7 @@ def shown_count(page) -> int:
 
 
 def test_explorer_filters(visit, base, project):
-    visit_ = visit(base, "runs/halubench-sample/lexical.samples.html")
+    visit_ = visit(base, run_page(project, "halubench-sample", "lexical") + ".samples.html")
     page = visit_.page
     wait_for_rows(visit_)
     samples = read_samples(project, "halubench-sample", "lexical")
@@ -248,17 +251,16 @@ def test_explorer_filters(visit, base, project):
 
 
 def test_untrusted_text_shows_as_text_and_runs_nothing(visit, base, project):
-    evil = slug(EVIL_JUDGE)
     board = visit(base, "index.html")
     cell = board.page.locator("tr.measured", has_text="evil <b>judge</b>").locator("a.judge-name")
     assert cell.inner_text() == EVIL_JUDGE and cell.locator("b, img").count() == 0
     board.check_clean()
 
-    run_page = visit(base, f"runs/halubench-sample/{evil}.html")
-    assert EVIL_JUDGE in run_page.page.locator("h1").inner_text()
-    run_page.check_clean()
+    page_of_run = visit(base, run_page(project, "halubench-sample", EVIL_JUDGE) + ".html")
+    assert EVIL_JUDGE in page_of_run.page.locator("h1").inner_text()
+    page_of_run.check_clean()
 
-    explorer = visit(base, f"runs/halubench-sample/{evil}.samples.html")
+    explorer = visit(base, run_page(project, "halubench-sample", EVIL_JUDGE) + ".samples.html")
     page = explorer.page
     wait_for_rows(explorer)
     page.locator("select[name=status]").select_option(label="unparsed")
@@ -283,7 +285,7 @@ def test_untrusted_text_shows_as_text_and_runs_nothing(visit, base, project):
 def test_claim_level_run_filters_by_both_breakdowns(visit, base, project):
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}: the RefChecker run was not made")
-    explorer = visit(base, "runs/refchecker-claims/random.samples.html")
+    explorer = visit(base, run_page(project, "refchecker-claims", "random") + ".samples.html")
     page = explorer.page
     wait_for_rows(explorer)
     samples = read_samples(project, "refchecker-claims", "random")
@@ -305,7 +307,7 @@ def test_claim_level_run_filters_by_both_breakdowns(visit, base, project):
 def test_large_run_pages_through_shards(visit, base, project):
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}: the HaluEval runs were not made")
-    explorer = visit(base, "runs/halubench/lexical.samples.html")
+    explorer = visit(base, run_page(project, "halubench", "lexical") + ".samples.html")
     page = explorer.page
     wait_for_rows(explorer)
     assert shown_count(page) == 1000
@@ -322,13 +324,13 @@ def test_large_run_pages_through_shards(visit, base, project):
     explorer.check_clean()
 
 
-def test_screenshots_are_kept(visit, server):
+def test_screenshots_are_kept(visit, server, project):
     ARTIFACTS.mkdir(exist_ok=True)
     board = visit(server, "index.html")
     board.page.screenshot(path=str(ARTIFACTS / "leaderboard.png"), full_page=True)
-    run = visit(server, "runs/halubench-sample/lexical.html")
+    run = visit(server, run_page(project, "halubench-sample", "lexical") + ".html")
     run.page.screenshot(path=str(ARTIFACTS / "run-page.png"), full_page=True)
-    explorer = visit(server, "runs/halubench-sample/lexical.samples.html")
+    explorer = visit(server, run_page(project, "halubench-sample", "lexical") + ".samples.html")
     wait_for_rows(explorer)
     explorer.page.screenshot(path=str(ARTIFACTS / "explorer.png"))
     for name in ("leaderboard.png", "run-page.png", "explorer.png"):

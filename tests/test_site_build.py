@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import read_results, results_file, run_cli
 from refchecker_data import annotations_dir, write_references
 from siteruns import EVIL_JUDGE, OFFLINE_JUDGES, PAYLOAD, make_results, write_claim_level_run
 
@@ -27,6 +27,11 @@ def built(tmp_path_factory):
     return folder
 
 
+def page_of(results, task, judge):
+    """A run's site address without suffix: runs/<task>/<judge>/<config_id>."""
+    return f"runs/{task}/{slug(judge)}/{results_file(results, task, judge).stem}"
+
+
 def read_data(path):
     """The JSON inside a data file `halubenchData.put("key", {...});`."""
     match = re.fullmatch(r'halubenchData\.put\(("[^"]*"),(.*)\);\n', path.read_text(encoding="utf-8"), re.DOTALL)
@@ -38,7 +43,8 @@ def test_site_has_a_page_chart_and_explorer_per_run(built):
     site = built / "public"
     for judge in OFFLINE_JUDGES:
         for suffix in (".html", ".samples.html", ".svg"):
-            assert (site / "runs" / "halubench-sample" / f"{judge}{suffix}").is_file()
+            config = results_file(built / "results", "halubench-sample", judge).stem
+            assert (site / "runs" / "halubench-sample" / judge / f"{config}{suffix}").is_file()
     index = (site / "index.html").read_text()
     assert index.count('class="reported"') == 11 and index.count('<span class="badge reported">') >= 11
     assert index.count('<tr class="measured"') == 5
@@ -49,8 +55,7 @@ def test_site_has_a_page_chart_and_explorer_per_run(built):
 
 def test_untrusted_text_is_escaped_in_every_file(built):
     site = built / "public"
-    evil = slug(EVIL_JUDGE)
-    for page in [site / "index.html", *site.glob("runs/*/*.html")]:
+    for page in [site / "index.html", *site.glob("runs/**/*.html")]:
         text = page.read_text()
         assert "<script>window" not in text and '<img src="x"' not in text, page
         assert "<b>judge</b>" not in text, page
@@ -58,7 +63,7 @@ def test_untrusted_text_is_escaped_in_every_file(built):
     _, texts = read_data(next((site / "data" / "halubench-sample" / "texts").glob("*.js")))
     # Data files hold the text verbatim as JSON strings; the explorer renders it with textContent.
     assert any(PAYLOAD in row.get("passage", "") for row in texts)
-    assert (site / "runs" / "halubench-sample" / f"{evil}.samples.html").is_file()
+    assert (site / f"{page_of(built / 'results', 'halubench-sample', EVIL_JUDGE)}.samples.html").is_file()
 
 
 class Elements(HTMLParser):
@@ -99,12 +104,12 @@ def test_pages_load_nothing_from_outside_and_run_no_inline_code(built):
 
 def test_explorer_data_is_sharded_and_texts_stored_once_per_task(built):
     data = built / "public" / "data" / "halubench-sample"
-    key, index = read_data(data / "runs" / "lexical" / "index.js")
-    assert key == "halubench-sample/runs/lexical/index" and len(index["rows"]) == 96
+    config = results_file(built / "results", "halubench-sample", "lexical").stem
+    key, index = read_data(data / "runs" / "lexical" / config / "index.js")
+    assert key == f"halubench-sample/runs/lexical/{config}/index" and len(index["rows"]) == 96
     assert index["labels"] == ["PASS", "FAIL"] and index["breakdowns"][0]["name"] == "domain"
     domains = index["breakdowns"][0]["groups"]
-    samples = [json.loads(line) for line in
-               (built / "results" / "halubench-sample" / "lexical.samples.jsonl").read_text().splitlines()]
+    samples = read_results(built / "results", "halubench-sample", "lexical")[1]
     for row, sample in zip(index["rows"], samples, strict=True):
         assert row[0] == sample["id"]
         assert index["labels"][row[1]] == sample["gold"]
@@ -121,11 +126,12 @@ def test_rebuild_replaces_its_own_site_but_never_a_foreign_folder(built, tmp_pat
     site = built / "public"
     stale = site / "runs" / "halubench-sample" / "gone.html"
     stale.write_text("old page")
-    chart = (site / "runs" / "halubench-sample" / "lexical.svg").read_bytes()
+    lexical = site / f"{page_of(built / 'results', 'halubench-sample', 'lexical')}.svg"
+    chart = lexical.read_bytes()
     result = run_cli("site", "--out", "public", cwd=built)
     assert result.returncode == 0, result.stderr
     assert not stale.exists()
-    assert (site / "runs" / "halubench-sample" / "lexical.svg").read_bytes() == chart  # deterministic
+    assert lexical.read_bytes() == chart  # deterministic
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
@@ -145,7 +151,7 @@ def test_site_is_generic_over_breakdown_and_labels(tmp_path):
     write_claim_level_run(tmp_path / "results")
     result = run_cli("site", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    page = (tmp_path / "site" / "runs" / "refchecker-claims" / "checker.html").read_text()
+    page = (tmp_path / "site" / f"{page_of(tmp_path / 'results', 'refchecker-claims', 'checker')}.html").read_text()
     for label in ("Entailment", "Neutral", "Contradiction", "zero_context", "macro-F1", "$1.25"):
         assert label in page
     index = (tmp_path / "site" / "index.html").read_text()
@@ -163,23 +169,26 @@ def test_a_measured_run_of_a_paper_model_shows_beside_the_reported_row(tmp_path)
     result = run_cli("site", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     index = (tmp_path / "site" / "index.html").read_text()
-    measured = index.split('id="run-halubench-gpt-4o"')[1].split("</tr>")[0]
+    config = results_file(tmp_path / "results", "halubench", "gpt-4o").stem
+    measured = index.split(f'id="run-halubench-gpt-4o-{config}"')[1].split("</tr>")[0]
     reported = index.split('id="halubench-reported-GPT-4o"')[1].split("</tr>")[0]
     assert 'href="#halubench-reported-GPT-4o">paper: GPT-4o<' in measured
-    assert 'href="runs/halubench/gpt-4o.html">measured: gpt-4o<' in reported
+    assert f'href="runs/halubench/gpt-4o/{config}.html">measured: gpt-4o<' in reported
     assert "86.5" in reported and "87.9" in reported
-    page = (tmp_path / "site" / "runs" / "halubench" / "gpt-4o.html").read_text()
+    page = (tmp_path / "site" / "runs" / "halubench" / "gpt-4o" / f"{config}.html").read_text()
     assert "The paper reports" in page and "86.5% overall" in page
-    chart = (tmp_path / "site" / "runs" / "halubench" / "gpt-4o.svg").read_text()
+    chart = (tmp_path / "site" / "runs" / "halubench" / "gpt-4o" / f"{config}.svg").read_text()
     assert "reported in the paper" in chart and chart.count("HaluEval") == 1
 
 
 def test_a_summary_without_its_samples_is_one_line(built, tmp_path):
     results = tmp_path / "results"
     shutil.copytree(built / "results" / "halubench-sample", results / "halubench-sample")
-    (results / "halubench-sample" / "lexical.samples.jsonl").unlink()
+    summary = results_file(results, "halubench-sample", "lexical")
+    (summary.parent / f"{summary.stem}.samples.jsonl").unlink()
     result = run_cli("site", cwd=tmp_path)
-    assert result.returncode == 2 and "lexical.samples.jsonl" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and f"{summary.stem}.samples.jsonl" in result.stderr
+    assert "Traceback" not in result.stderr
     assert not (tmp_path / "site").exists()
 
 
@@ -191,11 +200,11 @@ def test_refchecker_runs_show_their_provenance_exclusions_and_agreement(tmp_path
         assert result.returncode == 0, result.stderr
     result = run_cli("site", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    runs = tmp_path / "site" / "runs"
-    responses = (runs / "refchecker-zero" / "always-fail.html").read_text()
+    site, results = tmp_path / "site", tmp_path / "results"
+    responses = (site / f"{page_of(results, 'refchecker-zero', 'always-fail')}.html").read_text()
     assert "annotations commit 1df1b25cee792ba2b171302e31ca4f768bd67703" in responses
     assert "87 rows: responses without claim triplets" in responses
-    claims = (runs / "refchecker-zero-claims" / "always-entailment.html").read_text()
+    claims = (site / f"{page_of(results, 'refchecker-zero-claims', 'always-entailment')}.html").read_text()
     assert "RefChecker agreement" in claims and "Contradiction" in claims
     index = (tmp_path / "site" / "index.html").read_text()
     assert "RefChecker annotations@1df1b25" in index and "by responder" in index

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -65,9 +66,8 @@ def only_run(folder: Path) -> tuple[dict, list[dict]]:
 
 
 def test_sample_end_to_end_scores_verdicts_and_cache(tmp_path, models):
-    judge = f"hf:{models['nli3']}"
-    first = run_cli("run", "--judge", judge, "--task", "halubench-sample", "--judge-arg", "device=cpu",
-                    cwd=tmp_path, timeout=600)
+    args = ("run", "--judge", f"hf:{models['nli3']}", "--task", "halubench-sample", "--judge-arg", "device=cpu")
+    first = run_cli(*args, cwd=tmp_path, timeout=600)
     assert first.returncode == 0, first.stderr
     summary, samples = only_run(tmp_path)
     assert summary["n"] == 96 and summary["usage"]["called"] == 96
@@ -79,10 +79,16 @@ def test_sample_end_to_end_scores_verdicts_and_cache(tmp_path, models):
     assert overall["scored"] == 96 and 0 <= overall["auroc"] <= 1 and len(overall["auroc_ci95"]) == 2
     assert all("auroc" in group for group in summary["metrics"]["by_domain"].values())
 
-    again = run_cli("run", "--judge", judge, "--task", "halubench-sample", cwd=tmp_path, timeout=600)
+    def cached_rows():
+        with sqlite3.connect(tmp_path / "cache.sqlite") as db:
+            return db.execute("SELECT key, score, created_at FROM replies ORDER BY key").fetchall()
+
+    stored = cached_rows()
+    assert len(stored) == 96 and sorted(r[1] for r in stored) == sorted(s["score"] for s in samples)
+    again = run_cli(*args, cwd=tmp_path, timeout=600)
     assert again.returncode == 0, again.stderr
+    assert cached_rows() == stored  # every reply came from the cache: none was computed and written again
     cached_summary, cached_samples = only_run(tmp_path)
-    assert cached_summary["usage"]["called"] == 0 and cached_summary["usage"]["cached_replies"] == 96
     assert [s["score"] for s in cached_samples] == [s["score"] for s in samples]
     assert cached_summary["metrics"]["overall"]["auroc"] == overall["auroc"]
 

@@ -75,7 +75,7 @@ def prompt_tokens(tiny_model, sample) -> dict[str, int]:
 
 
 def read_run(folder: Path):
-    [summary_file] = (folder / "results" / "halubench-sample").glob("*.json")
+    [summary_file] = (folder / "results" / "halubench-sample").glob("*/*.json")
     summary = json.loads(summary_file.read_text())
     lines = (summary_file.parent / summary["samples_file"]).read_text().splitlines()
     return summary, [json.loads(line) for line in lines]

@@ -75,10 +75,13 @@ def test_judge_args_override_nested_settings_with_yaml_types():
 def test_judge_arg_reaches_the_judge_and_the_results(tmp_path):
     base = ("run", "--judge", "lexical", "--task", "halubench-sample", "--no-cache")
     assert run_cli(*base, cwd=tmp_path).returncode == 0
-    default = json.loads((tmp_path / "results/halubench-sample/lexical.json").read_text())
+    [default_file] = (tmp_path / "results/halubench-sample/lexical").glob("*.json")
+    default = json.loads(default_file.read_text())
     result = run_cli(*base, "--judge-arg", "threshold=0.99", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    strict = json.loads((tmp_path / "results/halubench-sample/lexical.json").read_text())
+    # another judge setting is another configuration: both runs stay on disk
+    [strict_file] = set((tmp_path / "results/halubench-sample/lexical").glob("*.json")) - {default_file}
+    strict = json.loads(strict_file.read_text())
     assert strict["provenance"]["judge"]["threshold"] == 0.99
     fail_share = [s["metrics"]["overall"]["confusion"]["PASS"]["FAIL"] for s in (default, strict)]
     assert fail_share[1] > fail_share[0]  # a stricter threshold calls more faithful answers FAIL
@@ -148,9 +151,12 @@ def test_named_vllm_judge_with_base_url_talks_to_the_server(tmp_path):
         assert call.body["temperature"] == 0 and call.body["max_tokens"] == 600
         assert call.body["stop"] == ["<|eot_id|>"]
         assert not {"engine", "max_model_len", "tensor_parallel_size"} & set(call.body)
-    summary = json.loads((tmp_path / "results/halubench-sample/lynx-8b.json").read_text())
+    [path] = (tmp_path / "results/halubench-sample/lynx-8b").glob("*.json")
+    summary = json.loads(path.read_text())
     assert summary["n"] == 16 and summary["metrics"]["overall"]["errors"] == 0
     assert summary["provenance"]["judge"]["base_url"] == server.openai_base_url
+    # A local server is recorded as the endpoint, and marked as not the provider's own.
+    assert summary["endpoint"]["url"] == server.openai_base_url.rstrip("/") and not summary["endpoint"]["official"]
 
 
 def test_base_url_in_the_judge_settings_and_a_served_model_name(tmp_path):

@@ -58,8 +58,12 @@ def build_tiny_roberta(folder: Path, corpus: list[str], id2label: dict[int, str]
     return folder
 
 
-def build_tiny_t5(folder: Path, corpus: list[str], d_model: int = 32, layers: int = 2, window: int = WINDOW) -> Path:
-    """A seq2seq scorer read like MiniCheck-Flan-T5 (the "1" token against "0")."""
+def build_tiny_t5(folder: Path, corpus: list[str], d_model: int = 32, layers: int = 2, window: int = WINDOW,
+                  d_ff: int | None = None, heads: int = 2) -> Path:
+    """A seq2seq scorer read like MiniCheck-Flan-T5 (the "1" token against "0").
+
+    The defaults make it tiny; the benchmark asks for flan-t5-base's shape.
+    """
     import torch
     from tokenizers import processors
     from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
@@ -74,8 +78,8 @@ def build_tiny_t5(folder: Path, corpus: list[str], d_model: int = 32, layers: in
     tokenizer.save_pretrained(folder)
     torch.manual_seed(0)
     config = T5Config(
-        vocab_size=bpe.get_vocab_size(), d_model=d_model, d_ff=2 * d_model, d_kv=d_model // 2,
-        num_layers=layers, num_heads=2, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+        vocab_size=bpe.get_vocab_size(), d_model=d_model, d_ff=d_ff or 2 * d_model, d_kv=d_model // heads,
+        num_layers=layers, num_heads=heads, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
     )
     T5ForConditionalGeneration(config).save_pretrained(folder, safe_serialization=True)
     return folder

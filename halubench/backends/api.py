@@ -39,6 +39,10 @@ from halubench.judge_spec import JudgeSpec
 # marks it too long instead.
 BYTES_PER_TOKEN_BOUND = 8
 MESSAGE_OVERHEAD_TOKENS = 4
+# Fail fast: this many connection-level failures (refused, unresolvable, reset) before any call
+# has succeeded mean the endpoint is wrong or down, not busy. Five first attempts fail within
+# milliseconds at any concurrency above 4, and within about 15 s of backoff at concurrency 1.
+UNREACHABLE_AFTER = 5
 
 
 def estimate_prompt_tokens(messages: tuple[Mapping[str, str], ...]) -> int:
@@ -85,6 +89,8 @@ class ApiJudge(RequestJudge):
         self._api_key = ""
         self.call_kwargs: dict[str, Any] = {}
         self._rng = random.Random()
+        self._succeeded = False
+        self._connection_failures = 0
 
     @property
     def endpoint(self) -> str:
@@ -98,13 +104,16 @@ class ApiJudge(RequestJudge):
             "generation": self.generation,
         }
 
-    async def start(self) -> None:
-        key = os.environ.get(self.key_variable, "")
-        if not key and not self.key_optional:
+    def preflight(self) -> None:
+        if not os.environ.get(self.key_variable) and not self.key_optional:
             raise JudgeError(
                 f"judge {self.spec.name} needs an API key: set {self.key_variable} "
                 f"(endpoint {self.base_url})"
             )
+
+    async def start(self) -> None:
+        self.preflight()
+        key = os.environ.get(self.key_variable, "")
         self._api_key = key
         # Local servers without auth accept any key; the SDKs refuse an empty one.
         self.client = self.make_client(key or "EMPTY", self.base_url, self.retry.request_timeout_s)
@@ -142,10 +151,22 @@ class ApiJudge(RequestJudge):
         if isinstance(exc, sdk.APITimeoutError):
             return Fault("retry", f"no reply within {self.retry.request_timeout_s:g} s")
         if isinstance(exc, sdk.APIConnectionError):
-            return Fault("retry", f"connection failed ({type(exc.__cause__ or exc).__name__})")
+            reason = f"connection failed ({type(exc.__cause__ or exc).__name__})"
+            self._note_connection_failure(reason)
+            return Fault("retry", reason)
         if isinstance(exc, (sdk.APIError, MalformedResponse, json.JSONDecodeError)):
             return Fault("retry", f"unreadable response: {exc}")
         return None
+
+    def _note_connection_failure(self, reason: str) -> None:
+        """Stop the run when the endpoint has never answered and keeps refusing connections."""
+        self._connection_failures += 1
+        if not self._succeeded and self._connection_failures >= UNREACHABLE_AFTER:
+            raise JudgeError(
+                f"judge {self.spec.name}: cannot reach {self.base_url}: {reason} on the first "
+                f"{self._connection_failures} attempts and no call has succeeded; check the endpoint "
+                f"(--base-url, the judge file's base_url or {self.base_url_env}) and that the server is running"
+            )
 
     def max_new_tokens(self) -> int:
         return int(self.generation.get("max_tokens") or self.generation.get("max_completion_tokens") or 0)
@@ -191,6 +212,7 @@ class ApiJudge(RequestJudge):
             started = time.perf_counter()
             result = await self.call(request)
             timing["latency_s"] = time.perf_counter() - started
+            self._succeeded = True
             return result
 
         result, fault, attempts = await call_with_retries(attempt, self.classify, self.retry, self._rng)

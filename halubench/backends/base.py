@@ -77,11 +77,14 @@ class Judge(ABC):
         """
         return None
 
+    def preflight(self) -> None:  # noqa: B027 - optional hook
+        """Fail now, before any data is loaded, if the judge cannot run (no key, no engine)."""
+
     def bind_task(self, task: TaskSpec) -> None:  # noqa: B027 - optional hook
         """Learn the task before judging it (a classifier picks its input pair by the task's loader)."""
 
     async def start(self) -> None:  # noqa: B027 - optional hook
-        """Check credentials and load engines before any row is judged."""
+        """Open clients and load engines; called once, when the first row needs a call."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and engines."""

@@ -25,6 +25,7 @@ Contradiction when some chunk contradicts, else Neutral).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -85,6 +86,13 @@ class TransformersJudge(Judge):
         self._device: Any = None
         self._version: str | None = None
 
+    def preflight(self) -> None:
+        """Without torch and transformers nothing can run: say so before any data is loaded."""
+        missing = [name for name in ("torch", "transformers") if importlib.util.find_spec(name) is None]
+        if missing:
+            raise JudgeError(f"judge {self.spec.name} needs {' and '.join(missing)}: "
+                             f"pip install 'halubench[transformers]' (CPU only: pip install torch==2.13.0 first)")
+
     def bind_task(self, task: TaskSpec) -> None:
         self.rule = hypothesis_rule(task.loader)
 
@@ -96,12 +104,9 @@ class TransformersJudge(Judge):
         return {"provider": "transformers", **settings, **weights, "pair": self.rule}
 
     async def start(self) -> None:
-        try:
-            import torch
-            import transformers
-        except ImportError:
-            raise JudgeError(f"judge {self.spec.name} needs transformers and torch: "
-                             f"pip install 'halubench[transformers]'") from None
+        import torch
+        import transformers
+
         transformers.utils.logging.disable_progress_bar()  # the run's own progress bar is the one to watch
         settings = self.spec.settings
         source = {"revision": settings.get("revision"), "trust_remote_code": bool(settings.get("trust_remote_code"))}

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from halubench.errors import ConfigError
 from halubench.refchecker import annotations, references
-from halubench.refchecker.agreement import agreement
 from halubench.refchecker.annotations import LABELS, SETTINGS, Claim, Response, Setting
 from halubench.samples import Sample
 from halubench.task import LoadedRows, TaskSpec, file_sha256
@@ -64,26 +62,23 @@ def load_responses(spec: TaskSpec, data: Path | None) -> LoadedRows:
 
 
 def load_claims(spec: TaskSpec, data: Path | None) -> LoadedRows:
-    """One sample per human-labelled triplet; the summary adds the paper's agreement figures."""
+    """One sample per human-labelled triplet, clustered by its response (scorer ``refchecker-claims``)."""
     options = _options(spec, _COMMON_OPTIONS)
     if spec.labels != LABELS:
         raise ConfigError(f"{spec.source}: claim-level RefChecker tasks need doc_to_choice [{', '.join(LABELS)}]")
     responses, refs, provenance = _load(spec, data, options)
-    samples, response_of = [], {}
+    samples = []
     for response in responses:
         reference = refs[response.setting][response.id]
         for index, claim in enumerate(response.claims):
-            sample_id = f"{response.key}/{index}"
-            response_of[sample_id] = (response.setting, response.responder, response.id)
             samples.append(Sample(
-                id=sample_id,
+                id=f"{response.key}/{index}",
                 label=claim.label,
                 fields={**_fields(reference, answer=_claim_text(claim)), "triplet": _triplet(claim)},
                 groups={"setting": response.setting, "responder": response.responder},
+                cluster=response.key,
             ))
-    claims_per_response = Counter(response_of.values())
-    metrics = partial(agreement, response_of=response_of, claims_per_response=claims_per_response)
-    return LoadedRows(samples, provenance, extra_metrics=metrics)
+    return LoadedRows(samples, provenance)
 
 
 def _options(spec: TaskSpec, known: Sequence[str]) -> dict[str, Any]:

@@ -74,28 +74,24 @@ def _setting_figures(responses: list[tuple[list[str], list[str | None]]]) -> dic
     }
 
 
-def agreement(
-    records: Sequence[Mapping[str, Any]],
-    response_of: Mapping[str, tuple[str, str, str]],
-    claims_per_response: Mapping[tuple[str, str, str], int],
-) -> dict[str, Any]:
+def agreement(records: Sequence[Mapping[str, Any]], claims_per_response: Mapping[str, int]) -> dict[str, Any]:
     """``refchecker_agreement`` for a results summary, from claim-level records.
 
-    ``response_of`` maps a sample id to its response (setting, responder, id);
+    A record's ``cluster`` is its response (``<setting>/<responder>/<item id>``);
     ``claims_per_response`` says how many claims each response has in all.
     """
-    grouped: dict[tuple[str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    grouped: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for record in records:
-        response = response_of[record["id"]]
-        if response[1] in PAPER_RESPONDERS:
-            grouped[response].append(record)
+        if record["groups"]["responder"] in PAPER_RESPONDERS:
+            grouped[record["cluster"]].append(record)
     by_setting: dict[str, list[tuple[list[str], list[str | None]]]] = defaultdict(list)
     incomplete: dict[str, int] = defaultdict(int)
     for response, claims in grouped.items():
+        setting = claims[0]["groups"]["setting"]
         if len(claims) < claims_per_response[response]:
-            incomplete[response[0]] += 1
+            incomplete[setting] += 1
             continue
-        by_setting[response[0]].append(([c["gold"] for c in claims], [c["verdict"] for c in claims]))
+        by_setting[setting].append(([c["gold"] for c in claims], [c["verdict"] for c in claims]))
     settings = sorted(set(by_setting) | set(incomplete))
     return {
         "refchecker_agreement": {

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from halubench import __version__
@@ -29,7 +30,7 @@ from halubench.leaderboard import (
     load_runs,
 )
 from halubench.ranking_metrics import roc_points
-from halubench.report import to_csv_frame
+from halubench.report import judge_label, to_csv_frame
 from halubench.reported import ReportedTable
 from halubench.results import slug
 from halubench.sitegen.charts import Bar, accuracy_chart, roc_chart
@@ -90,7 +91,7 @@ def _table(board: Leaderboard) -> dict[str, Any]:
     ]
     reported_rows = {r.judge: r for r in (board.reported.rows if board.reported else [])}
     notes: list[dict[str, str]] = []
-    rows = []
+    rows, apart = [], []
     for record in board.frame.to_dict("records"):
         reported = record["kind"] == REPORTED
         cells = []
@@ -108,7 +109,7 @@ def _table(board: Leaderboard) -> dict[str, Any]:
             _cell(seconds(record["latency_p50_s"]), record["latency_p50_s"]),
             _cell(count(record["n"]), record["n"]),
         ]
-        row: dict[str, Any] = {"kind": record["kind"], "judge": record["judge"], "cells": cells,
+        row: dict[str, Any] = {"kind": record["kind"], "judge": judge_label(pd.Series(record)), "cells": cells,
                                "notes": [], "links": []}
         if reported:
             row["anchor"] = _reported_anchor(board.task, record["judge"])
@@ -126,11 +127,15 @@ def _table(board: Leaderboard) -> dict[str, Any]:
             covered = sum(not missing(record[f"acc:{g}"]) for g in board.groups)
             coverage = f" · {covered} of {len(board.groups)} {breakdown}s" if covered < len(board.groups) else ""
             row["detail"] = f"{record['data']}{coverage} · {record['run_date'] or 'date unknown'}"
+            if not missing(record["apart"]):
+                row["detail"] = f"{record['apart']} · {row['detail']}"
+                apart.append(row)
+                continue
             if not missing(record["same_model"]):
                 row["links"] = [{"text": f"paper: {name}", "href": f"#{_reported_anchor(board.task, name)}"}
                                 for name in record["same_model"].split(", ")]
         rows.append(row)
-    return {"headers": headers, "rows": rows, "notes": notes}
+    return {"headers": headers, "rows": rows, "apart": apart, "notes": notes}
 
 
 def _ordered(board: Leaderboard, run: Run) -> list[tuple[str, dict[str, Any]]]:
@@ -240,7 +245,7 @@ def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
         store = TextStore()
         for run in board.runs.values():
             samples = run.samples()
-            key = f"{task_dir}/runs/{run.path.stem}"
+            key = f"{task_dir}/runs/{slug(run.judge)}/{run.config_id}"
             site.data_bytes += write_run_data(samples, breakdowns(run.summary["metrics"]),
                                               list(run.summary["labels"]), store,
                                               site.out / "data" / key, key, f"{task_dir}/texts")
@@ -252,10 +257,11 @@ def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
             roc = _roc(run, samples)
             if roc:
                 chart.with_suffix(".roc.svg").write_text(roc, encoding="utf-8")
-            _render(env, "run.html.jinja", site.out / "runs" / f"{run.run_id}.html", "../../", site,
-                    n_runs=n_runs, chart=f"{run.path.stem}.svg",
-                    roc_chart=f"{run.path.stem}.roc.svg" if roc else None, **context)
-            _render(env, "explorer.html.jinja", site.out / "runs" / f"{run.run_id}.samples.html", "../../",
+            root = "../" * (run.run_id.count("/") + 1)
+            _render(env, "run.html.jinja", site.out / "runs" / f"{run.run_id}.html", root, site,
+                    n_runs=n_runs, chart=f"{run.config_id}.svg",
+                    roc_chart=f"{run.config_id}.roc.svg" if roc else None, **context)
+            _render(env, "explorer.html.jinja", site.out / "runs" / f"{run.run_id}.samples.html", root,
                     site, n_runs=n_runs, board=board, run=run, data_key=key, n_rows=len(samples))
             site.runs += 1
         site.data_bytes += store.write(site.out / "data" / task_dir / "texts", f"{task_dir}/texts")
