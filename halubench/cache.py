@@ -4,8 +4,9 @@ The key is a hash of everything that determines a reply: the judge's identity
 (provider, model, endpoint, generation settings) and the full prompt. Replies
 with text are stored, and so are prompts the judge found too long for its
 context window (that verdict is as deterministic as a reply, and finding it
-again can mean loading a 70B engine); a failed call is never stored, so it is
-tried again on the next run.
+again can mean loading a 70B engine); a failed call is never stored, and
+neither is an empty reply or one cut off at the token limit (``Reply.cut_off``):
+those are tried again on the next run.
 WAL mode and a busy timeout let two runs share one file at once; each reply is
 its own committed transaction, so even ``kill -9`` keeps every reply written.
 """
@@ -24,7 +25,10 @@ from typing import Any
 from halubench.backends.base import Reply
 
 CACHE_ENV = "HALUBENCH_CACHE"
-_COLUMNS = ("text", "too_long", "error", "latency_s", "input_tokens", "output_tokens", "model_version", "score")
+_COLUMNS = ("text", "too_long", "error", "latency_s", "input_tokens", "output_tokens", "model_version",
+            "finish_reason", "score")
+# Columns added after the first release, with their SQL type: an older cache file gains them (NULL for old rows).
+_ADDED_COLUMNS = {"finish_reason": "TEXT", "score": "REAL"}
 
 
 def default_cache_path() -> Path:
@@ -49,15 +53,12 @@ class ReplyCache:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT, "
             "too_long INTEGER NOT NULL, error TEXT, latency_s REAL, input_tokens INTEGER, "
-            "output_tokens INTEGER, model_version TEXT, created_at REAL NOT NULL, score REAL)"
+            "output_tokens INTEGER, model_version TEXT, created_at REAL NOT NULL, finish_reason TEXT, score REAL)"
         )
-        self._add_missing_columns()
-
-    def _add_missing_columns(self) -> None:
-        """A cache written before a column existed gains it (NULL for old replies): nothing is lost."""
         present = {row[1] for row in self._db.execute("PRAGMA table_info(replies)")}
-        if "score" not in present:
-            self._db.execute("ALTER TABLE replies ADD COLUMN score REAL")
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in present:  # a cache file written before the column existed: nothing is lost
+                self._db.execute(f"ALTER TABLE replies ADD COLUMN {column} {kind}")
 
     def get_many(self, keys: Iterable[str]) -> dict[str, tuple[Any, ...]]:
         found: dict[str, tuple[Any, ...]] = {}
@@ -72,16 +73,17 @@ class ReplyCache:
 
     @staticmethod
     def keeps(reply: Reply) -> bool:
-        return reply.ok or reply.too_long
+        """A final answer: a complete reply, or a prompt too long for the judge."""
+        return (reply.ok and not reply.cut_off) or reply.too_long
 
     def put(self, key: str, reply: Reply) -> None:
         if not self.keeps(reply):
-            raise ValueError(f"a failed call is never cached (row {reply.key}: {reply.error})")
+            raise ValueError(f"only final answers are cached (row {reply.key}: {reply.error or 'cut off'})")
         self._db.execute(
-            f"INSERT OR REPLACE INTO replies (key, {', '.join(_COLUMNS)}, created_at) "
-            f"VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})",
-            (key, reply.text, int(reply.too_long), reply.error, reply.latency_s, reply.input_tokens,
-             reply.output_tokens, reply.model_version, reply.score, time.time()),
+            "INSERT OR REPLACE INTO replies (key, created_at, "
+            f"{', '.join(_COLUMNS)}) VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})",
+            (key, time.time(), reply.text, int(reply.too_long), reply.error, reply.latency_s,
+             reply.input_tokens, reply.output_tokens, reply.model_version, reply.finish_reason, reply.score),
         )
 
     @staticmethod

@@ -2,30 +2,66 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
-from halubench.backends.base import Reply
+from halubench import __version__
+from halubench.backends.base import Judge, Reply
 from halubench.cache import default_cache_path
 from halubench.definitions import discover
 from halubench.errors import HalubenchError
+from halubench.fit import drop, fitted
 from halubench.judge_spec import resolve_judge
 from halubench.key_values import apply_pairs
+from halubench.progress_lines import LineProgress
 from halubench.refchecker.make_references import make_references
+from halubench.run_summary import summary_lines
+from halubench.runner import Interrupted, RunOptions, RunResult, run_tasks
 from halubench.runner import Progress as RunProgress
-from halubench.runner import RunOptions, RunResult, run_tasks
-from halubench.task import group_members, load_task
+from halubench.stopping import StopOnSignal
+from halubench.task import TaskSpec, group_members, load_task
+
+
+class HalubenchGroup(TyperGroup):
+    """Typer's group, minus one help quirk: flags take no value, so no type (``<bool>``) beside them.
+
+    Typer's rich help prints every option's type, flags included, so ``--help`` and
+    ``--no-cache`` read as if they wanted a boolean argument. An empty metavar is what
+    its help panel shows instead of the type; flags have no other use for one.
+    """
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        return _hide_flag_types(super().get_params(ctx))
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # typer's (vendored) click Command
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _hide_flag_types(command.get_params(ctx))
+        return command
+
+
+def _hide_flag_types(params: list[Any]) -> list[Any]:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
 
 app = typer.Typer(
     help="Benchmark hallucination-detection judges on HaluBench and RefChecker.",
+    cls=HalubenchGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,6 +69,21 @@ app = typer.Typer(
 # Piped output (CI logs, files) has no terminal width; rich's 80 columns would squash tables.
 console = Console() if sys.stdout.isatty() else Console(width=120)
 errors = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"halubench {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Options before the command (the app's help text is the Typer's ``help``)."""
+
 
 IncludePath = Annotated[
     list[Path] | None,
@@ -47,7 +98,7 @@ class RichProgress(RunProgress):
     def __init__(self, bar: Progress, label: str):
         self.bar, self.label, self.task_id = bar, label, None
 
-    def start(self, total: int, cached: int) -> None:
+    def start(self, total: int, cached: int, judge: Judge | None = None) -> None:
         note = f" ({cached} cached)" if cached else ""
         self.task_id = self.bar.add_task(f"{self.label}{note}", total=total, completed=cached)
 
@@ -61,53 +112,58 @@ def _fmt(value: float | None, percent: bool = True) -> str:
     return f"{100 * value:.1f}" if percent else f"{value:.3f}"
 
 
+# What a narrow terminal leaves out of the run table first.
+RUN_NARROWINGS = (drop("95% CIs", "95% CI"), drop("F1", "F1"), drop("parsed accuracy", "parsed acc %"))
+
+
 def print_run_table(result: RunResult) -> None:
     summary = result.summary
     metrics = summary["metrics"]
     breakdown_keys = [k for k in metrics if k.startswith("by_")]
-    table = Table(title=f"{summary['task']} · judge {summary['judge']}", title_justify="left")
-    table.add_column("group", no_wrap=True)
-    for column in ("n", "acc %", "95% CI", "parsed acc %", "bal. acc %", "F1", "unparsed",
-                   "errors", "too long"):
-        table.add_column(column, justify="right", no_wrap=True)
 
-    def add(name: str, m: dict, style: str | None = None) -> None:
+    def row(name: str, m: dict) -> dict[str, str]:
         low, high = m["accuracy_ci95"]
-        table.add_row(
-            name, str(m["n"]), _fmt(m["accuracy"]), f"{100 * low:.0f}–{100 * high:.0f}",
-            _fmt(m["accuracy_parsed"]), _fmt(m["balanced_accuracy"]),
-            _fmt(m.get("f1", m["macro_f1"]), percent=False),
-            str(m["unparsed"]), str(m["errors"]), str(m["too_long"]), style=style,
-        )
+        counts = {"unparsed": m["unparsed"], "truncated": m.get("truncated"), "errors": m["errors"],
+                  "too long": m["too_long"]}
+        return {
+            "group": name, "n": str(m["n"]), "acc %": _fmt(m["accuracy"]),
+            "95% CI": f"{100 * low:.0f}–{100 * high:.0f}", "parsed acc %": _fmt(m["accuracy_parsed"]),
+            "bal. acc %": _fmt(m["balanced_accuracy"]), "F1": _fmt(m.get("f1", m["macro_f1"]), percent=False),
+            **{k: str(v) for k, v in counts.items() if v is not None},
+        }
 
-    for key in breakdown_keys[:1]:
-        for name, m in metrics[key].items():
-            add(name, m)
+    groups = [row(name, m) for key in breakdown_keys[:1] for name, m in metrics[key].items()]
     overall = metrics["overall"]
-    add("overall (micro)", overall, style="bold")
-    macro = next((v for k, v in overall.items() if k.endswith("_macro_accuracy")), None)
+    rows = [*groups, row("overall (micro)", overall)]
+    table, left_out = fitted(rows, console, RUN_NARROWINGS, f"{summary['task']} · judge {summary['judge']}",
+                             [None] * len(groups) + ["bold"], left=("group",))
     console.print(table)
+    if left_out:
+        console.print(f"narrow terminal: {', '.join(left_out)} left out (all figures are in the results file)",
+                      highlight=False)
+    macro = next((v for k, v in overall.items() if k.endswith("_macro_accuracy")), None)
     if macro is not None:
         note = " (the paper's 'Overall')" if breakdown_keys[0] == "by_domain" else ""
         console.print(f"{breakdown_keys[0][3:]}-macro accuracy{note}: {_fmt(macro)}%")
-    for left_out in summary.get("excluded", {}).values():
-        console.print(f"left out: {left_out['n']} {left_out['reason']}")
+    for excluded in summary.get("excluded", {}).values():
+        console.print(f"left out: {excluded['n']} {excluded['reason']}")
     if "refchecker_agreement" in metrics:
         print_agreement(metrics["refchecker_agreement"])
-    console.print(f"results: {result.summary_path}")
+    variant = summary.get("variant") or []
+    console.print(f"configuration {summary['config_id']}: "
+                  + (f"{'; '.join(variant)} (listed apart on the board, not ranked)" if variant
+                     else "the task's default (ranked on the board when complete)"), highlight=False)
+    for line in summary_lines(summary, result.samples, result.summary_path):
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 def print_agreement(agreement: dict) -> None:
     """RefChecker's response-level figures, in the paper's units (percent)."""
-    table = Table(title=f"RefChecker agreement ({len(agreement['responders'])} responders, as its corr.py)",
-                  title_justify="left")
-    columns = ("responses", "accuracy", "factual_f1", "non_factual_f1", "macro_f1", "pearson", "spearman")
-    table.add_column("setting")
-    for column in columns:
-        table.add_column(column.replace("_", " "), justify="right")
-    for name, m in agreement["by_setting"].items():
-        table.add_row(name, str(m["responses"]), *(_fmt(m[c]) for c in columns[1:]))
-    console.print(table)
+    columns = ("accuracy", "factual_f1", "non_factual_f1", "macro_f1", "pearson", "spearman")
+    rows = [{"setting": name, "responses": str(m["responses"]), **{c.replace("_", " "): _fmt(m[c]) for c in columns}}
+            for name, m in agreement["by_setting"].items()]
+    title = f"RefChecker agreement ({len(agreement['responders'])} responders, as its corr.py)"
+    console.print(fitted(rows, console, title=title, left=("setting",))[0])
 
 
 def _opt(*names: str, help: str) -> typer.models.OptionInfo:
@@ -180,10 +236,32 @@ def run(
         results_dir=results_dir, cache_path=None if no_cache else (cache or default_cache_path()),
         refresh=refresh, template=template,
     )
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        results = run_tasks(specs, judge_spec, options, lambda spec: RichProgress(bar, f"{spec.name} · {judge}"),
-                            print_run_table)
+    stop = StopOnSignal()
+    lines: list[LineProgress] = []  # without a terminal: one per task, finished as its table prints
+    try:  # outside the bar: it is gone before the interrupt line prints
+        with stop, _bar() as bar:
+
+            def progress_for(spec: TaskSpec) -> RunProgress:
+                label = f"{spec.name} · {judge}"
+                if bar is not None:
+                    return stop.watch(RichProgress(bar, label))
+                lines.append(LineProgress(label, concurrency))
+                return stop.watch(lines[-1])
+
+            def on_result(result: RunResult) -> None:
+                if lines:
+                    lines[-1].finish()
+                print_run_table(result)
+
+            try:
+                results = run_tasks(specs, judge_spec, options, progress_for, on_result)
+            finally:
+                for progress in lines:
+                    progress.stop()
+    except Interrupted as exc:
+        _stop(f"{exc.saved} of {exc.total} replies saved", stop.exit_code)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        _stop("replies received so far are saved", stop.exit_code)
     incomplete = [r for r in results if not r.complete]
     for result in incomplete:
         errors.print(f"[bold red]incomplete:[/] {escape(failure_line(result.summary))}", highlight=False,
@@ -202,16 +280,30 @@ def failure_line(summary: dict) -> str:
     return f"{summary['task']}: {count} error{'s' if count != 1 else ''}: {reasons}"
 
 
+@contextmanager
+def _bar() -> Iterator[Progress | None]:
+    """A progress bar on a terminal; None when stdout or stderr is a log, a pipe or a file (lines instead)."""
+    if not (sys.stdout.isatty() and sys.stderr.isatty()):
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        yield bar
+
+
+def _stop(saved: str, exit_code: int) -> NoReturn:
+    errors.print(f"interrupted: {saved}; run the same command to continue", highlight=False, soft_wrap=True)
+    raise typer.Exit(exit_code)
+
+
 def _definitions_table(kind: str, includes: list[Path], extra: tuple[str, ...]) -> None:
-    table = Table(show_lines=False)
-    table.add_column("name", no_wrap=True)
-    for column in (*extra, "description"):
-        table.add_column(column, overflow="fold")
-    for name, definition in sorted(discover(kind, includes).items()):
-        body = definition.body
-        table.add_row(name, *(str(body.get(k) or "") for k in extra),
-                      " ".join(str(body.get("description", "")).split()))
-    console.print(table)
+    """Names and model ids stay whole (they are typed back into commands); descriptions wrap."""
+    rows = [
+        {"name": name, **{k: str(d.body.get(k) or "") for k in extra},
+         "description": " ".join(str(d.body.get("description", "")).split())}
+        for name, d in sorted(discover(kind, includes).items())
+    ]
+    console.print(fitted(rows, console, left=("name", *extra), prose=("description",))[0])
 
 
 @app.command()
@@ -297,7 +389,10 @@ def compare(
         console.print(f"left out (judged by one run only): {result.only_a} rows of A, {result.only_b} of B")
     console.print(result.test.describe())
     differ = result.disagreements()
-    console.print(f"{len(differ)} rows where the verdicts differ" + (":" if show and len(differ) else ""))
+    shown = min(show, len(differ))
+    cut = f"; the first {shown} below" + ("" if disagreements else ", all of them with --disagreements FILE")
+    console.print(f"{len(differ)} rows where the verdicts differ"
+                  + (cut if 0 < shown < len(differ) else ":" if shown else ""), highlight=False)
     if show and len(differ):
         rows = Table()
         for column in ("id", result.breakdown or "group", "gold", "A", "B"):
@@ -310,6 +405,31 @@ def compare(
         disagreements.parent.mkdir(parents=True, exist_ok=True)
         differ.to_csv(disagreements, index=False)
         console.print(f"disagreements: {disagreements}")
+
+
+EnsembleTask = Annotated[str, _opt("--task", "-t", help="Task whose stored runs vote.")]
+Members = Annotated[str, _opt("--judges", help=(
+    "Member runs, comma-separated: judge names (their ranked run of the task) or run ids task/judge/config."))]
+Rule = Annotated[str, _opt("--rule", help="majority (3+ members), unanimous-fail or weighted; see the README.")]
+EnsembleName = Annotated[str, _opt("--name", help="Name the ensemble's run is listed under on the board.")]
+
+
+@app.command()
+def ensemble(
+    task: EnsembleTask,
+    judges: Members,
+    name: EnsembleName,
+    rule: Rule = "majority",
+    results_dir: ResultsIn = Path("results"),
+    include_path: IncludePath = None,
+) -> None:
+    """Write a run whose verdicts are votes of stored runs of one configuration: no model is called."""
+    from halubench.ensemble import build_ensemble
+
+    refs = [ref.strip() for ref in judges.split(",") if ref.strip()]
+    path, summary, records = build_ensemble(task, refs, rule, name, results_dir, include_path or [])
+    print_run_table(RunResult(path, summary, records))
+    console.print(f"{rule} of {', '.join(summary['ensemble']['members'])}: no model called", highlight=False)
 
 
 SiteOut = Annotated[Path, _opt("--out", help="Folder for the site (replaced if an earlier build made it).")]
@@ -334,27 +454,14 @@ app.command("refchecker-references")(make_references)
 
 
 def main() -> None:
-    """Entry point: a user's mistake is one line on stderr and a non-zero exit, no traceback."""
+    """Entry point: a user's mistake is one line on stderr and a non-zero exit, no traceback.
+
+    Typer's standalone mode prints usage errors (unknown option or command, missing or
+    malformed value) as its usage block plus the error, exit 2; what it lets through are
+    halubench's own errors.
+    """
     try:
-        # Without standalone mode click returns the code of a `typer.Exit` instead of exiting.
-        code = app(standalone_mode=False)
-        if isinstance(code, int) and code:
-            sys.exit(code)
+        app(prog_name="halubench")
     except HalubenchError as exc:
         errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        errors.print("interrupted: replies received so far are in the cache; run again to continue")
-        sys.exit(130)
-    except (typer.Exit, SystemExit) as exc:
-        sys.exit(getattr(exc, "exit_code", getattr(exc, "code", 0)))
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        raise
-

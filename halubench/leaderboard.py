@@ -27,7 +27,8 @@ HEAD_COLUMNS = ("kind", "judge", "run_id", "config_id", "ranked", "apart", "endp
 GROUP_PARTS = ("acc", "lo", "hi", "n")  # per group: accuracy, its 95% CI, rows
 TAIL_COLUMNS = (
     "acc_micro", "acc_micro_lo", "acc_micro_hi", "acc_macro", "acc_macro_lo", "acc_macro_hi",
-    "unparsed_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model", "auroc",
+    "unparsed_rate", "truncated_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model",
+    "ensemble_of", "auroc",
 )
 
 
@@ -223,11 +224,15 @@ def _measured_row(run: Run, groups: list[str], ranked: bool, apart: str | None) 
     interval = macro_interval([(m["correct"], m["n"]) for m in by_group.values()])
     row["acc_macro_lo"], row["acc_macro_hi"] = interval or (None, None)
     row["unparsed_rate"] = _rate(overall, "unparsed")
+    row["truncated_rate"] = _rate(overall, "truncated")
     row["error_rate"] = _rate(overall, "errors", "too_long")
     # The judge file's prices are the official API's: a run against another server has no known cost.
     row["cost_per_1000_usd"] = None if run.private_endpoint else usage.get("cost_per_1000_usd")
     row["latency_p50_s"] = usage.get("latency_p50_s")
     row["note"] = None
+    # An ensemble (halubench.ensemble) names its member runs, so a board can mark it and link them.
+    ensemble = summary.get("ensemble")
+    row["ensemble_of"] = ", ".join(ensemble["members"]) if ensemble else None
     row["auroc"] = overall.get("auroc")  # judges with scores only (halubench.ranking_metrics)
     return row
 
@@ -253,7 +258,8 @@ def _cross_links(measured: list[Run], table: ReportedTable | None) -> dict[str, 
     if table is None:
         return links
     for reported in table.rows:
-        for run in measured:
+        # An ensemble is no single model, whatever its name says.
+        for run in (r for r in measured if "ensemble" not in r.summary):
             if reported.matches(run.judge, run.model):
                 links.setdefault(f"reported:{reported.judge}", []).append(run.judge)
                 links.setdefault(run.run_id, []).append(reported.judge)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
 
+from halubench.fit import Narrowing, Rows, drop, fitted
 from halubench.formatting import count, interval, missing, money, pct, seconds
 from halubench.leaderboard import REPORTED, Leaderboard
 
 REPORTED_MARK = "†"
+ENSEMBLE_MARK = "(ensemble)"
 
 
 def _with_interval(value: float | None, low: float | None, high: float | None) -> str:
@@ -25,6 +26,8 @@ def judge_label(r: pd.Series) -> str:
     """The judge's name, with the endpoint when it is not the provider's own (a local server)."""
     if r["kind"] == REPORTED:
         return f"{r['judge']} {REPORTED_MARK}"
+    if isinstance(r.get("ensemble_of"), str):
+        return f"{r['judge']} {ENSEMBLE_MARK}"
     return f"{r['judge']} @ {r['endpoint']}" if isinstance(r.get("endpoint"), str) else r["judge"]
 
 
@@ -52,6 +55,7 @@ def display_frame(board: Leaderboard, frame: pd.DataFrame | None = None) -> pd.D
         row["micro (95% CI)"] = _with_interval(r["acc_micro"], r.get("acc_micro_lo"), r.get("acc_micro_hi"))
         row["AUROC %"] = pct(r.get("auroc"))  # blank ("-") for judges that give no score
         row["unparsed %"] = pct(r.get("unparsed_rate"))
+        row["truncated %"] = pct(r.get("truncated_rate"))
         row["errors %"] = pct(r.get("error_rate"))
         row["$ / 1k"] = money(r.get("cost_per_1000_usd"))
         row["p50 latency"] = seconds(r.get("latency_p50_s"))
@@ -82,13 +86,39 @@ def data_lines(board: Leaderboard) -> list[str]:
     return [f"{r['judge']}: {r['data']}, run {r['run_date']}" for _, r in measured.iterrows()]
 
 
+def ensemble_lines(board: Leaderboard) -> list[str]:
+    """What each ensemble on the board votes with: its rule and its members' judges."""
+    lines = []
+    for run_id in board.frame["run_id"][board.frame["ensemble_of"].notna()]:
+        summary = board.runs[run_id].summary
+        weights = summary["ensemble"].get("weights") or {}
+        members = ", ".join(m["judge"] + (f" (weight {weights[m['judge']]:.2f})" if weights else "")
+                            for m in summary["provenance"]["members"])
+        lines.append(f"{summary['judge']} {ENSEMBLE_MARK}: {summary['ensemble']['rule']} of {members}, "
+                     "from their stored runs (no model call)")
+    return lines
+
+
+def _without_intervals(rows: Rows) -> Rows:
+    """The accuracy columns without their 95% CIs: "50.0 (41.1–58.9)" -> "50.0"."""
+    ci = " (95% CI)"
+    return [{k.removesuffix(ci): v.split(" (")[0] if k.endswith(ci) else v for k, v in row.items()} for row in rows]
+
+
+# What a narrow terminal leaves out first: the least important figures for ranking judges.
+NARROWINGS = (
+    drop("latency", "p50 latency"),
+    drop("cost", "$ / 1k"),
+    Narrowing("95% CIs", _without_intervals),
+    drop("row counts", "n"),
+)
 APART_TITLE = "not ranked: measured differently or incomplete"
 
 
 def print_leaderboards(boards: list[Leaderboard], console: Console) -> None:
     for board in boards:
         _print_table(console, f"{board.task}: accuracy %", display_frame(board), main_rows(board)["kind"])
-        for line in [*data_lines(board), *footnotes(board)]:
+        for line in [*data_lines(board), *ensemble_lines(board), *footnotes(board)]:
             console.print(f"  {line}", highlight=False, soft_wrap=True)
         apart = apart_rows(board)
         if len(apart):
@@ -97,13 +127,15 @@ def print_leaderboards(boards: list[Leaderboard], console: Console) -> None:
 
 
 def _print_table(console: Console, title: str, shown: pd.DataFrame, kinds: pd.Series) -> None:
-    table = Table(title=title, title_justify="left")
-    for column in shown.columns:
-        table.add_column(column, justify="left" if column in ("judge", "measured differently") else "right",
-                         no_wrap=column != "measured differently")
-    for (_, row), kind in zip(shown.iterrows(), kinds, strict=True):
-        table.add_row(*(str(v) for v in row), style="dim italic" if kind == REPORTED else None)
+    """Every figure whole: a narrow terminal loses the least important columns (with a note), or stacks."""
+    styles = ["dim italic" if kind == REPORTED else None for kind in kinds]
+    rows = shown.astype(str).to_dict("records")
+    table, left_out = fitted(rows, console, NARROWINGS, title, styles, left=("judge",),
+                             prose=("measured differently",))
     console.print(table)
+    if left_out:
+        console.print(f"  narrow terminal: {', '.join(left_out)} left out (wider terminal or --markdown for all)",
+                      highlight=False)
 
 
 def _markdown_table(shown: pd.DataFrame) -> str:
@@ -114,7 +146,7 @@ def to_markdown(boards: list[Leaderboard]) -> str:
     parts = ["# halubench leaderboard", ""]
     for board in boards:
         parts += [f"## {board.task}", "", "Accuracy in %.", "", _markdown_table(display_frame(board)), ""]
-        parts += [f"- {line}" for line in [*data_lines(board), *footnotes(board)]]
+        parts += [f"- {line}" for line in [*data_lines(board), *ensemble_lines(board), *footnotes(board)]]
         parts.append("")
         apart = apart_rows(board)
         if len(apart):

@@ -53,11 +53,25 @@ class RunResult:
 
 
 class Progress:
-    """What the runner reports while judging; the CLI draws it with rich."""
+    """What the runner reports while judging; the CLI draws it (a rich bar, or lines in a log).
 
-    def start(self, total: int, cached: int) -> None: ...
+    ``start`` is called inside the event loop, in the task that judges, before the judge starts.
+    """
+
+    def start(self, total: int, cached: int, judge: Judge | None = None) -> None: ...
 
     def advance(self, reply: Reply) -> None: ...
+
+
+class Interrupted(Exception):
+    """Judging was cancelled (Ctrl-C, SIGTERM); the judge is closed and ``saved`` replies are in the cache.
+
+    Raised in place of asyncio's CancelledError so the caller can say how far the run got.
+    """
+
+    def __init__(self, saved: int, total: int):
+        super().__init__(f"interrupted: {saved} of {total} replies saved")
+        self.saved, self.total = saved, total
 
 
 def task_template(task: TaskSpec) -> PromptTemplate:
@@ -179,11 +193,11 @@ async def _collect(
             if row is not None:
                 replies[request.key] = ReplyCache.as_reply(request.key, row)
     todo = [r for r in requests if r.key not in replies]
-    progress.start(len(requests), len(replies))
+    progress.start(len(requests), len(replies), judge)
     if not todo:
         return replies
-    await session.ensure_started()
     try:
+        await session.ensure_started()
         async for reply in judge.stream(todo, options.concurrency):
             if identity and ReplyCache.keeps(reply):
                 cache.put(keys[reply.key], reply)
@@ -193,6 +207,9 @@ async def _collect(
         saved = sum(1 for r in replies.values() if ReplyCache.keeps(r)) if identity else 0
         note = f" ({saved} replies are saved in the cache; run again to continue)" if saved else ""
         raise type(exc)(f"{exc}{note}") from None
+    except asyncio.CancelledError:
+        saved = sum(1 for r in replies.values() if ReplyCache.keeps(r)) if identity else 0
+        raise Interrupted(saved, len(requests)) from None
     missing = [r.key for r in todo if r.key not in replies]
     if missing:
         raise RuntimeError(f"judge {judge.spec.name} returned no reply for {len(missing)} rows")
@@ -200,11 +217,14 @@ async def _collect(
 
 
 def _status(reply: Reply, verdict: str | None) -> str:
+    """A verdict read from a reply cut at the token limit stands; without one, the cut is the reason."""
     if reply.too_long:
         return "too_long"
     if reply.error is not None or reply.text is None:
         return "error"
-    return "ok" if verdict is not None else "unparsed"
+    if verdict is not None:
+        return "ok"
+    return "truncated" if reply.cut_off else "unparsed"
 
 
 def _record(sample: Sample, request: JudgeRequest, reply: Reply) -> dict[str, Any]:
@@ -225,6 +245,7 @@ def _record(sample: Sample, request: JudgeRequest, reply: Reply) -> dict[str, An
         "input_tokens": reply.input_tokens,
         "output_tokens": reply.output_tokens,
         "model_version": reply.model_version,
+        "finish_reason": reply.finish_reason,
         "score": reply.score,
         "cached": reply.cached,
     }

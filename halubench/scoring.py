@@ -1,8 +1,9 @@
 """Metrics over judged records, overall and per breakdown group.
 
-Conventions (the HaluBench paper's): a row whose reply could not be parsed,
-whose call failed, or whose prompt did not fit the context window stays in the
-denominator and counts as wrong. ``accuracy_parsed`` is reported beside it for
+Conventions (the HaluBench paper's): a row whose reply could not be parsed
+(or was empty or cut off at the token limit: ``truncated``), whose call failed,
+or whose prompt did not fit the context window stays in the denominator and
+counts as wrong. ``accuracy_parsed`` is reported beside it for
 readers who want the other view. With a positive label (FAIL: hallucination),
 precision, recall and F1 are for that class; a row with no verdict can still
 be a missed hallucination (recall) but never a false alarm (precision).
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-STATUSES = ("ok", "unparsed", "error", "too_long")
+STATUSES = ("ok", "unparsed", "truncated", "error", "too_long")
 NO_VERDICT = "none"  # confusion-matrix column for rows without a verdict
 
 
@@ -89,12 +90,12 @@ def _ratio(num: float, den: float) -> float | None:
 
 
 def _f1(precision: float | None, recall: float | None) -> float | None:
-    """F1 of a class with support but no predictions is 0 (recall is 0), as in sklearn."""
-    if recall is None:
+    """As sklearn: 0 for a class that was never predicted or has no support, None for one absent on both sides."""
+    if precision is None and recall is None:
         return None
-    if precision is None:
+    if not precision or not recall:
         return 0.0
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return 2 * precision * recall / (precision + recall)
 
 
 def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -> dict[str, Any]:
@@ -119,7 +120,8 @@ def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -
             "f1": _f1(precision, recall),
         }
     recalls = [c["recall"] for c in per_class.values() if c["recall"] is not None]
-    f1s = [c["f1"] for c in per_class.values() if c["support"]]
+    # sklearn's f1_score(average="macro") over the labels seen in gold or in verdicts.
+    f1s = [c["f1"] for c in per_class.values() if c["f1"] is not None]
     metrics: dict[str, Any] = {
         "n": n,
         "correct": correct,
@@ -128,6 +130,7 @@ def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -
         "accuracy_parsed": _ratio(correct, parsed),
         "parsed": parsed,
         "unparsed": status["unparsed"],
+        "truncated": status["truncated"],
         "errors": status["error"],
         "too_long": status["too_long"],
         "balanced_accuracy": sum(recalls) / len(recalls) if recalls else None,

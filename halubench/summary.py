@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from halubench import __version__
 from halubench.definitions import PACKAGE_DIR, builtin_dirs
@@ -29,10 +29,19 @@ from halubench.identity import (
     selection_identity,
     variant,
 )
-from halubench.prompts import PromptTemplate
 from halubench.task import TaskSpec
 
 _ATTEMPTS = re.compile(r"\s*\((gave up after \d+ attempts?|deadline of [^)]*reached)\)")
+
+
+class NamedTemplate(Protocol):
+    """What a summary needs of a prompt template: a ``PromptTemplate``, or an ensemble's members' by hash."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def sha256(self) -> str: ...
 
 
 def now() -> str:
@@ -115,8 +124,8 @@ def build_summary(
     limit: int | None,
     seed: int,
     domains: Sequence[str],
-    template: PromptTemplate,
-    default_template: PromptTemplate,
+    template: NamedTemplate,
+    default_template: NamedTemplate,
     records: Sequence[Mapping[str, Any]],
     metrics: Mapping[str, Any],
     excluded: Mapping[str, Any],

@@ -30,10 +30,16 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Text:
-    """A completion; ``verdict`` is what the text means (None for junk), for tests to score by."""
+    """A completion; ``verdict`` is what the text means (None for junk), for tests to score by.
 
-    text: str
+    ``text`` None sends null content (OpenAI) or no content block (Anthropic);
+    ``finish_reason`` is sent verbatim (``length``, ``max_tokens``, ...), None
+    sends the wire format's normal end (``stop`` / ``end_turn``).
+    """
+
+    text: str | None
     verdict: str | None = None
+    finish_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,17 +215,20 @@ def _content_text(content: Any) -> str:
     return str(content or "")
 
 
-def _completion(api: str, model: str, prompt: str, text: str, logprobs: bool = False) -> dict[str, Any]:
-    input_tokens, output_tokens = len(prompt.split()), len(text.split())
+def _completion(api: str, model: str, prompt: str, reply: Text, logprobs: bool = False) -> dict[str, Any]:
+    text = reply.text
+    input_tokens, output_tokens = len(prompt.split()), len((text or "").split())
     version = f"{model}-fake-0001"
     if api == "anthropic":
         return {
             "id": "msg_fake", "type": "message", "role": "assistant", "model": version,
-            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
+            "content": [] if text is None else [{"type": "text", "text": text}],
+            "stop_reason": reply.finish_reason or "end_turn", "stop_sequence": None,
             "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
         }
-    choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-    if logprobs:
+    choice = {"index": 0, "message": {"role": "assistant", "content": text},
+              "finish_reason": reply.finish_reason or "stop"}
+    if logprobs and text is not None:
         choice["logprobs"] = _logprobs(prompt, text)
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": version,
@@ -291,8 +300,7 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(action.seconds)
                 action = action.then
             if isinstance(action, Text):
-                self._json(200, _completion(api, str(body.get("model")), prompt, action.text,
-                                            bool(body.get("logprobs"))))
+                self._json(200, _completion(api, str(body.get("model")), prompt, action, bool(body.get("logprobs"))))
             elif isinstance(action, Status):
                 self._json(action.code, _error_body(api, action), action.headers)
             elif isinstance(action, Garbage):

@@ -285,6 +285,51 @@ def test_context_window(tmp_path):
 # --- faults that stop the run ------------------------------------------------------------------
 
 
+CONTEXT_ERRORS = {
+    "openai": "This model's maximum context length is 8192 tokens. However, your messages resulted in 8227 tokens. "
+              "Please reduce the length of the messages.",
+    "anthropic": "prompt is too long: 210000 tokens > 200000 maximum",
+}
+
+
+@pytest.mark.parametrize("backend", ["openai", "anthropic"])
+@pytest.mark.parametrize("message", ["temperature exceeds the max of 2.0", "too many tokens in stop sequence"])
+def test_a_misconfigured_request_stops_the_run_and_caches_nothing(tmp_path, backend, message):
+    """A 400 that is not about the prompt's length would be the same for every row: it ends the run."""
+    path = write_jsonl(tmp_path / "d.jsonl", rows(12))
+    defs = judge_file(tmp_path, "fast", backend)
+    cache = tmp_path / "cache.sqlite"
+    with FakeLLMServer(lambda call: Status(400, message)) as server:
+        result = run_cli("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs),
+                         "--concurrency", "2", cwd=tmp_path, env={**api_env(server), "HALUBENCH_CACHE": str(cache)})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr and "HTTP 400" in result.stderr
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT count(*) FROM replies").fetchone()[0] == 0
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("backend", ["openai", "anthropic"])
+def test_a_server_context_length_error_is_too_long(tmp_path, backend):
+    data = rows(6)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = judge_file(tmp_path, "fast", backend)
+
+    def row_3_too_long(call):
+        return Status(400, CONTEXT_ERRORS[backend]) if row_of(call.prompt) == 3 else verdicts(call)
+
+    with FakeLLMServer(row_3_too_long) as server:
+        result = run_cli("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs),
+                         cwd=tmp_path, env=api_env(server))
+    assert result.returncode == 0, result.stderr
+    summary, samples = summary_of(tmp_path, "fast")
+    assert summary["metrics"]["overall"]["too_long"] == 1
+    too_long = [s for s in samples if s["status"] == "too_long"]
+    assert [s["id"] for s in too_long] == ["r3"] and CONTEXT_ERRORS[backend] in too_long[0]["error"]
+
+
+
 @pytest.mark.parametrize("judge, variable", [("gpt-4o-mini", "OPENAI_API_KEY"),
                                              ("claude-haiku-4-5", "ANTHROPIC_API_KEY")])
 def test_missing_key_stops_before_any_row(tmp_path, judge, variable):
@@ -334,6 +379,62 @@ def test_unknown_model_stops_the_run(monkeypatch):
         with pytest.raises(JudgeError, match="check the model id 'gpt-9'"):
             asyncio.run(go())
         assert len(server.log) == 1
+
+
+# --- empty and cut-off replies --------------------------------------------------------------------
+
+CUT_AT_LIMIT = {"openai": "length", "anthropic": "max_tokens"}
+NORMAL_END = {"openai": "stop", "anthropic": "end_turn"}
+
+
+@pytest.mark.parametrize("backend", ["openai", "anthropic"])
+def test_empty_and_cut_off_replies_are_truncated_and_asked_again(tmp_path, backend):
+    data = rows(9)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = judge_file(tmp_path, "fast", backend)
+    cut = CUT_AT_LIMIT[backend]
+    odd = {
+        0: Text("", None, cut),  # a reasoning model that spent every token before answering
+        1: Text(None),  # a refusal with no content at all
+        2: Text('{"REASONING": ["the passage says the bridge opened in', None, cut),
+        3: Text('{"REASONING": ["ok"], "SCORE": "FAIL"}\n{"REASONING": ["and on', "FAIL", cut),  # verdict read
+    }
+
+    def script(call):
+        return odd.get(row_of(call.prompt)) or verdicts(call)
+
+    args = ("run", "--judge", "fast", "--data", str(path), "--include-path", str(defs))
+    with FakeLLMServer(script) as server:
+        result = run_cli(*args, cwd=tmp_path, env=api_env(server))
+        replies = server.replies()
+        first = summary_of(tmp_path, "fast")
+        report = run_cli("report", "--no-reported", "--markdown", str(tmp_path / "board.md"), cwd=tmp_path)
+        server.reset()
+        server.script = verdicts  # the model answers in full this time
+        again = run_cli(*args, cwd=tmp_path, env=api_env(server))
+        asked = sorted(row_of(p) for p in server.calls)
+    assert result.returncode == 0, result.stderr
+    summary, samples = first
+    by_id = {s["id"]: s for s in samples}
+    assert [by_id[f"r{i}"]["status"] for i in range(4)] == ["truncated"] * 3 + ["ok"]
+    assert by_id["r3"]["verdict"] == "FAIL" and by_id["r0"]["verdict"] is None
+    assert [by_id[f"r{i}"]["finish_reason"] for i in range(5)] == [cut, NORMAL_END[backend], cut, cut,
+                                                                  NORMAL_END[backend]]
+    verdict_of = {row_of(p): reply.verdict for p, reply in replies.items()}
+    overall = summary["metrics"]["overall"]
+    assert overall["truncated"] == 3
+    assert overall["unparsed"] == sum(verdict_of[i] is None for i in range(4, 9))
+    assert overall["correct"] == sum(verdict_of[i] == row["label"] for i, row in enumerate(data))
+    assert overall["accuracy"] == overall["correct"] / 9  # truncated rows count as wrong
+    assert "truncated" in result.stdout
+    assert report.returncode == 0, report.stderr
+    header, _, row = [line for line in (tmp_path / "board.md").read_text().splitlines() if line.startswith("|")]
+    cells = {k.strip(): v.strip() for k, v in zip(header.split("|"), row.split("|"), strict=True)}
+    assert cells["truncated %"] == "33.3"  # 3 of 9 rows
+    assert again.returncode == 0, again.stderr
+    assert asked == [0, 1, 2, 3]  # empty and cut-off replies were not cached as final
+    summary, _ = summary_of(tmp_path, "fast")
+    assert summary["metrics"]["overall"]["truncated"] == 0
 
 
 # --- cache and resume ---------------------------------------------------------------------------

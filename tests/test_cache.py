@@ -10,7 +10,7 @@ CALLS: list[str] = []
 
 
 class CountingJudge(RequestJudge):
-    """Answers PASS, except FAIL for ids in settings['fail_ids'] and an error for 'broken'."""
+    """Answers PASS, except an error for ids in settings['broken'], "" for 'empty', a cut reply for 'cut'."""
 
     def cache_identity(self):
         return {"provider": "counting", "model": self.spec.model}
@@ -19,6 +19,10 @@ class CountingJudge(RequestJudge):
         CALLS.append(request.key)
         if request.key in self.spec.settings.get("broken", ()):
             return Reply(request.key, error="HTTP 500 after 3 retries")
+        if request.key in self.spec.settings.get("empty", ()):
+            return Reply(request.key, text="", finish_reason="stop")
+        if request.key in self.spec.settings.get("cut", ()):
+            return Reply(request.key, text='{"REASONING": ["the passage', finish_reason="length")
         return Reply(request.key, text='{"SCORE": "PASS"}', input_tokens=100, output_tokens=10,
                      model_version="counting-1")
 
@@ -77,3 +81,17 @@ def test_scores_survive_the_cache_and_old_caches_gain_the_column(tmp_path):
     assert ReplyCache.as_reply("r0", found["k0"]).score is None
     reply = ReplyCache.as_reply("r1", found["k1"])
     assert (reply.score, reply.text, reply.cached) == (0.125, '{"SCORE": "FAIL"}', True)
+
+
+def test_empty_and_cut_off_replies_are_not_cached(tmp_path, monkeypatch):
+    CALLS.clear()
+    first = run(tmp_path, monkeypatch, empty=["sample-drop-001"], cut=["sample-drop-002"])
+    status = {s["id"]: (s["status"], s["finish_reason"]) for s in first.samples}
+    assert status["sample-drop-001"] == ("truncated", "stop")
+    assert status["sample-drop-002"] == ("truncated", "length")
+    assert first.summary["metrics"]["overall"]["truncated"] == 2
+
+    CALLS.clear()
+    second = run(tmp_path, monkeypatch)
+    assert sorted(CALLS) == ["sample-drop-001", "sample-drop-002"]
+    assert second.summary["metrics"]["overall"]["truncated"] == 0

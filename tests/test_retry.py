@@ -16,11 +16,39 @@ from halubench.errors import ConfigError
     (529, "overloaded_error", "retry"), (408, "timeout", "retry"), (409, "conflict", "retry"),
     (401, "invalid key", "fatal"), (403, "forbidden", "fatal"), (404, "model not found", "fatal"),
     (400, "unknown parameter 'foo'", "fatal"), (422, "bad body", "fatal"),
-    (400, "This model's maximum context length is 8192 tokens. However, you requested 9000", "too_long"),
-    (400, "prompt is too long: 210000 tokens > 200000 maximum", "too_long"),
-    (400, "the request exceeds the available context size, try increasing it", "too_long"),
-    (422, "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096", "too_long"),
     (413, "request_too_large", "too_long"),
+    # Context-length errors, as the servers word them (OpenAI, Anthropic, vLLM, llama.cpp, Ollama, TGI)
+    (400, "This model's maximum context length is 8192 tokens. However, you requested 9000", "too_long"),
+    (400, "This model's maximum context length is 8192 tokens. However, your messages resulted in 8227 tokens. "
+          "Please reduce the length of the messages.", "too_long"),
+    (400, "prompt is too long: 210000 tokens > 200000 maximum", "too_long"),
+    (400, "input length and `max_tokens` exceed context limit: 188240 + 21333 > 200000, decrease input length "
+          "or `max_tokens` and try again", "too_long"),
+    (400, "This model's maximum context length is 4096 tokens. However, your request has 5000 input tokens. "
+          "Please reduce the length of the input messages.", "too_long"),
+    (400, "'max_tokens' or 'max_completion_tokens' is too large: 600. This model's maximum context length is "
+          "2048 tokens and your request has 1500 input tokens (600 > 2048 - 1500).", "too_long"),
+    (400, "The decoder prompt (length 17772) is longer than the maximum model length of 16384. Make sure that "
+          "`max_model_len` is no smaller than the number of text tokens.", "too_long"),
+    (400, "You passed 1900 input tokens and requested 600 output tokens. However, the model's context length is "
+          "only 2048 tokens, resulting in a maximum input length of 1448 tokens.", "too_long"),
+    (400, "the request exceeds the available context size, try increasing it", "too_long"),
+    (400, "request (4390 tokens) exceeds the available context size (4096 tokens), try increasing it", "too_long"),
+    (400, "the request exceeds the available context size. try increasing the context size or enable context "
+          "shift", "too_long"),
+    (400, "Requested tokens (2285) exceed context window of 2048", "too_long"),
+    (422, "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` "
+          "tokens and 600 `max_new_tokens`", "too_long"),
+    (422, "Input validation error: `inputs` must have less than 2048 tokens. Given: 2222", "too_long"),
+    # A misconfigured request is no row's fault: it stops the run
+    (400, "temperature exceeds the max of 2.0", "fatal"),
+    (400, "too many tokens in stop sequence", "fatal"),
+    (400, "max_tokens is too large: 32000. This model supports at most 16384 completion tokens, whereas you "
+          "provided 32000.", "fatal"),
+    (400, "max_tokens: 32000 > 8192, which is the maximum allowed number of output tokens for "
+          "claude-3-5-haiku-20241022", "fatal"),
+    (400, "Invalid 'stop': too many items; expected at most 4", "fatal"),
+    (422, "Input validation error: `temperature` must be strictly positive", "fatal"),
 ])
 def test_classify_status(status, message, kind):
     fault = classify_status(status, message, {})

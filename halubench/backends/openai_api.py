@@ -54,6 +54,7 @@ class OpenAIJudge(ApiJudge):
             input_tokens=usage.prompt_tokens if usage else None,
             output_tokens=usage.completion_tokens if usage else None,
             model_version=response.model,
+            finish_reason=response.choices[0].finish_reason,
             score=_score(response.choices[0], request.labels),
         )
 

@@ -8,10 +8,12 @@ deadline per request. Faults fall in four kinds:
 - ``retry``: 408, 409, 429, 5xx, timeouts, dropped connections, garbled
   responses; tried again until the attempts or the deadline run out, then the
   row is recorded as an error (and tried again on the next run);
-- ``too_long``: the server says the prompt exceeds its context window; the row
-  is reported as too long, the run goes on;
-- ``fatal``: 401, 403, 404 (unknown model), other 4xx (a malformed request);
-  no retry can fix them, so the run stops at once with a ``JudgeError``.
+- ``too_long``: the server says the prompt exceeds its context window (in one
+  of the wordings ``_CONTEXT_EXCEEDED`` knows); the row is reported as too
+  long, the run goes on;
+- ``fatal``: 401, 403, 404 (unknown model), any other 4xx (a malformed request
+  or a bad setting, which every row would meet alike); no retry can fix them,
+  so the run stops at once with a ``JudgeError`` carrying the server's message.
 """
 
 from __future__ import annotations
@@ -30,10 +32,22 @@ from halubench.errors import ConfigError
 T = TypeVar("T")
 FaultKind = Literal["retry", "too_long", "fatal"]
 
-# Wordings of "prompt too long" in OpenAI, Anthropic, vLLM, llama.cpp, TGI and Ollama errors.
+# How servers say "the prompt (plus max new tokens) does not fit the context window", and nothing
+# else: a 400 about a setting ("temperature exceeds the max of 2.0", "too many tokens in stop
+# sequence") would fail every row alike, so it must stop the run rather than read as too long.
 _CONTEXT_EXCEEDED = re.compile(
-    r"context[_ ]length|context window|maximum context|context size|prompt is too long|"
-    r"too many (input )?tokens|input is too long|inputs` tokens|exceeds? the (model's )?max",
+    "|".join((
+        r"maximum context length is",  # OpenAI; vLLM's server ("... and your request has N input tokens")
+        r"context_length_exceeded",  # OpenAI's error code
+        r"prompt is too long",  # Anthropic: "prompt is too long: 210000 tokens > 200000 maximum"
+        r"exceed context limit",  # Anthropic: "input length and `max_tokens` exceed context limit: ..."
+        r"longer than the maximum model length",  # vLLM engine: "The decoder prompt (length N) is longer ..."
+        r"model's context length is only",  # vLLM: "However, the model's context length is only N tokens"
+        r"exceeds the available context size",  # llama.cpp server and Ollama
+        r"exceed context window of",  # llama-cpp-python: "Requested tokens (N) exceed context window of M"
+        r"`inputs` tokens \+ `max_new_tokens` must be",  # TGI
+        r"`inputs` must have less than \d+ tokens",  # TGI
+    )),
     re.IGNORECASE,
 )
 _RETRY_STATUSES = frozenset({408, 409, 425, 429})

