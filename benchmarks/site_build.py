@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from halubench.identity import config_id, endpoint_info, run_config, selection_identity
 from halubench.results import write_run
 from halubench.scoring import Judged, score_run
 from halubench.sitegen.build import build_site
@@ -54,11 +55,12 @@ def make_rows(rows: int, rng: random.Random) -> list[dict]:
     return out[:rows]
 
 
-def make_run(judge: str, skill: float, rows: list[dict], rng: random.Random, results: Path) -> None:
+def make_run(judge: str, skill: float, rows: list[dict], rng: random.Random, results: Path) -> str:
     samples = []
     for row in rows:
         roll = rng.random()
-        status = "error" if roll < 0.005 else "unparsed" if roll < 0.025 else "ok"
+        # No failed calls: a run with failed rows is incomplete, and the board would rank none of them.
+        status = "too_long" if roll < 0.005 else "unparsed" if roll < 0.025 else "ok"
         right = rng.random() < skill
         verdict = (row["gold"] if right else ("FAIL" if row["gold"] == "PASS" else "PASS")) if status == "ok" else None
         reasoning = [text(rng, 110) for _ in range(3)]
@@ -66,24 +68,31 @@ def make_run(judge: str, skill: float, rows: list[dict], rng: random.Random, res
         samples.append({
             "id": row["id"], "gold": row["gold"], "verdict": verdict, "status": status,
             "correct": verdict == row["gold"], "groups": {"domain": row["domain"]}, "fields": row["fields"],
-            "raw": None if status == "error" else raw, "reasoning": "\n".join(reasoning) if status == "ok" else None,
-            "error": "HTTP 500 after 3 retries" if status == "error" else None, "latency_s": rng.uniform(0.3, 2.0),
+            "raw": None if status == "too_long" else raw, "reasoning": "\n".join(reasoning) if status == "ok" else None,
+            "error": "context length exceeded" if status == "too_long" else None, "latency_s": rng.uniform(0.3, 2.0),
             "input_tokens": 600, "output_tokens": 120, "model_version": f"{judge}-2024-05-13", "cached": False,
         })
     judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
+    dataset = {"source": "hub", "path": "PatronusAI/HaluBench", "name": None, "split": "test",
+               "revision": "65ce786b" * 5}
+    config = run_config(task="halubench", dataset=dataset, selection=selection_identity(None, 0, ()), options={},
+                        template_sha256="0" * 64, judge={"backend": "openai", "model": judge},
+                        endpoint=endpoint_info("https://api.openai.com/v1"))
     summary = {
-        "task": "halubench", "judge": judge, "n": len(samples), "labels": ["PASS", "FAIL"], "positive_label": "FAIL",
+        "task": "halubench", "judge": judge, "config_id": config_id(config), "config": config, "variant": [],
+        "complete": True, "failures": {}, "endpoint": endpoint_info("https://api.openai.com/v1"),
+        "n": len(samples), "labels": ["PASS", "FAIL"], "positive_label": "FAIL",
         "metrics": score_run(judged, ("PASS", "FAIL"), "FAIL", ("domain",)),
         "usage": {"input_tokens": 600 * len(samples), "output_tokens": 120 * len(samples), "cost_usd": 42.0,
                   "cost_per_1000_usd": 42000 / len(samples), "latency_p50_s": 1.1, "latency_p95_s": 1.9,
                   "model_versions": {f"{judge}-2024-05-13": len(samples)}, "cached_replies": 0, "called": len(samples)},
-        "provenance": {"harness_version": "bench", "dataset": {"source": "hub", "path": "PatronusAI/HaluBench",
-                                                               "split": "test", "revision": "65ce786b" * 5},
+        "provenance": {"harness_version": "bench", "dataset": dataset,
                        "prompt_template": {"name": "faithfulness", "sha256": "0" * 64},
                        "judge": {"backend": "openai", "model": judge},
                        "started_at": "2024-07-01T00:00:00+00:00", "finished_at": "2024-07-01T01:00:00+00:00"},
     }
     write_run(summary, samples, results)
+    return summary["config_id"]
 
 
 def kib(n: int) -> str:
@@ -102,8 +111,7 @@ def main() -> None:
     rng = random.Random(0)
     started = time.perf_counter()
     rows = make_rows(args.rows, rng)
-    for j in range(args.judges):
-        make_run(f"judge-{j:02d}", 0.55 + 0.04 * j, rows, rng, results)
+    configs = [make_run(f"judge-{j:02d}", 0.55 + 0.04 * j, rows, rng, results) for j in range(args.judges)]
     made = time.perf_counter() - started
     on_disk = sum(p.stat().st_size for p in results.rglob("*") if p.is_file())
     print(f"results: {args.judges} judges x {len(rows):,} rows, {on_disk / 1e6:,.0f} MB on disk, made in {made:.1f} s")
@@ -113,13 +121,14 @@ def main() -> None:
     build_s = time.perf_counter() - started
 
     leaderboard = site.pages["index.html"]
-    run_page = site.pages["runs/halubench/judge-00.html"]
-    explorer_page = site.pages["runs/halubench/judge-00.samples.html"]
+    first = f"halubench/judge-00/{configs[0]}"
+    run_page = site.pages[f"runs/{first}.html"]
+    explorer_page = site.pages[f"runs/{first}.samples.html"]
     data = out / "data" / "halubench"
-    index_js = (data / "runs" / "judge-00" / "index.js").stat().st_size
-    reply_shards = sorted((data / "runs" / "judge-00").glob("r*.js"))
+    index_js = (data / "runs" / "judge-00" / configs[0] / "index.js").stat().st_size
+    reply_shards = sorted((data / "runs" / "judge-00" / configs[0]).glob("r*.js"))
     text_shards = sorted((data / "texts").glob("*.js"))
-    chart = (out / "runs" / "halubench" / "judge-00.svg").stat().st_size
+    chart = (out / "runs" / f"{first}.svg").stat().st_size
     first_view = (explorer_page + index_js + reply_shards[0].stat().st_size + text_shards[0].stat().st_size
                   + sum((out / "assets" / a).stat().st_size for a in ("style.css", "explorer.js")))
     print(f"build:            {build_s:6.1f} s    bound {BUILD_BOUND_S:.0f} s  (ratio {build_s / BUILD_BOUND_S:.2f})")

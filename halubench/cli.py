@@ -6,7 +6,6 @@ import asyncio
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -24,7 +23,6 @@ from halubench.definitions import discover
 from halubench.errors import HalubenchError
 from halubench.fit import drop, fitted
 from halubench.judge_spec import resolve_judge
-from halubench.key_values import apply_pairs
 from halubench.progress_lines import LineProgress
 from halubench.refchecker.make_references import make_references
 from halubench.run_summary import summary_lines
@@ -229,7 +227,7 @@ def run(
     for name in group_members(task, includes) or [task]:
         spec = load_task(name, includes)
         if option:
-            spec = replace(spec, options=apply_pairs(spec.options, option, "--option", "fail_on=not_entailment"))
+            spec = spec.with_options(option)
         specs.append(spec)
     options = RunOptions(
         data=data, domains=domain or (), limit=limit, seed=seed, concurrency=concurrency,
@@ -335,13 +333,15 @@ def report(
 ) -> None:
     """The leaderboard: one table per task, measured runs and the papers' reported figures."""
     from halubench.leaderboard import build_leaderboards, load_runs
-    from halubench.report import print_leaderboards, to_csv_frame, to_markdown
+    from halubench.report import contested_lines, print_leaderboards, to_csv_frame, to_markdown
 
     boards = build_leaderboards(load_runs(results_dir), [] if no_reported else None)
     if task:
         boards = [b for b in boards if b.task in task]
     # A leaderboard is wider than a run table; piped output (files, CI logs) gets room for it.
     print_leaderboards(boards, console if sys.stdout.isatty() else Console(width=220))
+    for line in (line for board in boards for line in contested_lines(board)):
+        console.print(line, highlight=False, soft_wrap=True)
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(to_markdown(boards), encoding="utf-8")

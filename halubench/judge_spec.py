@@ -5,6 +5,10 @@ A judge file names a ``backend`` and a ``model`` and keeps every other setting
 in ``settings`` for the backend to read. Secrets never live here: API keys come
 from the SDKs' environment variables, and ``public_settings`` strips anything
 that looks like a credential before settings reach a results file.
+
+Every judge file and ``--base-url`` / ``--judge-arg`` override is validated
+against its backend's schema (``halubench.settings_schema``) as the judge is
+resolved, so a misspelt key stops the run before any data is loaded.
 """
 
 from __future__ import annotations
@@ -18,15 +22,10 @@ from typing import Any
 from halubench.definitions import discover
 from halubench.errors import ConfigError
 from halubench.key_values import apply_pairs
+from halubench.settings_schema import JudgeSettings, judge_schema, reply_settings, validate
 
 AD_HOC_PROVIDERS = ("openai", "anthropic", "vllm", "hf")
 BACKEND_OF_PROVIDER = {"hf": "transformers"}  # `hf:<hub id or folder>` runs a classifier in process
-# Settings that never change a reply or its status: the cache key and a run's identity leave them out.
-# Everything else is in by default, so a new setting can only make a key stricter, never silently reuse.
-NOT_REPLY_SETTINGS = frozenset({
-    "description", "price_per_million", "retry",
-    "display_name", "provider", "weights", "parameters", "license", "url", "kind",
-})
 _SECRET_KEY = re.compile(r"(api_?key|secret|password|authorization|^headers$)", re.IGNORECASE)
 
 
@@ -52,8 +51,14 @@ class JudgeSpec:
         return _redact({"backend": self.backend, "model": self.model, **self.settings})
 
     def reply_settings(self) -> dict[str, Any]:
-        """Backend, model and every setting that can change a reply or its status (no credentials)."""
-        kept = {k: v for k, v in self.settings.items() if k not in NOT_REPLY_SETTINGS}
+        """Backend, model and every setting that can change a reply or its status (no credentials).
+
+        Built by exclusion: every setting is in unless the backend's schema lists
+        it in ``not_reply`` (prices, description, card metadata, retry policy,
+        vLLM placement). The cache key and the run's identity both use it, so it
+        is plain JSON data and depends on nothing but the settings.
+        """
+        kept = reply_settings(self.backend, self.settings)
         return _redact({"backend": self.backend, "model": self.model, **kept})
 
 
@@ -90,9 +95,21 @@ def resolve_judge(
             f"unknown judge '{name}'. Valid judges: {valid}; or an ad-hoc judge "
             f"{' / '.join(p + ':<model>' for p in AD_HOC_PROVIDERS)}"
         )
+    where = str(spec.source or f"judge {name}")
+    schema = judge_schema(spec.backend, where)
+    model, settings = _checked(schema, spec.model, spec.settings, where)
     if base_url:
-        spec = JudgeSpec(spec.name, spec.backend, spec.model, {**spec.settings, "base_url": base_url}, spec.source)
+        model, settings = _checked(schema, model, {**settings, "base_url": base_url}, "--base-url")
     if overrides:
-        settings = apply_pairs(spec.settings, overrides, "--judge-arg", "engine.tensor_parallel_size=4")
-        spec = JudgeSpec(spec.name, spec.backend, spec.model, settings, spec.source)
-    return spec
+        merged = apply_pairs(settings, overrides, "--judge-arg", "engine.tensor_parallel_size=4")
+        model, settings = _checked(schema, model, merged, "--judge-arg", overrides)
+    return JudgeSpec(spec.name, spec.backend, model, settings, spec.source)
+
+
+def _checked(
+    schema: type[JudgeSettings], model: str | None, settings: Mapping[str, Any], where: str,
+    pairs: Sequence[str] = (),
+) -> tuple[str | None, dict[str, Any]]:
+    """The model and settings, validated together (``--judge-arg model=...`` may replace the model)."""
+    checked = validate(schema, {**({"model": model} if model is not None else {}), **settings}, where, pairs)
+    return checked.pop("model", None), checked

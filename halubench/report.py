@@ -9,6 +9,8 @@ from __future__ import annotations
 import pandas as pd
 from rich.console import Console
 
+from halubench.board_stats import board_contested
+from halubench.contested import AGREE
 from halubench.fit import Narrowing, Rows, drop, fitted
 from halubench.formatting import count, interval, missing, money, pct, seconds
 from halubench.leaderboard import REPORTED, Leaderboard
@@ -160,3 +162,16 @@ def to_csv_frame(boards: list[Leaderboard]) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     first = ["task", "kind", "judge"]
     return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def contested_lines(board: Leaderboard) -> list[str]:
+    """How many rows most strong judges call the other way, per group (rule: ``halubench.contested``)."""
+    if not board.runs:
+        return []
+    samples = {run_id: run.samples() for run_id, run in board.runs.items()}
+    found = board_contested(board, samples, lambda run_id: board.runs[run_id].judge)
+    if len(found.strong) < AGREE:
+        return [f"{board.task}: contested labels need {AGREE} strong judges, {len(found.strong)} found"]
+    counts = ", ".join(f"{group or '–'} {n}" for group, n in found.counts.items()) or "none"
+    return [f"{board.task}: contested labels by {found.breakdown or 'group'} ({sum(found.counts.values())}): "
+            f"{counts} (judges: {', '.join(run.name for run in found.strong)})"]

@@ -5,7 +5,8 @@ Task files use lm-eval's vocabulary where it fits (``task``, ``dataset_path``,
 ``doc_to_target``, ``doc_to_choice``, ``group``); the keys lm-eval has no word
 for are halubench's own: ``loader`` (which Python loader turns rows into
 samples), ``data_file`` (a file shipped in the package), ``positive_label`` and
-``breakdowns``.
+``breakdowns``. A task file and its ``options`` (per loader) are validated
+against ``halubench.settings_schema`` when the task is resolved.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from halubench.definitions import PACKAGE_DIR, Definition, discover, lookup
 from halubench.errors import ConfigError, DataError
+from halubench.key_values import apply_pairs
 from halubench.samples import Sample
+from halubench.settings_schema import TaskFile, options_schema, parse, validate
 
 
 @dataclass(frozen=True)
@@ -45,36 +48,36 @@ class TaskSpec:
 
     @classmethod
     def from_definition(cls, definition: Definition) -> TaskSpec:
-        body = definition.body
         where = definition.path
-        try:
-            labels = tuple(body["doc_to_choice"])
-            loader = body["loader"]
-            prompt = body["doc_to_text"]
-        except KeyError as missing:
-            raise ConfigError(f"{where}: task file needs the key {missing}") from None
-        data_file = body.get("data_file")
-        positive = body.get("positive_label")
-        if positive is not None and positive not in labels:
-            raise ConfigError(f"{where}: positive_label {positive!r} is not in doc_to_choice")
+        body = parse(TaskFile, definition.body, str(where))
+        options = validate(options_schema(body.loader, str(where)), body.options or {}, f"{where} options")
+        labels = tuple(body.doc_to_choice)
+        if body.positive_label is not None and body.positive_label not in labels:
+            raise ConfigError(f"{where}: positive_label {body.positive_label!r} is not in doc_to_choice")
         return cls(
             name=definition.name,
-            loader=loader,
+            loader=body.loader,
             labels=labels,
-            prompt=prompt,
-            positive_label=positive,
-            breakdowns=tuple(body.get("breakdowns", ())),
-            dataset_path=body.get("dataset_path"),
-            dataset_name=body.get("dataset_name"),
-            revision=(body.get("dataset_kwargs") or {}).get("revision"),
-            split=body.get("test_split", "test"),
-            data_file=PACKAGE_DIR / data_file if data_file else None,
-            description=body.get("description", ""),
-            options=dict(body.get("options") or {}),
-            default_options=dict(body.get("options") or {}),
-            scorer=body.get("scorer", "classification"),
+            prompt=body.doc_to_text,
+            positive_label=body.positive_label,
+            breakdowns=tuple(body.breakdowns),
+            dataset_path=body.dataset_path,
+            dataset_name=body.dataset_name,
+            revision=body.dataset_kwargs.revision if body.dataset_kwargs else None,
+            split=body.test_split,
+            data_file=PACKAGE_DIR / body.data_file if body.data_file else None,
+            description=body.description,
+            options=options,
+            default_options=options,
+            scorer=body.scorer,
             source=where,
         )
+
+    def with_options(self, pairs: Sequence[str]) -> TaskSpec:
+        """This task with ``--option KEY=VALUE`` pairs applied, validated against its loader's options."""
+        merged = apply_pairs(self.options, pairs, "--option", "fail_on=not_entailment")
+        options = validate(options_schema(self.loader, f"task {self.name}"), merged, "--option", pairs)
+        return replace(self, options=options)
 
 
 @dataclass(frozen=True)

@@ -91,3 +91,58 @@ def write_claim_level_run(results_dir, judge="checker", verdicts=("Entailment", 
                "config_id": f"{judge}-config", "config": {"task": "refchecker-claims", "dataset": {"source": "x"}},
                "variant": [], "complete": True, "failures": {}, "endpoint": None}
     return write_run(summary, samples, results_dir), samples
+
+
+CONSTRUCTED_ROWS = 200
+CONTESTED_IDS = [f"k{i:03d}" for i in range(0, CONSTRUCTED_ROWS, 25)]  # 8 rows, 4 per domain
+# judge -> (display name, kind, weights, rows it gets wrong besides the contested ones, wrong on contested?)
+CONSTRUCTED = {
+    "twin-a": ("Twin A", "llm", "closed", set(), True),
+    "twin-b": ("Twin B", "llm", "open", set(), True),  # the same verdicts as twin-a: tied by construction
+    "strong-c": ("Strong C", "fine-tuned", "open", {f"k{i:03d}" for i in range(1, 200, 20)}, True),
+    "strong-d": ("Strong D", "classifier", "open", {f"k{i:03d}" for i in range(2, 200, 10)}, False),
+    "weak": ("Weak E", "baseline", "none", {f"k{i:03d}" for i in range(1, 200, 2)}, False),
+}
+
+
+def write_constructed_runs(results_dir: Path) -> dict[str, list[dict]]:
+    """Five judges on 200 rows with known verdicts (see CONSTRUCTED), each with a card, a cost and a
+    latency; twin-a and twin-b agree on every row, and the first three strong judges contest the same
+    ten labels. Returns each judge's samples."""
+    labels = ["PASS", "FAIL"]
+    written = {}
+    for number, (judge, (name, kind, weights, wrong, contests)) in enumerate(CONSTRUCTED.items()):
+        samples = []
+        for i in range(CONSTRUCTED_ROWS):
+            row_id, gold = f"k{i:03d}", labels[i % 2]
+            right = row_id not in wrong and not (contests and row_id in CONTESTED_IDS)
+            verdict = gold if right else labels[1 - i % 2]
+            samples.append({"id": row_id, "gold": gold, "verdict": verdict, "status": "ok", "correct": right,
+                            "groups": {"domain": ("DROP", "covidQA")[(i // 10) % 2]},
+                            "fields": {"question": f"question {i}", "passage": f"passage {i}",
+                                       "answer": f"answer {i}"},
+                            "reasoning": f"{name} reasons about {row_id}", "raw": verdict})
+        judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
+        summary = {"task": "halubench-sample", "judge": judge, "n": len(samples), "labels": labels,
+                   "positive_label": "FAIL", "metrics": score_run(judged, labels, "FAIL", ("domain",)),
+                   "usage": {"cost_per_1000_usd": 0.5 * 3 ** number, "latency_p50_s": 0.2 * 2 ** number},
+                   "provenance": {"finished_at": f"2026-11-0{number + 1}T12:00:00+00:00",
+                                  "harness_version": "0.1.0",
+                                  "judge": {"backend": "constant", "display_name": name, "kind": kind,
+                                            "weights": weights, "provider": "Tests Inc."}},
+                   "config_id": f"{judge}-config", "config": {"task": "halubench-sample", "dataset": {"source": "x"}},
+                   "variant": [], "complete": True, "failures": {}, "endpoint": None}
+        write_run(summary, samples, results_dir)
+        written[judge] = samples
+    # A sixth run with failed rows: listed apart, never ranked, never a strong judge or a chart point.
+    flaky = [dict(s, verdict=None, status="error", correct=False, reasoning=None, raw=None, error="timeout")
+             if i < 3 else s for i, s in enumerate(written["twin-a"])]
+    judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in flaky]
+    write_run({"task": "halubench-sample", "judge": "flaky", "n": len(flaky), "labels": labels,
+               "positive_label": "FAIL", "metrics": score_run(judged, labels, "FAIL", ("domain",)),
+               "usage": {"cost_per_1000_usd": 0.1, "latency_p50_s": 0.1},
+               "provenance": {"finished_at": "2026-11-01T12:00:00+00:00", "judge": {"display_name": "Flaky F"}},
+               "config_id": "flaky-config", "config": {"task": "halubench-sample", "dataset": {"source": "x"}},
+               "variant": [], "complete": False, "failures": {"timeout": 3}, "endpoint": None},
+              flaky, results_dir)
+    return written

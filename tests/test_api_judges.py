@@ -528,7 +528,7 @@ def test_two_runs_sharing_the_cache_at_once(tmp_path):
 def test_cache_identity_separates_endpoints_models_and_settings(monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/")
     base = build_judge(JudgeSpec("a", "openai", "m")).cache_identity()
-    assert base == {"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
+    assert base == {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
                     "generation": {"temperature": 0, "max_tokens": 600}}
     others = [
         JudgeSpec("a", "openai", "m2"),

@@ -1,7 +1,16 @@
 """The reply cache and the runner's use of it, with a counting judge defined here."""
 
+import json
+from pathlib import Path
+
+import pytest
+from conftest import halubench_row, run_cli, write_jsonl
+from fake_llm_server import FakeLLMServer
+
 from halubench import backends
+from halubench.backends import build_judge
 from halubench.backends.base import Reply, RequestJudge
+from halubench.cache import cache_key
 from halubench.judge_spec import JudgeSpec
 from halubench.runner import RunOptions, run_task
 from halubench.task import load_task
@@ -95,3 +104,78 @@ def test_empty_and_cut_off_replies_are_not_cached(tmp_path, monkeypatch):
     second = run(tmp_path, monkeypatch)
     assert sorted(CALLS) == ["sample-drop-001", "sample-drop-002"]
     assert second.summary["metrics"]["overall"]["truncated"] == 0
+
+
+# --- the key: every reply-affecting setting is in it, by exclusion ---------------------------------
+
+
+def _summary(results: Path) -> tuple[dict, list[dict]]:
+    """The newest summary under ``results`` (whatever the layout) and its samples."""
+    path = max((p for p in results.rglob("*.json")), key=lambda p: p.stat().st_mtime_ns)
+    summary = json.loads(path.read_text())
+    lines = (path.parent / summary["samples_file"]).read_text().splitlines()
+    return summary, [json.loads(line) for line in lines]
+
+
+def test_a_wider_context_window_asks_the_rows_that_were_too_long(tmp_path):
+    """context_window=100 marks every row too long (cached); 100000 must call the server for them."""
+    data = write_jsonl(tmp_path / "d.jsonl", [halubench_row(i) for i in range(4)])
+    (tmp_path / "small.yaml").write_text(json.dumps({
+        "judge": "small", "backend": "openai", "model": "fake-model", "context_window": 100,
+        "generation": {"temperature": 0, "max_tokens": 50},
+    }))
+    args = ("run", "--judge", "small", "--data", str(data), "--include-path", str(tmp_path))
+    with FakeLLMServer() as server:
+        env = {"OPENAI_BASE_URL": server.openai_base_url, "OPENAI_API_KEY": "x"}
+        narrow = run_cli(*args, cwd=tmp_path, env=env)
+        assert narrow.returncode == 0, narrow.stderr
+        assert server.log == []  # every row is over 100 tokens: none leaves the machine
+        assert _summary(tmp_path / "results")[0]["metrics"]["overall"]["too_long"] == 4
+        wide = run_cli(*args, "--judge-arg", "context_window=100000", cwd=tmp_path, env=env)
+        assert wide.returncode == 0, wide.stderr
+        assert len(server.calls) == 4
+    summary, samples = _summary(tmp_path / "results")
+    assert summary["metrics"]["overall"]["too_long"] == 0
+    assert {s["status"] for s in samples} <= {"ok", "unparsed"} and summary["usage"]["cached_replies"] == 0
+
+
+def _spec(**settings) -> JudgeSpec:
+    base = {"context_window": 8000, "generation": {"temperature": 0, "max_tokens": 600},
+            "price_per_million": {"input": 1.0, "output": 2.0}, "description": "a judge",
+            "display_name": "Judge", "retry": {"max_attempts": 3}}
+    return JudgeSpec("j", "openai", "m", {**base, **settings})
+
+
+def _key(spec: JudgeSpec) -> str:
+    with_endpoint = {**spec.settings, "base_url": "http://127.0.0.1:1/v1"}
+    judge = build_judge(JudgeSpec(spec.name, spec.backend, spec.model, with_endpoint))
+    return cache_key(judge.cache_identity(), ({"role": "user", "content": "hi"},))
+
+
+@pytest.mark.parametrize("change", [
+    {"context_window": 100000},
+    {"generation": {"temperature": 0.7, "max_tokens": 600}},
+    {"generation": {"temperature": 0, "max_tokens": 600, "stop": ["x"]}},
+    {"templates": {"faithfulness": "mine.jinja"}},
+    {"some_future_setting": True},  # unknown to the key's code: in, by exclusion
+])
+def test_reply_affecting_settings_change_the_key(change):
+    assert _key(_spec(**change)) != _key(_spec())
+
+
+@pytest.mark.parametrize("change", [
+    {"price_per_million": {"input": 9.0, "output": 9.0}},
+    {"description": "another text"},
+    {"display_name": "Another", "provider": "X", "weights": "closed", "license": "proprietary"},
+    {"retry": {"max_attempts": 9}},
+    {"api_key_env": "MY_KEY"},
+])
+def test_prices_descriptions_card_and_retry_leave_the_key_alone(change):
+    assert _key(_spec(**change)) == _key(_spec())
+
+
+def test_the_key_follows_the_endpoint():
+    spec = _spec()
+    here = build_judge(JudgeSpec("j", "openai", "m", {**spec.settings, "base_url": "http://127.0.0.1:1/v1"}))
+    there = build_judge(JudgeSpec("j", "openai", "m", {**spec.settings, "base_url": "http://127.0.0.1:2/v1"}))
+    assert here.cache_identity() != there.cache_identity()

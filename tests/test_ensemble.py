@@ -245,7 +245,7 @@ def test_ensemble_of_offline_judges_ranks_on_the_board_without_building_a_judge(
     site = tmp_path / "site"
     build_site(results, site, [])
     page = (site / "index.html").read_text(encoding="utf-8")
-    assert "vote3 (ensemble)" in page
+    assert 'vote3</a> <span class="badge ensemble"' in page  # marked as an ensemble on the board
     for member in summary["ensemble"]["members"]:
         assert f'href="runs/{member}.html"' in page and (site / "runs" / f"{member}.html").is_file()
 

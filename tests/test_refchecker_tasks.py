@@ -203,10 +203,14 @@ def test_zero_context_without_references_says_how_to_make_them(tmp_path, env):
     assert_one_line_error(result, "Natural Questions", "halubench refchecker-references", "--data")
 
 
+ALLOWED = "allowed keys: annotations, fail_on, settings"
+
+
 @pytest.mark.parametrize("option, needle", [
-    ("nope=1", "unknown option nope"),
-    ("fail_on=sometimes", "fail_on is 'sometimes'"),
-    ("settings=[zero,none]", "unknown setting none"),
+    ("nope=1", f"--option nope=1: unknown key 'nope'; {ALLOWED}"),
+    ("fail_onn=x", f"--option fail_onn=x: unknown key 'fail_onn' (did you mean 'fail_on'?); {ALLOWED}"),
+    ("fail_on=sometimes", "key 'fail_on': Input should be 'contradiction' or 'not_entailment' (got 'sometimes')"),
+    ("settings=[zero,none]", "key 'settings': Input should be 'zero', 'noisy' or 'accurate' (got 'none')"),
     ("no-equals-sign", "write KEY=VALUE"),
 ])
 def test_bad_task_options(tmp_path, env, references, option, needle):

@@ -16,7 +16,18 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, SHARED_DATA, read_results, results_file, run_cli
-from siteruns import EVIL_JUDGE, IMG, OFFLINE_JUDGES, PAYLOAD, SCRIPT, UNPARSED_ID, make_results
+from siteruns import (
+    CONSTRUCTED,
+    CONTESTED_IDS,
+    EVIL_JUDGE,
+    IMG,
+    OFFLINE_JUDGES,
+    PAYLOAD,
+    SCRIPT,
+    UNPARSED_ID,
+    make_results,
+    write_constructed_runs,
+)
 
 from halubench.results import slug
 
@@ -129,8 +140,9 @@ def wait_for_rows(visit: Visit) -> None:
 
 
 def test_every_page_loads_clean(visit, base, project):
-    pages = ["index.html"] + sorted(
-        p.relative_to(project / "site").as_posix() for p in (project / "site" / "runs").rglob("*.html"))
+    pages = ["index.html", "about.html", "contested.html"] + sorted(
+        p.relative_to(project / "site").as_posix() for folder in ("runs", "rows")
+        for p in (project / "site" / folder).rglob("*.html"))
     page = visit(base, pages[0])
     for path in pages:
         page.goto(path)
@@ -150,17 +162,18 @@ def column_values(page, table: str, column: int) -> list[str]:
 
 def test_leaderboard_sorts_by_any_column(visit, base):
     page = visit(base, "index.html")
-    table = "table[data-task='halubench-sample']"
+    table = "table[data-task='halubench-sample']:not(.unranked)"  # the main board; runs apart sort on their own
     headers = page.page.locator(f"{table} thead th")
     names = headers.all_inner_texts()
     judge, overall = names.index("Judge"), names.index("Overall")
+    assert names[:3] == ["Rank", "Source", "Judge"]
     headers.nth(judge).locator("button").click()
     values = column_values(page.page, table, judge)
     assert values == sorted(values, key=str.lower)
     headers.nth(judge).locator("button").click()
     assert column_values(page.page, table, judge) == sorted(values, key=str.lower, reverse=True)
     assert headers.nth(judge).get_attribute("aria-sort") == "descending"
-    for column in range(2, len(names)):  # every numeric column sorts, missing values last
+    for column in [0, *range(3, len(names))]:  # every numeric column sorts, missing values last
         headers.nth(column).locator("button").click()
         numbers = column_values(page.page, table, column)
         present = [float(v) for v in numbers if v]
@@ -300,7 +313,7 @@ def test_claim_level_run_filters_by_both_breakdowns(visit, base, project):
     assert "Contradiction" in page.locator("#rows > li").first.inner_text()
     board = visit(base, "index.html").page
     headers = board.locator("table[data-task='refchecker-claims'] thead th").all_inner_texts()
-    assert headers[2:5] == ["accurate", "noisy", "zero"]
+    assert headers[3:6] == ["accurate", "noisy", "zero"]  # after Rank, Source and Judge
     explorer.check_clean()
 
 
@@ -334,4 +347,155 @@ def test_screenshots_are_kept(visit, server, project):
     wait_for_rows(explorer)
     explorer.page.screenshot(path=str(ARTIFACTS / "explorer.png"))
     for name in ("leaderboard.png", "run-page.png", "explorer.png"):
+        assert (ARTIFACTS / name).stat().st_size > 10_000
+
+
+# The board, chart, row view and contested labels on constructed runs whose verdicts are known
+# (tests/siteruns.py: CONSTRUCTED), opened from file://.
+
+
+@pytest.fixture(scope="module")
+def constructed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("constructed-site")
+    samples = write_constructed_runs(folder / "results")
+    result = run_cli("site", "--out", "site", "--no-reported", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return (folder / "site").as_uri() + "/", samples
+
+
+def visible_judges(page) -> list[str]:
+    main = "table.leaderboard:not(.unranked) tbody tr"
+    return [name for name in page.locator(f"{main} a.judge-name").all_inner_texts()
+            if page.locator(main, has_text=name).first.is_visible()]
+
+
+def test_board_filters_by_kind_weights_and_search(visit, constructed):
+    base, _ = constructed
+    board = visit(base, "index.html")
+    page = board.page
+    names = [card[0] for card in CONSTRUCTED.values()]
+    assert visible_judges(page) == names  # display names, not ids; best first
+    page.locator("select[name=kind]").select_option("fine-tuned")
+    assert visible_judges(page) == ["Strong C"]
+    page.locator("select[name=kind]").select_option("")
+    page.locator("select[name=weights]").select_option("open")
+    assert visible_judges(page) == ["Twin B", "Strong C", "Strong D"]
+    page.locator("input[name=q]").fill("strong")
+    assert visible_judges(page) == ["Strong C", "Strong D"]
+    assert page.locator("#filter-count").inner_text() == "2 of 6 rows shown"  # the run not ranked counts too
+    page.locator("select[name=weights]").select_option("")
+    page.locator("input[name=q]").fill("twin-a")  # ids are found too
+    assert visible_judges(page) == ["Twin A"]
+    board.check_clean()
+
+
+def test_rank_ranges_put_tied_judges_together(visit, constructed):
+    base, _ = constructed
+    board = visit(base, "index.html")
+    ranks = dict(zip(
+        board.page.locator("table.leaderboard tbody tr a.judge-name").all_inner_texts(),
+        board.page.locator("table.leaderboard tbody tr td.col-rank").all_inner_texts(), strict=True))
+    assert ranks["Twin A"] == ranks["Twin B"] and ranks["Twin A"].startswith("1–")
+    assert ranks["Weak E"] == "5"
+    # The run with failed rows is listed apart, unranked, saying why.
+    apart = board.page.locator("table.leaderboard.unranked tbody tr")
+    assert apart.count() == 1 and ranks["Flaky F"] == "–"
+    assert "incomplete: 3 failed rows" in apart.inner_text()
+    assert "Holm" in board.page.locator(".hint", has_text="Rank:").inner_text()
+    board.check_clean()
+
+
+def test_cost_and_latency_charts_have_one_point_per_run(visit, constructed):
+    base, _ = constructed
+    board = visit(base, "index.html")
+    images = board.page.locator("figure.tradeoff img")
+    assert images.count() == 2
+    board.page.wait_for_function("() => [...document.querySelectorAll('figure.tradeoff img')].every(i => i.complete)")
+    assert all(w > 0 for w in images.evaluate_all("all => all.map(i => i.naturalWidth)"))
+    board.check_clean()
+    for name in ("cost", "latency"):
+        board.goto(f"charts/halubench-sample-{name}.svg")
+        assert board.page.locator("[id^='point-']").count() == len(CONSTRUCTED)
+        text = board.page.locator("svg").inner_html()
+        assert "Pareto front" in text and "chance (50%)" in text
+        for card in CONSTRUCTED.values():
+            assert card[0] in text
+
+
+def test_row_view_shows_every_judges_verdict(visit, constructed):
+    base, samples = constructed
+    explorer = visit(base, "runs/halubench-sample/twin-a/twin-a-config.samples.html")
+    wait_for_rows(explorer)
+    explorer.page.locator("input[name=id]").fill(CONTESTED_IDS[1])
+    wait_for_rows(explorer)
+    explorer.page.locator("#rows > li a.compare").click()
+    explorer.page.locator(f"#rowview[data-shown='{CONTESTED_IDS[1]}']").wait_for(state="attached")
+    cards = explorer.page.locator("#verdicts > li")
+    assert cards.count() == len(CONSTRUCTED) + 1  # and the run not ranked
+    for judge, card in CONSTRUCTED.items():
+        (sample,) = [s for s in samples[judge] if s["id"] == CONTESTED_IDS[1]]
+        text = cards.locator(f"xpath=self::*[@data-judge='{card[0]}']").inner_text()
+        assert f"verdict {sample['verdict']}" in text and sample["reasoning"] in text
+    assert f"question {int(CONTESTED_IDS[1][1:])}" in explorer.page.locator("#texts").inner_text()
+    explorer.goto("rows/halubench-sample.html?id=no-such-row")
+    assert explorer.page.locator("#status", has_text="no row with id no-such-row").count() == 1
+    explorer.check_clean()
+
+
+def test_explorer_filters_rows_where_two_judges_disagree(visit, constructed):
+    base, samples = constructed
+    explorer = visit(base, "runs/halubench-sample/twin-a/twin-a-config.samples.html")
+    wait_for_rows(explorer)
+    explorer.page.locator("select[name=disagree]").select_option(label="Strong D")
+    explorer.page.locator("#count", has_text=" of ").wait_for()
+    other = {s["id"]: s["verdict"] for s in samples["strong-d"]}
+    expected = [s["id"] for s in samples["twin-a"] if other[s["id"]] != s["verdict"]]
+    explorer.page.locator("#count", has_text=f"of {len(expected)} rows").wait_for()
+    wait_for_rows(explorer)
+    shown = explorer.page.locator("#rows > li").evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert shown == expected[:20] and len(expected) == 8 + 20  # the contested rows and strong-d's misses
+    explorer.check_clean()
+
+
+def test_contested_page_lists_the_constructed_rows_per_domain(visit, constructed):
+    base, _ = constructed
+    contested = visit(base, "contested.html")
+    page = contested.page
+    rows = page.locator("li.contested-row").evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert sorted(rows) == CONTESTED_IDS
+    counts = page.locator("table.contested-counts tbody tr").all_inner_texts()
+    assert [" ".join(c.split()) for c in counts] == ["covidQA 4", "DROP 4"]
+    first = page.locator("li.contested-row").first.inner_text()
+    assert "3 of 4 strong judges disagree" in first and "Twin A reasons about" in first
+    contested.check_clean()
+
+
+def no_sideways_scroll(page) -> None:
+    widths = page.locator(".table-scroll").evaluate_all("all => all.map(s => [s.scrollWidth, s.clientWidth])")
+    assert widths and all(scroll <= client for scroll, client in widths), widths
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_ranking_fits_a_phone(visit, constructed, project):
+    for base in (constructed[0], (project / "site").as_uri() + "/"):
+        board = visit(base, "index.html")
+        board.page.set_viewport_size({"width": 390, "height": 844})
+        no_sideways_scroll(board.page)
+        assert board.page.locator("table.leaderboard thead th", has_text="Overall").first.is_visible()
+        assert board.page.locator("table.leaderboard thead th", has_text="Micro").first.is_hidden()  # folded away
+        board.check_clean()
+
+
+def test_screenshots_of_the_new_views_are_kept(visit, constructed):
+    base, _ = constructed
+    ARTIFACTS.mkdir(exist_ok=True)
+    board = visit(base, "index.html")
+    board.page.screenshot(path=str(ARTIFACTS / "constructed-leaderboard.png"), full_page=True)
+    board.page.locator("figure.tradeoff").first.screenshot(path=str(ARTIFACTS / "cost-accuracy-chart.png"))
+    rows = visit(base, f"rows/halubench-sample.html?id={CONTESTED_IDS[0]}")
+    rows.page.locator(f"#rowview[data-shown='{CONTESTED_IDS[0]}']").wait_for(state="attached")
+    rows.page.screenshot(path=str(ARTIFACTS / "row-view.png"), full_page=True)
+    contested = visit(base, "contested.html")
+    contested.page.screenshot(path=str(ARTIFACTS / "contested-labels.png"), full_page=True)
+    for name in ("constructed-leaderboard.png", "cost-accuracy-chart.png", "row-view.png", "contested-labels.png"):
         assert (ARTIFACTS / name).stat().st_size > 10_000

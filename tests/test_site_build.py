@@ -10,10 +10,20 @@ import pandas as pd
 import pytest
 from conftest import read_results, results_file, run_cli
 from refchecker_data import annotations_dir, write_references
-from siteruns import EVIL_JUDGE, OFFLINE_JUDGES, PAYLOAD, make_results, write_claim_level_run
+from siteruns import (
+    EVIL_JUDGE,
+    OFFLINE_JUDGES,
+    PAYLOAD,
+    make_results,
+    write_claim_level_run,
+    write_constructed_runs,
+)
 
 from halubench.definitions import PACKAGE_DIR
+from halubench.leaderboard import build_leaderboards, load_runs
 from halubench.results import slug
+from halubench.sitegen.board_view import board_view
+from halubench.sitegen.build import _table
 from halubench.sitegen.explorer_data import TEXT_SHARD_ROWS
 
 
@@ -126,12 +136,14 @@ def test_rebuild_replaces_its_own_site_but_never_a_foreign_folder(built, tmp_pat
     site = built / "public"
     stale = site / "runs" / "halubench-sample" / "gone.html"
     stale.write_text("old page")
-    lexical = site / f"{page_of(built / 'results', 'halubench-sample', 'lexical')}.svg"
-    chart = lexical.read_bytes()
+    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file() and p != stale}
     result = run_cli("site", "--out", "public", cwd=built)
     assert result.returncode == 0, result.stderr
     assert not stale.exists()
-    assert lexical.read_bytes() == chart  # deterministic
+    # Deterministic: the same results give the same bytes (no build date anywhere), so a nightly
+    # rebuild of unchanged results changes nothing.
+    after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == before
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
@@ -173,7 +185,7 @@ def test_a_measured_run_of_a_paper_model_shows_beside_the_reported_row(tmp_path)
     measured = index.split(f'id="run-halubench-gpt-4o-{config}"')[1].split("</tr>")[0]
     reported = index.split('id="halubench-reported-GPT-4o"')[1].split("</tr>")[0]
     assert 'href="#halubench-reported-GPT-4o">paper: GPT-4o<' in measured
-    assert f'href="runs/halubench/gpt-4o/{config}.html">measured: gpt-4o<' in reported
+    assert f'href="runs/halubench/gpt-4o/{config}.html">measured: GPT-4o<' in reported  # the card's name
     assert "86.5" in reported and "87.9" in reported
     page = (tmp_path / "site" / "runs" / "halubench" / "gpt-4o" / f"{config}.html").read_text()
     assert "The paper reports" in page and "86.5% overall" in page
@@ -208,3 +220,33 @@ def test_refchecker_runs_show_their_provenance_exclusions_and_agreement(tmp_path
     assert "RefChecker agreement" in claims and "Contradiction" in claims
     index = (tmp_path / "site" / "index.html").read_text()
     assert "RefChecker annotations@1df1b25" in index and "by responder" in index
+
+
+def test_cards_facts_and_about_page(built):
+    site = built / "public"
+    index = (site / "index.html").read_text()
+    # Built-in judges show the display names of their judge files, with their card; ad-hoc ones their id.
+    assert ">Lexical overlap heuristic</a>" in index and "halubench · baseline · no weights" in index
+    assert 'data-card-kind="baseline" data-weights="none"' in index
+    assert ">Lynx 70B</span>" in index  # a reported row carries the card of its judge file (for filters)
+    assert "data last changed 20" in index and "harness 0.1.0" in index
+    about = (site / "about.html").read_text()
+    for phrase in ("Holm", "truncated", "too long", "Wilson", "How to submit a judge", "halubench-sample"):
+        assert phrase in about
+    contested = (site / "contested.html").read_text()
+    assert "Not enough strong judges" in contested  # offline baselines are under the floor
+
+
+def test_auroc_column_appears_only_when_runs_carry_it(tmp_path):
+    write_constructed_runs(tmp_path / "results")
+    (board,) = build_leaderboards(load_runs(tmp_path / "results"), [])
+    samples = {run_id: run.samples() for run_id, run in board.runs.items()}
+    view = board_view(board, samples, {}, "halubench-sample")
+    assert "AUROC" not in [h["text"] for h in _table(board, view)["headers"]]
+    board.frame["auroc"] = [0.875] + [None] * (len(board.frame) - 1)  # as the classifiers' frame has it
+    table = _table(board, view)
+    column = [h["text"] for h in table["headers"]].index("AUROC")
+    assert table["rows"][0]["cells"][column]["text"] == "87.5"
+    assert table["rows"][1]["cells"][column]["text"] == "–"
+    balanced = [h["text"] for h in table["headers"]].index("Balanced")
+    assert table["rows"][0]["cells"][balanced]["text"] == "96.0"

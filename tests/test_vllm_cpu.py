@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -131,8 +132,32 @@ def test_a_model_vllm_cannot_load_is_one_line(tmp_path):
                      cwd=tmp_path, env=CPU_ENV, timeout=ENGINE_TIMEOUT_S)
     assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: judge vllm:/no/such/model: vLLM could not start /no/such/model (")
+    assert last.startswith("error: judge vllm:/no/such/model: cannot find /no/such/model@main: no such folder, "
+                           "and not in the Hugging Face cache or on the hub (")
     assert not (tmp_path / "results").exists()
+
+
+def test_a_hub_model_runs_on_the_commit_its_key_names_and_a_cached_rerun_needs_no_weights(tmp_path, tiny_model):
+    """The tiny model as a Hugging Face cache entry (offline): the engine loads the commit ``refs/main``
+    names, and a fully cached re-run answers from the key alone, without the engine or the weights."""
+    commit = "c0ffee" * 6 + "beef"
+    repo = tmp_path / "hub" / "models--test--tiny-llama"
+    snapshot = repo / "snapshots" / commit
+    shutil.copytree(tiny_model, snapshot)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    args = ("run", "--judge", "vllm:test/tiny-llama", "--task", "halubench-sample", "--limit", "8",
+            "--judge-arg", f"engine.max_model_len={MAX_MODEL_LEN}")
+    env = {**CPU_ENV, "HF_HUB_CACHE": str(tmp_path / "hub")}
+    first = run_cli(*args, cwd=tmp_path, env=env, timeout=ENGINE_TIMEOUT_S)
+    assert first.returncode == 0, first.stderr[-3000:]
+    summary, samples = read_run(tmp_path)
+    assert summary["usage"]["model_versions"] == {f"test/tiny-llama@{commit}": 8}
+    for weights in snapshot.glob("*.safetensors"):
+        weights.unlink()  # an engine started now could not load
+    again = run_cli(*args, cwd=tmp_path, env=env, timeout=ENGINE_TIMEOUT_S)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert read_run(tmp_path) == (summary, samples)  # the same results (the cached flags are not stored)
 
 
 def test_engine_judges_the_sample(tmp_path, tiny_model, prompt_tokens):

@@ -3,6 +3,7 @@
 The engine itself runs in tests/test_vllm_cpu.py (`nox -s vllm_cpu`).
 """
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -105,7 +106,7 @@ def test_cache_identity_follows_the_weights_not_the_placement(tmp_path):
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"weights")
     first = _engine_judge(str(folder)).cache_identity()
-    assert first["provider"] == "vllm" and first["path"] == str(folder.resolve())
+    assert first["backend"] == "vllm" and first["path"] == str(folder.resolve())
     assert first["generation"] == {"temperature": 0.0, "max_tokens": 600}
     spread = _engine_judge(str(folder), engine={"tensor_parallel_size": 8, "pipeline_parallel_size": 2})
     assert spread.cache_identity() == first
@@ -116,13 +117,54 @@ def test_cache_identity_follows_the_weights_not_the_placement(tmp_path):
     assert _engine_judge(str(folder)).cache_identity()["fingerprint"] != first["fingerprint"]
 
 
-def test_cache_identity_of_a_hub_model_names_its_revision():
-    lynx = resolve_judge("lynx-70b", overrides=["revision=abc123"])
+COMMITS = ("1" * 40, "2" * 40)
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """A Hugging Face cache on disk holding two commits of one repo's small files, and no network."""
+    import huggingface_hub.constants
+
+    repo = tmp_path / "hub" / "models--PatronusAI--Llama-3-Patronus-Lynx-70B-Instruct"
+    for number, commit in enumerate(COMMITS):
+        snapshot = repo / "snapshots" / commit
+        snapshot.mkdir(parents=True)
+        (snapshot / "config.json").write_text("{}")
+        (snapshot / "tokenizer_config.json").write_text(json.dumps({"chat_template": f"template {number}"}))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(COMMITS[0])
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    return repo
+
+
+def test_cache_identity_of_a_hub_model_names_its_commit_and_template(hub_cache, tmp_path):
+    """Resolved from the local snapshot (no engine, no network): main moving on changes the key."""
+    lynx = resolve_judge("lynx-70b")
     identity = VLLMEngineJudge(lynx).cache_identity()
     assert identity["model"] == "PatronusAI/Llama-3-Patronus-Lynx-70B-Instruct"
-    assert identity["revision"] == "abc123"
+    assert identity["commit"] == COMMITS[0]
+    assert identity["chat_template_sha256"] == hashlib.sha256(b"template 0").hexdigest()
     assert identity["generation"]["stop"] == ["<|eot_id|>"]
     assert "tensor_parallel_size" not in identity["engine"] and identity["engine"]["max_model_len"] == 8192
+    pinned = VLLMEngineJudge(resolve_judge("lynx-70b", overrides=[f"revision={COMMITS[1]}"])).cache_identity()
+    assert pinned["commit"] == COMMITS[1] and pinned["chat_template_sha256"] != identity["chat_template_sha256"]
+    (hub_cache / "refs" / "main").write_text(COMMITS[1])
+    assert VLLMEngineJudge(lynx).cache_identity()["commit"] == COMMITS[1]
+    # A chat_template file of the judge's own replaces the model's, by content.
+    (tmp_path / "mine.jinja").write_text("{{ messages }}")
+    own = VLLMEngineJudge(resolve_judge("lynx-70b", overrides=[f"chat_template={tmp_path / 'mine.jinja'}"]))
+    assert own.cache_identity()["chat_template_sha256"] == hashlib.sha256(b"{{ messages }}").hexdigest()
+
+
+def test_a_hub_model_not_found_is_one_judge_error(hub_cache):
+    from halubench.errors import JudgeError
+
+    judge = VLLMEngineJudge(resolve_judge("lynx-8b"))
+    with pytest.raises(JudgeError, match=r"cannot find PatronusAI/Llama-3-Patronus-Lynx-8B-Instruct@main: no such "
+                                         r"folder, and not in the Hugging Face cache or on the hub .*"
+                                         r"huggingface-cli download"):
+        judge.cache_identity()
 
 
 def test_missing_chat_template_file_is_a_config_error(tmp_path):

@@ -8,6 +8,7 @@ from halubench.backends.base import Judge
 from halubench.errors import ConfigError
 from halubench.judge_spec import JudgeSpec
 
+# A new backend also registers the schema of its judge-file keys in halubench.settings_schema.JUDGE_SCHEMAS.
 BACKENDS: dict[str, str] = {
     "constant": "halubench.backends.offline:ConstantJudge",
     "random": "halubench.backends.offline:RandomJudge",

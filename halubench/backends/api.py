@@ -98,12 +98,8 @@ class ApiJudge(RequestJudge):
         return self.base_url
 
     def cache_identity(self) -> Mapping[str, Any]:
-        return {
-            "provider": self.provider,
-            "model": self.spec.model,
-            "base_url": self.base_url,
-            "generation": self.generation,
-        }
+        """The judge's reply settings, with the endpoint and generation as resolved for this run."""
+        return {**self.spec.reply_settings(), "base_url": self.base_url, "generation": self.generation}
 
     def preflight(self) -> None:
         if not os.environ.get(self.key_variable) and not self.key_optional:

@@ -42,8 +42,6 @@ from halubench.judge_spec import JudgeSpec
 if TYPE_CHECKING:
     from halubench.task import TaskSpec
 
-# Settings that decide where and how fast, not what: out of the cache key.
-PLACEMENT = frozenset({"device", "batch_size", "max_batch_tokens"})
 SEQ2SEQ_TOKENS = {"not_entailment": "0", "entailment": "1"}  # MiniCheck-Flan-T5's label words
 MARGIN_TOKENS = 4  # re-tokenising a chunk cut at a token boundary can add a token or two
 MIN_PREMISE_TOKENS = 16  # below this, the hypothesis leaves the passage no room: too long
@@ -97,8 +95,8 @@ class TransformersJudge(Judge):
         self.rule = hypothesis_rule(task.loader)
 
     def cache_identity(self) -> Mapping[str, Any]:
-        """Weights, reply-affecting settings and the pair rule; never device or batch sizes."""
-        settings = {k: v for k, v in self.spec.reply_settings().items() if k not in PLACEMENT}
+        """Weights, ``reply_settings()`` (never device or batch sizes: settings_schema) and the pair rule."""
+        settings = self.spec.reply_settings()
         weights = ({"path": str(self.local_path.resolve()), "fingerprint": model_fingerprint(self.local_path)}
                    if self.is_local else {"revision": self.spec.settings.get("revision")})
         return {"provider": "transformers", **settings, **weights, "pair": self.rule}

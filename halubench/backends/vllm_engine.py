@@ -12,6 +12,10 @@ Prompts are rendered with the model's own chat template and counted with the
 engine's tokenizer; one that does not fit the model's context is reported as
 ``too_long`` instead of being sent (vLLM would reject it) or dropped.
 
+The cache key names the weights (hub commit or local fingerprint) and the chat
+template's sha256, both read from disk (``model_snapshot``), so a fully cached
+re-run answers without starting the engine; the engine then loads that commit.
+
 With a ``base_url`` (``--base-url`` or the judge file) the same judge talks to
 a running ``vllm serve`` through the OpenAI-compatible client instead, and
 vLLM need not be installed here.
@@ -19,7 +23,6 @@ vLLM need not be installed here.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -27,18 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from halubench.backends.base import Judge, JudgeRequest, Reply
+from halubench.backends.model_snapshot import hub_snapshot, model_chat_template, model_fingerprint, text_sha256
 from halubench.errors import ConfigError, JudgeError
 from halubench.judge_spec import JudgeSpec
 
 DEFAULT_GENERATION: dict[str, Any] = {"temperature": 0.0, "max_tokens": 600}
+# Placement only (settings_schema.VLLM_PLACEMENT_ARGS): not in the cache key.
 DEFAULT_ENGINE: dict[str, Any] = {"enable_prefix_caching": True, "tensor_parallel_size": "auto"}
-# Engine arguments that decide where and how fast a reply is computed, not which reply:
-# left out of the cache key, so a run resumed on another GPU count reuses what is cached.
-PLACEMENT_ARGS = frozenset({
-    "tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size", "distributed_executor_backend",
-    "gpu_memory_utilization", "kv_cache_memory_bytes", "enable_prefix_caching", "max_num_seqs",
-    "max_num_batched_tokens", "swap_space", "cpu_offload_gb", "enforce_eager", "disable_log_stats",
-})
 # Judge-file keys that only the in-process engine reads; a server was started with its own.
 ENGINE_ONLY_KEYS = ("engine", "revision", "chat_template", "served_model_name")
 SERVER_HINT = "or judge through a running `vllm serve` with --base-url http://HOST:8000/v1"
@@ -70,18 +68,6 @@ def server_spec(spec: JudgeSpec) -> JudgeSpec:
     settings = {k: v for k, v in spec.settings.items() if k not in ENGINE_ONLY_KEYS}
     model = spec.settings.get("served_model_name") or spec.model
     return JudgeSpec(spec.name, "openai", model, settings, spec.source)
-
-
-def model_fingerprint(folder: Path) -> str:
-    """Names, sizes and mtimes of a local checkpoint's files: changes whenever a file is rewritten.
-
-    Hashing the weights themselves (140 GB for a 70B) would take longer than judging.
-    """
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        stat = path.stat()
-        digest.update(f"{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
 
 
 def auto_tensor_parallel(model: str, revision: str | None, gpus: int, trust_remote_code: bool = False) -> int:
@@ -118,6 +104,7 @@ class VLLMEngineJudge(Judge):
         self._llm: Any = None
         self._max_model_len = 0
         self._model_version: str | None = None
+        self._snapshot: Path | None = None
 
     def _read_chat_template(self, reference: str | None) -> str | None:
         """None keeps the model's own template; else a Jinja file (relative to the judge file)."""
@@ -131,20 +118,38 @@ class VLLMEngineJudge(Judge):
         return path.read_text(encoding="utf-8")
 
     def cache_identity(self) -> Mapping[str, Any]:
-        """What fixes a reply: weights, tokens in, decoding, numerics; not placement (PLACEMENT_ARGS)."""
+        """``reply_settings()`` plus what this run resolves: the weights and the chat template's sha256.
+
+        Engine placement (tensor parallel size, memory, ...) is not in
+        ``reply_settings()``, so a run resumed on another GPU count reuses the cache.
+        """
         if self.is_local:
             weights = {"path": str(self.local_path.resolve()), "fingerprint": model_fingerprint(self.local_path)}
         else:
-            weights = {"revision": self.revision}
-        engine = {k: v for k, v in sorted(self.engine_args.items()) if k not in PLACEMENT_ARGS}
-        return {
-            "provider": "vllm",
-            "model": self.spec.model,
-            **weights,
-            "chat_template": self.chat_template,
-            "generation": self.generation,
-            "engine": engine,
-        }
+            weights = {"commit": self._commit()}
+        template = self.chat_template if self.chat_template is not None else model_chat_template(self._folder())
+        return {**self.spec.reply_settings(), "generation": self.generation, **weights,
+                "chat_template_sha256": text_sha256(template)}
+
+    def _folder(self) -> Path:
+        """The checkpoint folder, or the hub snapshot (resolved once, without the engine)."""
+        if self.is_local:
+            return self.local_path
+        if self._snapshot is None:
+            try:
+                self._snapshot = hub_snapshot(self.spec.model, self.revision)
+            except (OSError, ValueError) as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise JudgeError(
+                    f"judge {self.spec.name}: cannot find {self.spec.model}@{self.revision or 'main'}: no such "
+                    f"folder, and not in the Hugging Face cache or on the hub ({reason}); check the model id "
+                    f"and revision, or download it first (huggingface-cli download {self.spec.model})"
+                ) from None
+        return self._snapshot
+
+    def _commit(self) -> str | None:
+        """The hub commit the engine loads (the snapshot folder's name); None for a local folder."""
+        return None if self.is_local else self._folder().name
 
     async def start(self) -> None:
         from vllm.platforms import current_platform
@@ -157,13 +162,14 @@ class VLLMEngineJudge(Judge):
         from vllm import LLM
 
         args = dict(self.engine_args)
+        commit = self._commit()  # the weights the cache key names
         try:
             if args.get("tensor_parallel_size") == "auto":
                 gpus = current_platform.device_count() if hasattr(current_platform, "device_count") else 1
                 per_stage = gpus // max(1, int(args.get("pipeline_parallel_size") or 1))
                 args["tensor_parallel_size"] = auto_tensor_parallel(
-                    self.spec.model, self.revision, per_stage, bool(args.get("trust_remote_code")))
-            self._llm = LLM(model=self.spec.model, revision=self.revision, **args)
+                    self.spec.model, commit, per_stage, bool(args.get("trust_remote_code")))
+            self._llm = LLM(model=self.spec.model, revision=commit, **args)
         except Exception as exc:  # the engine's many failure modes (no weights, OOM, bad arg) end the run
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise JudgeError(
@@ -174,14 +180,10 @@ class VLLMEngineJudge(Judge):
         self._model_version = self._version_string()
 
     def _version_string(self) -> str:
-        """The weights a reply came from: the hub commit when it is in the local cache."""
+        """The weights a reply came from: the hub commit, or a local checkpoint's fingerprint."""
         if self.is_local:
             return f"{self.local_path.name}@{model_fingerprint(self.local_path)[:12]}"
-        from huggingface_hub import try_to_load_from_cache
-
-        found = try_to_load_from_cache(self.spec.model, "config.json", revision=self.revision)
-        commit = Path(found).parent.name if isinstance(found, str) else self.revision
-        return f"{self.spec.model}@{commit}" if commit else self.spec.model
+        return f"{self.spec.model}@{self._commit()}"
 
     def _sampling_params(self, tokenizer: Any) -> Any:
         """Stop strings that are one special token become stop ids: their text is never detokenised."""

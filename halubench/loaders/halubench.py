@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from halubench.errors import ConfigError, DataError
+from halubench.errors import DataError
 from halubench.samples import Sample
 from halubench.table_io import RawRow, read_hub, read_local
 from halubench.task import LoadedRows, TaskSpec, file_sha256
@@ -16,8 +16,7 @@ TEXT_COLUMNS = ("passage", "question", "answer", "source_ds")
 
 
 def load(spec: TaskSpec, data: Path | None) -> LoadedRows:
-    if spec.options:
-        raise ConfigError(f"task {spec.name} takes no options (got {', '.join(sorted(spec.options))})")
+    """Rows of ``data``, the task's packaged file, or its hub dataset (the task takes no options)."""
     path = data or spec.data_file
     if path is not None:
         rows = read_local(path)

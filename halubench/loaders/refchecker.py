@@ -6,19 +6,20 @@ Task options (YAML ``options:``, or ``--option KEY=VALUE`` on the command line):
 response level ``fail_on``: ``contradiction`` (RefChecker's strict rule: a
 response is FAIL when one of its claims is Contradiction) or ``not_entailment``
 (FAIL when any claim is not Entailment, the paper's "non-factual").
-``--data PATH`` is the references file.
+``--data PATH`` is the references file. The options are validated with the task
+(``halubench.settings_schema.RefCheckerResponseOptions`` / ``RefCheckerClaimOptions``),
+so the loaders read them as given.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from halubench.errors import ConfigError
 from halubench.refchecker import annotations, references
-from halubench.refchecker.annotations import LABELS, SETTINGS, Claim, Response, Setting
+from halubench.refchecker.annotations import LABELS, SETTINGS, Claim, Response
 from halubench.samples import Sample
 from halubench.task import LoadedRows, TaskSpec, file_sha256
 
@@ -26,19 +27,15 @@ FAIL_RULES = {
     "contradiction": lambda claims: any(c.label == "Contradiction" for c in claims),
     "not_entailment": lambda claims: any(c.label != "Entailment" for c in claims),
 }
-_COMMON_OPTIONS = ("settings", "annotations")
 
 
 def load_responses(spec: TaskSpec, data: Path | None) -> LoadedRows:
     """One sample per response with claims; responses without claims are counted apart."""
-    options = _options(spec, (*_COMMON_OPTIONS, "fail_on"))
-    rule_name = options.get("fail_on", "contradiction")
-    if rule_name not in FAIL_RULES:
-        raise ConfigError(f"task {spec.name}: fail_on is {rule_name!r}; use one of {', '.join(FAIL_RULES)}")
+    rule_name = spec.options.get("fail_on", "contradiction")
     if len(spec.labels) != 2:
         raise ConfigError(f"{spec.source}: response-level RefChecker tasks need doc_to_choice [PASS, FAIL]")
     passed, failed = spec.labels
-    responses, refs, provenance = _load(spec, data, options)
+    responses, refs, provenance = _load(spec, data)
     fails = FAIL_RULES[rule_name]
     samples = [
         Sample(
@@ -63,10 +60,9 @@ def load_responses(spec: TaskSpec, data: Path | None) -> LoadedRows:
 
 def load_claims(spec: TaskSpec, data: Path | None) -> LoadedRows:
     """One sample per human-labelled triplet, clustered by its response (scorer ``refchecker-claims``)."""
-    options = _options(spec, _COMMON_OPTIONS)
     if spec.labels != LABELS:
         raise ConfigError(f"{spec.source}: claim-level RefChecker tasks need doc_to_choice [{', '.join(LABELS)}]")
-    responses, refs, provenance = _load(spec, data, options)
+    responses, refs, provenance = _load(spec, data)
     samples = []
     for response in responses:
         reference = refs[response.setting][response.id]
@@ -81,29 +77,11 @@ def load_claims(spec: TaskSpec, data: Path | None) -> LoadedRows:
     return LoadedRows(samples, provenance)
 
 
-def _options(spec: TaskSpec, known: Sequence[str]) -> dict[str, Any]:
-    unknown = sorted(set(spec.options) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"task {spec.name}: unknown option {', '.join(unknown)}; this task takes {', '.join(known)}"
-        )
-    return dict(spec.options)
-
-
-def _settings(spec: TaskSpec, value: Any) -> list[Setting]:
-    names = [value] if isinstance(value, str) else list(value or SETTINGS)
-    unknown = [n for n in names if n not in SETTINGS]
-    if unknown:
-        raise ConfigError(f"task {spec.name}: unknown setting {', '.join(map(str, unknown))}; "
-                          f"use {', '.join(SETTINGS)}")
-    return [SETTINGS[n] for n in names]
-
-
 def _load(
-    spec: TaskSpec, data: Path | None, options: dict[str, Any]
+    spec: TaskSpec, data: Path | None
 ) -> tuple[list[Response], dict[str, dict[str, references.Reference]], dict[str, Any]]:
-    settings = _settings(spec, options.get("settings"))
-    directory = Path(options["annotations"]) if options.get("annotations") else None
+    settings = [SETTINGS[name] for name in spec.options.get("settings") or SETTINGS]
+    directory = Path(spec.options["annotations"]) if spec.options.get("annotations") else None
     folder, annotation_source = annotations.locate(settings, directory)
     responses = annotations.read_responses(folder, settings)
     refs, reference_source = {}, {}

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from halubench import __version__
+from halubench import __version__, contested, significance
+from halubench.board_stats import data_changed
+from halubench.definitions import Definition, discover
 from halubench.errors import OutputError
 from halubench.formatting import count, interval, missing, money, pct, seconds
+from halubench.judge_cards import judge_definitions, kinds_present
 from halubench.leaderboard import (
     REPORTED,
     Leaderboard,
@@ -30,11 +32,12 @@ from halubench.leaderboard import (
     load_runs,
 )
 from halubench.ranking_metrics import roc_points
-from halubench.report import judge_label, to_csv_frame
+from halubench.report import to_csv_frame
 from halubench.reported import ReportedTable
 from halubench.results import slug
+from halubench.sitegen.board_view import BoardView, board_view, chance
 from halubench.sitegen.charts import Bar, accuracy_chart, roc_chart
-from halubench.sitegen.explorer_data import TextStore, write_run_data
+from halubench.sitegen.explorer_data import TextStore, write_rows_index, write_run_data
 
 HERE = Path(__file__).resolve().parent
 MARKER = ".halubench-site"
@@ -75,42 +78,71 @@ def _reported_anchor(task: str, judge: str) -> str:
     return f"{slug(task)}-reported-{slug(judge)}"
 
 
-def _table(board: Leaderboard) -> dict[str, Any]:
-    """The leaderboard table of one task, ready to render: headers and rows of cells."""
+def _headers(board: Leaderboard) -> list[dict[str, Any]]:
+    """Column heads after Rank, Source and Judge; ``opt`` columns fold away on a phone."""
     breakdown = board.breakdown or "group"
-    headers = [{"text": board.group_names[g], "title": f"accuracy on {breakdown} {g}, %"} for g in board.groups]
+    headers = [{"text": board.group_names[g], "title": f"accuracy on {breakdown} {g}, %", "opt": True}
+               for g in board.groups]
     headers += [
         {"text": "Overall", "title": f"{breakdown}-macro accuracy (each {breakdown} weighs the same), % with "
                                      "95% CI" + ("; the paper's 'Overall'" if board.reported else "")},
-        {"text": "Micro", "title": "accuracy over all rows, % with 95% Wilson CI"},
-        {"text": "Unparsed", "title": "rows whose reply had no readable verdict, %"},
-        {"text": "Errors", "title": "rows whose call failed or whose prompt was too long, %"},
-        {"text": "$ / 1k", "title": "cost of 1,000 judgments, USD"},
-        {"text": "Latency", "title": "median (p50) seconds per call"},
-        {"text": "n", "title": "rows judged"},
+        {"text": "Balanced", "title": "balanced accuracy (mean recall over the labels), %"},
     ]
+    if "auroc" in board.frame.columns:
+        headers.append({"text": "AUROC", "title": "area under the ROC curve of the judge's scores, %",
+                        "opt": True})
+    headers += [
+        {"text": "Micro", "title": "accuracy over all rows, % with 95% Wilson CI", "opt": True},
+        {"text": "Unparsed", "title": "rows whose reply had no readable verdict, %", "opt": True},
+        {"text": "Errors", "title": "rows whose call failed or whose prompt was too long, %", "opt": True},
+        {"text": "$ / 1k", "title": "cost of 1,000 judgments, USD", "opt": True},
+        {"text": "Latency", "title": "median (p50) seconds per call", "opt": True},
+        {"text": "n", "title": "rows judged", "opt": True},
+    ]
+    return [{"opt": False, **header} for header in headers]
+
+
+def _cells(board: Leaderboard, record: dict[str, Any], run: Run | None) -> list[dict[str, Any]]:
+    cells = []
+    for g in board.groups:
+        low, high, n = record[f"lo:{g}"], record[f"hi:{g}"], record[f"n:{g}"]
+        title = None if missing(low) else f"95% CI {interval(low, high)} · n = {count(n)}"
+        cells.append(_cell(pct(record[f"acc:{g}"]), record[f"acc:{g}"], title=title))
+    low, high = record["acc_macro_lo"], record["acc_macro_hi"]
+    cells.append(_cell(pct(record["acc_macro"]), record["acc_macro"], None if missing(low) else interval(low, high)))
+    balanced = run.summary["metrics"]["overall"].get("balanced_accuracy") if run else None
+    cells.append(_cell(pct(balanced), balanced))
+    if "auroc" in board.frame.columns:
+        cells.append(_cell(pct(record["auroc"]), record["auroc"]))
+    low, high = record["acc_micro_lo"], record["acc_micro_hi"]
+    cells.append(_cell(pct(record["acc_micro"]), record["acc_micro"], None if missing(low) else interval(low, high)))
+    cells += [
+        _cell(pct(record["unparsed_rate"]), record["unparsed_rate"]),
+        _cell(pct(record["error_rate"]), record["error_rate"]),
+        _cell(money(record["cost_per_1000_usd"]), record["cost_per_1000_usd"]),
+        _cell(seconds(record["latency_p50_s"]), record["latency_p50_s"]),
+        _cell(count(record["n"]), record["n"]),
+    ]
+    for cell, header in zip(cells, _headers(board), strict=True):
+        cell["opt"] = header["opt"]
+    return cells
+
+
+def _table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
+    """The leaderboard table of one task, ready to render: headers, ranked rows, rows not ranked."""
+    breakdown = board.breakdown or "group"
     reported_rows = {r.judge: r for r in (board.reported.rows if board.reported else [])}
     notes: list[dict[str, str]] = []
-    rows, apart = [], []
+    rows, unranked = [], []
     for record in board.frame.to_dict("records"):
         reported = record["kind"] == REPORTED
-        cells = []
-        for g in board.groups:
-            low, high, n = record[f"lo:{g}"], record[f"hi:{g}"], record[f"n:{g}"]
-            title = None if missing(low) else f"95% CI {interval(low, high)} · n = {count(n)}"
-            cells.append(_cell(pct(record[f"acc:{g}"]), record[f"acc:{g}"], title=title))
-        for key in ("acc_macro", "acc_micro"):
-            low, high = record[f"{key}_lo"], record[f"{key}_hi"]
-            cells.append(_cell(pct(record[key]), record[key], None if missing(low) else interval(low, high)))
-        cells += [
-            _cell(pct(record["unparsed_rate"]), record["unparsed_rate"]),
-            _cell(pct(record["error_rate"]), record["error_rate"]),
-            _cell(money(record["cost_per_1000_usd"]), record["cost_per_1000_usd"]),
-            _cell(seconds(record["latency_p50_s"]), record["latency_p50_s"]),
-            _cell(count(record["n"]), record["n"]),
-        ]
-        row: dict[str, Any] = {"kind": record["kind"], "judge": judge_label(pd.Series(record)), "cells": cells,
-                               "notes": [], "links": []}
+        run = None if reported else board.runs[record["run_id"]]
+        card = view.reported_cards[record["judge"]] if reported else view.cards[record["run_id"]]
+        rank = view.ranks.get(record["run_id"]) if not reported else None
+        row: dict[str, Any] = {"kind": record["kind"], "judge": record["judge"], "card": card,
+                               "cells": _cells(board, record, run), "notes": [], "links": [],
+                               "apart": None, "ensemble": False, "rank": str(rank) if rank else "–",
+                               "rank_sort": _sort_key(rank.best if rank else None)}
         if reported:
             row["anchor"] = _reported_anchor(board.task, record["judge"])
             row["href"] = None
@@ -119,7 +151,8 @@ def _table(board: Leaderboard) -> dict[str, Any]:
                 notes.append({"id": f"{row['anchor']}-note", "judge": record["judge"], "text": record["note"]})
                 row["notes"].append({"number": len(notes), "href": f"#{notes[-1]['id']}"})
             paper = reported_rows.get(record["judge"])
-            row["links"] = [{"text": f"measured: {run.judge}", "href": f"runs/{run.run_id}.html"}
+            row["links"] = [{"text": f"measured: {view.cards[run.run_id].display_name}",
+                             "href": f"runs/{run.run_id}.html"}
                             for run in board.runs.values() if paper and paper.matches(run.judge, run.model)]
         else:
             row["anchor"] = f"run-{record['run_id'].replace('/', '-')}"
@@ -127,18 +160,21 @@ def _table(board: Leaderboard) -> dict[str, Any]:
             covered = sum(not missing(record[f"acc:{g}"]) for g in board.groups)
             coverage = f" · {covered} of {len(board.groups)} {breakdown}s" if covered < len(board.groups) else ""
             row["detail"] = f"{record['data']}{coverage} · {record['run_date'] or 'date unknown'}"
-            if not missing(record.get("ensemble_of")):
-                row["links"] = [{"text": f"member: {board.runs[rid].judge}", "href": f"runs/{rid}.html"}
+            if isinstance(record["endpoint"], str):  # not the provider's own endpoint (a local server)
+                row["detail"] = f"@ {record['endpoint']} · {row['detail']}"
+            if not missing(record.get("ensemble_of")):  # a vote of stored runs: marked, its members linked
+                row["ensemble"] = True
+                row["links"] = [{"text": f"member: {view.cards[rid].display_name}", "href": f"runs/{rid}.html"}
                                 for rid in record["ensemble_of"].split(", ") if rid in board.runs]
-            if not missing(record["apart"]):
-                row["detail"] = f"{record['apart']} · {row['detail']}"
-                apart.append(row)
+            if not record["ranked"]:
+                row["apart"] = record["apart"]
+                unranked.append(row)
                 continue
             if not missing(record["same_model"]):
                 row["links"] += [{"text": f"paper: {name}", "href": f"#{_reported_anchor(board.task, name)}"}
                                 for name in record["same_model"].split(", ")]
         rows.append(row)
-    return {"headers": headers, "rows": rows, "apart": apart, "notes": notes}
+    return {"headers": _headers(board), "rows": rows, "unranked": unranked, "notes": notes}
 
 
 def _ordered(board: Leaderboard, run: Run) -> list[tuple[str, dict[str, Any]]]:
@@ -156,7 +192,7 @@ def _chart(board: Leaderboard, run: Run, paper: dict[str, float] | None) -> str:
                         record["acc_macro_hi"], overall=True))
     bars.append(Bar("overall (micro)", overall["accuracy"], *overall["accuracy_ci95"], overall=True))
     reported = {board.group_names.get(g, g): v for g, v in (paper or {}).items()}
-    return accuracy_chart(bars, reported, "reported in the paper")
+    return accuracy_chart(bars, reported, "reported in the paper", chance(board))
 
 
 def _roc(run: Run, samples: list[dict[str, Any]]) -> str | None:
@@ -234,38 +270,74 @@ def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | Non
     return site
 
 
+def _depth(path: str) -> str:
+    """The relative way back to the site's root from a page at ``path`` (relative to the root)."""
+    return "../" * path.count("/")
+
+
 def _write_site(boards: list[Leaderboard], site: SiteBuild) -> None:
     env = _environment()
     shutil.copytree(HERE / "assets", site.out / "assets")
     (site.out / MARKER).write_text("built by halubench site; `halubench site` may replace this folder\n")
     n_runs = sum(len(b.runs) for b in boards)
     to_csv_frame(boards).to_csv(site.out / "leaderboard.csv", index=False)
-    tables = {b.task: _table(b) for b in boards}
-    _render(env, "leaderboard.html.jinja", site.out / "index.html", "", site, boards=boards,
-            tables=tables, n_runs=n_runs)
-    for board in boards:
-        task_dir = slug(board.task)
-        store = TextStore()
-        for run in board.runs.values():
-            samples = run.samples()
-            key = f"{task_dir}/runs/{slug(run.judge)}/{run.config_id}"
-            site.data_bytes += write_run_data(samples, breakdowns(run.summary["metrics"]),
-                                              list(run.summary["labels"]), store,
-                                              site.out / "data" / key, key, f"{task_dir}/texts")
-            context = _run_context(board, run)
-            chart = site.out / "runs" / f"{run.run_id}.svg"
-            chart.parent.mkdir(parents=True, exist_ok=True)
-            paper = context["paper"].accuracy if context["paper"] else None
-            chart.write_text(_chart(board, run, paper), encoding="utf-8")
-            roc = _roc(run, samples)
-            if roc:
-                chart.with_suffix(".roc.svg").write_text(roc, encoding="utf-8")
-            root = "../" * (run.run_id.count("/") + 1)
-            _render(env, "run.html.jinja", site.out / "runs" / f"{run.run_id}.html", root, site,
-                    n_runs=n_runs, chart=f"{run.config_id}.svg",
-                    roc_chart=f"{run.config_id}.roc.svg" if roc else None, **context)
-            _render(env, "explorer.html.jinja", site.out / "runs" / f"{run.run_id}.samples.html", root,
-                    site, n_runs=n_runs, board=board, run=run, data_key=key, n_rows=len(samples))
-            site.runs += 1
-        site.data_bytes += store.write(site.out / "data" / task_dir / "texts", f"{task_dir}/texts")
+    files = judge_definitions()
+    # Data changes only with the runs; the pages of one board (its samples in memory) are written first.
+    common = {"n_runs": n_runs, "data_changed": max(filter(None, map(data_changed, boards)), default=None)}
+    views = {b.task: _write_board(env, b, files, site, common) for b in boards}
+    tables = {b.task: _table(b, views[b.task]) for b in boards}
+    cards = [c for v in views.values() for c in [*v.cards.values(), *v.reported_cards.values()]]
+    _render(env, "leaderboard.html.jinja", site.out / "index.html", "", site, boards=boards, tables=tables,
+            views=views, kinds=kinds_present(cards), method=significance.METHOD, **common)
+    _render(env, "contested.html.jinja", site.out / "contested.html", "", site, boards=boards, views=views,
+            rule=contested.RULE, **common)
+    _render(env, "about.html.jinja", site.out / "about.html", "", site, boards=boards, views=views,
+            method=significance.METHOD, rule=contested.RULE,
+            tasks={name: d.body.get("description") for name, d in discover("task").items()}, **common)
 
+
+def _write_board(env: Environment, board: Leaderboard, files: dict[str, Definition], site: SiteBuild,
+                 common: dict[str, Any]) -> BoardView:
+    """One board's run pages, explorer data, trade-off charts and row view; returns what the
+    leaderboard, contested and about pages need of it."""
+    task_dir = slug(board.task)
+    samples = {run_id: run.samples() for run_id, run in board.runs.items()}
+    view = board_view(board, samples, files, task_dir)
+    for chart in view.tradeoffs:
+        (site.out / "charts").mkdir(exist_ok=True)
+        (site.out / "charts" / chart.file).write_text(chart.svg, encoding="utf-8")
+    if not board.runs:
+        return view
+    store = TextStore()
+    keys = {run_id: f"{task_dir}/runs/{run_id.split('/', 1)[1]}" for run_id in board.runs}
+    for run in board.runs.values():
+        page, key, card = f"runs/{run.run_id}", keys[run.run_id], view.cards[run.run_id]
+        site.data_bytes += write_run_data(samples[run.run_id], breakdowns(run.summary["metrics"]),
+                                          list(run.summary["labels"]), store,
+                                          site.out / "data" / key, key, f"{task_dir}/texts")
+        context = _run_context(board, run)
+        chart = site.out / f"{page}.svg"
+        chart.parent.mkdir(parents=True, exist_ok=True)
+        paper = context["paper"].accuracy if context["paper"] else None
+        chart.write_text(_chart(board, run, paper), encoding="utf-8")
+        roc = _roc(run, samples[run.run_id])
+        if roc:
+            chart.with_suffix(".roc.svg").write_text(roc, encoding="utf-8")
+        _render(env, "run.html.jinja", site.out / f"{page}.html", _depth(page), site,
+                chart=f"{run.config_id}.svg", roc_chart=f"{run.config_id}.roc.svg" if roc else None,
+                card=card, **context, **common)
+        others = [(keys[other], view.cards[other].display_name) for other in board.runs if other != run.run_id]
+        _render(env, "explorer.html.jinja", site.out / f"{page}.samples.html", _depth(page), site,
+                board=board, run=run, card=card, data_key=key, n_rows=len(samples[run.run_id]), others=others,
+                **common)
+        site.runs += 1
+    order = [run_id for run_id in board.frame["run_id"] if run_id in board.runs]  # the board's order
+    row_runs = [(keys[run_id], view.cards[run_id].display_name, f"runs/{run_id}.html", samples[run_id])
+                for run_id in order]
+    rows_key = f"{task_dir}/rows"
+    site.data_bytes += write_rows_index(row_runs, list(board.labels), store, site.out / "data" / f"{rows_key}.js",
+                                        rows_key, f"{task_dir}/texts")
+    _render(env, "rows.html.jinja", site.out / "rows" / f"{task_dir}.html", "../", site, board=board,
+            rows_key=rows_key, **common)
+    site.data_bytes += store.write(site.out / "data" / task_dir / "texts", f"{task_dir}/texts")
+    return view

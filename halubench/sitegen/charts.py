@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 STYLE = {
     "svg.fonttype": "none",
@@ -30,6 +31,7 @@ STYLE = {
     "ytick.color": "#334155",
 }
 MEASURED_COLOR, OVERALL_COLOR, REPORTED_COLOR = "#2563eb", "#1e3a8a", "#d97706"
+CHANCE_COLOR, FRONT_COLOR = "#b91c1c", "#15803d"
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,9 @@ def roc_chart(fpr: Sequence[float], tpr: Sequence[float], auroc: float) -> str:
 
 
 def accuracy_chart(bars: Sequence[Bar], reported: Mapping[str, float] | None = None,
-                   reported_label: str = "reported") -> str:
-    """Horizontal accuracy bars with 95% CI whiskers; optional reported figures as diamonds."""
+                   reported_label: str = "reported", chance: float | None = None) -> str:
+    """Horizontal accuracy bars with 95% CI whiskers; optional reported figures as diamonds and
+    a dashed line at chance (``chance``: a fraction), so a reader sees what a coin would score."""
     shown = [b for b in bars if b.value is not None]
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(6.4, 0.42 * len(shown) + 0.9), layout="constrained")
@@ -88,6 +91,10 @@ def accuracy_chart(bars: Sequence[Bar], reported: Mapping[str, float] | None = N
                              color=REPORTED_COLOR, edgecolor="white", linewidth=0.8, label=reported_label)
                 axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8,
                             borderaxespad=0.2)
+        if chance is not None:
+            axes.axvline(100 * chance, color=CHANCE_COLOR, linestyle="--", linewidth=1, zorder=2.5)
+            axes.text(100 * chance, len(shown) - 0.45, f" chance {100 * chance:.0f}%", color=CHANCE_COLOR,
+                      fontsize=7.5, va="bottom", ha="left")
         axes.set_yticks(positions, [b.label for b in shown])
         axes.set_xlim(0, 110)  # room for a label right of a bar or whisker near 100%
         axes.set_xticks(range(0, 101, 20))
@@ -95,6 +102,74 @@ def accuracy_chart(bars: Sequence[Bar], reported: Mapping[str, float] | None = N
         axes.set_xlabel("accuracy, % (whiskers: 95% CI)")
         axes.xaxis.grid(True, color="#e2e8f0", linewidth=0.8)
         axes.set_axisbelow(True)
+        out = io.StringIO()
+        figure.savefig(out, format="svg", metadata={"Date": None})
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Point:
+    """One judge on a trade-off chart: accuracy (with its CI) against a cost-like figure."""
+
+    label: str
+    x: float
+    y: float
+    low: float | None = None
+    high: float | None = None
+    reported: bool = False
+
+
+def pareto_front(points: Sequence[Point]) -> list[Point]:
+    """The points no other point beats on both counts (cheaper or as cheap, and more accurate)."""
+    front: list[Point] = []
+    for point in sorted(points, key=lambda p: (p.x, -p.y)):
+        if not front or point.y > front[-1].y:
+            front.append(point)
+    return front
+
+
+def tradeoff_chart(points: Sequence[Point], x_label: str, chance: float | None) -> str:
+    """Accuracy against a cost on a log x axis, the Pareto front joined and ringed.
+
+    Each point's SVG group has the id ``point-<n>`` so tests (and readers of
+    the SVG source) can count and find them.
+    """
+    front = pareto_front(points)
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(6.4, 4.2), layout="constrained")
+        axes = figure.add_subplot()
+        axes.set_xscale("log")
+        if len(front) > 1:
+            axes.step([p.x for p in front], [100 * p.y for p in front], where="post", color=FRONT_COLOR,
+                      linewidth=1.2, alpha=0.7, zorder=2)
+        for number, point in enumerate(points):
+            color = REPORTED_COLOR if point.reported else MEASURED_COLOR
+            yerr = None
+            if point.low is not None and point.high is not None:
+                yerr = [[100 * (point.y - point.low)], [100 * (point.high - point.y)]]
+            drawn = axes.errorbar([point.x], [100 * point.y], yerr=yerr, fmt="D" if point.reported else "o",
+                                  color=color, markersize=6, capsize=2.5, elinewidth=1, zorder=3)
+            drawn[0].set_gid(f"point-{number}")  # the marker; its whiskers are separate artists
+            if point in front:
+                axes.scatter([point.x], [100 * point.y], s=130, facecolors="none", edgecolors=FRONT_COLOR,
+                             linewidths=1.4, zorder=4, label="Pareto front" if point is front[0] else None)
+            axes.annotate(point.label, (point.x, 100 * point.y), xytext=(6, 4), textcoords="offset points",
+                          fontsize=7.5, color="#0f172a")
+        if chance is not None:
+            axes.axhline(100 * chance, color=CHANCE_COLOR, linestyle="--", linewidth=1, zorder=1,
+                         label=f"chance ({100 * chance:.0f}%)")
+        low = min([100 * (p.low if p.low is not None else p.y) for p in points] + [100 * (chance or 1)])
+        axes.set_ylim(max(0, low - 5), 100)
+        xs = [p.x for p in points]
+        axes.set_xlim(min(xs) / 2, max(xs) * 4)  # room for the labels right of the points
+        # Plain numbers on the log axis (math text is off, so the default 10^k labels would read as TeX).
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axes.xaxis.set_minor_formatter(NullFormatter())
+        axes.set_xlabel(x_label)
+        axes.set_ylabel("accuracy, % (whiskers: 95% CI)")
+        axes.grid(True, color="#e2e8f0", linewidth=0.8)
+        axes.set_axisbelow(True)
+        axes.legend(loc="lower right", frameon=False, fontsize=8)
         out = io.StringIO()
         figure.savefig(out, format="svg", metadata={"Date": None})
     return out.getvalue()

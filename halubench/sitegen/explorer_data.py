@@ -109,3 +109,39 @@ def write_run_data(
         chunk = [_reply(s) for s in samples[start:start + REPLY_SHARD_ROWS]]
         written += write_js(folder / f"{name}.js", f"{key_prefix}/{name}", chunk)
     return written
+
+
+def write_rows_index(
+    runs: list[tuple[str, str, str, list[dict[str, Any]]]],
+    labels: list[str],
+    store: TextStore,
+    path: Path,
+    key: str,
+    texts_key: str,
+) -> int:
+    """The row view's index of a task: per row id, where each run's verdict and reply are.
+
+    ``runs`` holds ``(data key, name shown, run page, samples)``. A row is
+    ``[id, gold, text position, then per run: reply position (-1: not judged),
+    verdict (-1: none), status]``; replies stay in the runs' own shards.
+    """
+    labels = [*labels, *sorted({s["gold"] for *_, samples in runs for s in samples} - set(labels))]
+    label_at = {label: i for i, label in enumerate(labels)}
+    status_at = {status: i for i, status in enumerate(STATUSES)}
+    rows: dict[str, list[Any]] = {}
+    for j, (*_, samples) in enumerate(runs):
+        for position, sample in enumerate(samples):
+            row = rows.get(sample["id"])
+            if row is None:
+                row = rows[sample["id"]] = [sample["id"], label_at[sample["gold"]],
+                                            store.position(sample["id"], sample.get("fields") or {}),
+                                            *[-1, -1, 0] * len(runs)]
+            verdict = sample.get("verdict")
+            row[3 + 3 * j:6 + 3 * j] = [position, label_at.get(verdict, -1) if verdict is not None else -1,
+                                        status_at.get(sample.get("status"), status_at["error"])]
+    index = {
+        "runs": [{"key": k, "name": name, "href": href} for k, name, href, _ in runs],
+        "labels": labels, "statuses": list(STATUSES), "rows": list(rows.values()),
+        "texts": texts_key, "textShardRows": TEXT_SHARD_ROWS, "replyShardRows": REPLY_SHARD_ROWS,
+    }
+    return write_js(path, key, index)

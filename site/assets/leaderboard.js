@@ -1,4 +1,5 @@
-// Leaderboard tables: sort by any column (click a header), hide or show reported rows.
+// Leaderboard tables: sort by any column (click a header), hide or show reported rows, filter judges
+// by kind, weights and a text search.
 // Reads only the page's own markup; values to sort by are in data-sort attributes.
 "use strict";
 
@@ -47,4 +48,27 @@
       table.classList.toggle("hide-reported", !box.checked);
     });
   });
+
+  var filters = document.getElementById("board-filters");
+  if (filters) {
+    var counter = document.getElementById("filter-count");
+    var applyFilters = function () {
+      var kind = filters.elements.kind.value, weights = filters.elements.weights.value;
+      var words = filters.elements.q.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+      var rows = document.querySelectorAll("table.leaderboard tbody tr");
+      var shown = 0;
+      Array.prototype.forEach.call(rows, function (row) {
+        var text = row.getAttribute("data-search") || "";
+        var keep = (!kind || row.getAttribute("data-card-kind") === kind) &&
+          (!weights || row.getAttribute("data-weights") === weights) &&
+          words.every(function (word) { return text.indexOf(word) >= 0; });
+        row.classList.toggle("filtered-out", !keep);
+        if (keep) shown += 1;
+      });
+      counter.textContent = kind || weights || words.length ? shown + " of " + rows.length + " rows shown" : "";
+    };
+    filters.addEventListener("change", applyFilters);
+    filters.elements.q.addEventListener("input", applyFilters);
+    filters.addEventListener("submit", function (event) { event.preventDefault(); });
+  }
 })();

@@ -1,34 +1,6 @@
-// Sample explorer: filters over a run's index, one page of judgments at a time.
-// Data files call halubenchData.put(key, value); they are added as <script> tags on demand
-// (fetch() of local files is refused under file://). Everything shown from the data goes
-// through textContent: passages and judge replies are untrusted text.
+// Sample explorer: filters over a run's index, one page of judgments at a time (data via data.js).
+// Everything shown from the data goes through textContent: passages and judge replies are untrusted.
 "use strict";
-
-window.halubenchData = (function () {
-  var store = {}, waiting = {};
-  return {
-    put: function (key, value) {
-      store[key] = value;
-      (waiting[key] || []).forEach(function (done) { done.resolve(value); });
-      delete waiting[key];
-    },
-    load: function (base, key) {
-      if (Object.prototype.hasOwnProperty.call(store, key)) return Promise.resolve(store[key]);
-      return new Promise(function (resolve, reject) {
-        var first = !waiting[key];
-        (waiting[key] = waiting[key] || []).push({ resolve: resolve, reject: reject });
-        if (!first) return;
-        var script = document.createElement("script");
-        script.src = base + key + ".js";
-        script.onerror = function () {
-          (waiting[key] || []).forEach(function (done) { done.reject(new Error("cannot load " + script.src)); });
-          delete waiting[key];
-        };
-        document.body.appendChild(script);
-      });
-    }
-  };
-})();
 
 (function () {
   var PAGE = 20, LONG = 600;
@@ -39,7 +11,9 @@ window.halubenchData = (function () {
   var countLine = document.getElementById("count");
   var prev = document.getElementById("prev"), next = document.getElementById("next");
   var runKey = root.getAttribute("data-index").replace(/\/index$/, "");
+  var rowView = root.getAttribute("data-rowview");
   var index = null, matches = [], page = 0, generation = 0;
+  var other = null; // verdict label per row id of the judge chosen under "disagrees with"
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -92,6 +66,11 @@ window.halubenchData = (function () {
       if (outcome === "correct" && !correct) return;
       if (outcome === "wrong" && correct) return;
       if (needle && String(row[ID]).toLowerCase().indexOf(needle) < 0) return;
+      if (other) {
+        // Rows both judged whose verdicts differ; a missing verdict differs from any verdict.
+        if (!Object.prototype.hasOwnProperty.call(other, row[ID])) return;
+        if (other[row[ID]] === (row[VERDICT] >= 0 ? index.labels[row[VERDICT]] : null)) return;
+      }
       matches.push(position);
     });
     page = 0;
@@ -131,6 +110,9 @@ window.halubenchData = (function () {
     head.appendChild(el("span", "tag verdict " + (correct ? "ok" : "bad"),
                         hasVerdict ? "verdict " + index.labels[row[VERDICT]] : "no verdict"));
     if (status !== "ok") head.appendChild(el("span", "tag status", status));
+    var compare = el("a", "compare", "every judge on this row →");
+    compare.href = rowView + "?id=" + encodeURIComponent(row[ID]);
+    head.appendChild(compare);
     head.appendChild(el("span", "outcome", correct ? "correct" : "wrong"));
     item.appendChild(head);
     var order = ["question", "answer", "passage"];
@@ -190,7 +172,22 @@ window.halubenchData = (function () {
   }
   function replyShard(position) { return runKey + "/r" + pad(Math.floor(position / index.replyShardRows)); }
 
-  form.addEventListener("change", applyFilters);
+  function chooseOther() {
+    var key = form.elements.disagree.value;
+    if (!key) { other = null; applyFilters(); return; }
+    halubenchData.load(base, key).then(function (data) {
+      if (form.elements.disagree.value !== key) return; // changed again meanwhile
+      other = {};
+      data.rows.forEach(function (row) { other[row[ID]] = row[VERDICT] >= 0 ? data.labels[row[VERDICT]] : null; });
+      applyFilters();
+    }, function (error) { countLine.textContent = error.message; });
+  }
+
+  form.addEventListener("change", function (event) {
+    // The id box filters as one types; its change on blur would re-render under a click on a row's link.
+    if (event.target.name === "id") return;
+    if (event.target.name === "disagree") chooseOther(); else applyFilters();
+  });
   form.elements.id.addEventListener("input", applyFilters);
   form.addEventListener("submit", function (event) { event.preventDefault(); });
   prev.addEventListener("click", function () { page -= 1; render(); });

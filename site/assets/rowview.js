@@ -1,0 +1,96 @@
+// Row view: one row of a task (?id=...) with every judge's verdict and reasoning side by side.
+// Data via data.js; everything from the data goes through textContent (untrusted text).
+"use strict";
+
+(function () {
+  var root = document.getElementById("rowview");
+  var base = root.getAttribute("data-base");
+  var site = root.getAttribute("data-root");
+  var form = document.getElementById("pick");
+  var status = document.getElementById("status");
+  var texts = document.getElementById("texts");
+  var list = document.getElementById("verdicts");
+  // A row: [id, gold, text position, then per run: reply position (-1: not judged), verdict (-1: none), status].
+  var ID = 0, GOLD = 1, TEXT = 2, RUNS = 3;
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function pad(n) { return ("0000" + n).slice(-5); }
+  function block(label, text) {
+    var node = el("div", "field");
+    node.appendChild(el("span", "field-name", label));
+    node.appendChild(el("p", "text", text));
+    return node;
+  }
+
+  function show(data, row, textShard, replies) {
+    var gold = data.labels[row[GOLD]];
+    texts.replaceChildren();
+    var head = el("p", "row-head");
+    head.appendChild(el("code", "row-id", row[ID]));
+    head.appendChild(el("span", "tag gold", "gold " + gold));
+    texts.appendChild(head);
+    var fields = textShard[row[TEXT] % data.textShardRows] || {};
+    var order = ["question", "answer", "passage"];
+    Object.keys(fields).sort(function (a, b) {
+      var ia = order.indexOf(a), ib = order.indexOf(b);
+      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || (a < b ? -1 : a > b ? 1 : 0);
+    }).forEach(function (name) { texts.appendChild(block(name, fields[name])); });
+    list.replaceChildren();
+    data.runs.forEach(function (run, j) {
+      var at = RUNS + 3 * j, position = row[at];
+      if (position < 0) return;
+      var verdict = row[at + 1] >= 0 ? data.labels[row[at + 1]] : null;
+      var state = data.statuses[row[at + 2]];
+      var right = verdict === gold;
+      var item = el("li", "judgment " + (right ? "correct" : "wrong"));
+      item.setAttribute("data-judge", run.name);
+      var top = el("div", "judgment-head");
+      var name = el("a", "judge-name", run.name);
+      name.href = site + run.href;
+      top.appendChild(name);
+      top.appendChild(el("span", "tag verdict " + (right ? "ok" : "bad"), verdict ? "verdict " + verdict : "no verdict"));
+      if (state !== "ok") top.appendChild(el("span", "tag status", state));
+      item.appendChild(top);
+      var reply = replies[j][position % data.replyShardRows];
+      if (reply[0]) item.appendChild(block("reasoning", reply[0]));
+      if (reply[1] !== null && reply[1] !== undefined) item.appendChild(block("raw reply", reply[1]));
+      if (reply[2]) item.appendChild(block("error", reply[2]));
+      list.appendChild(item);
+    });
+    status.textContent = list.children.length + " judges on row " + row[ID];
+    root.setAttribute("data-shown", row[ID]);
+  }
+
+  function open(id) {
+    halubenchData.load(base, root.getAttribute("data-rows")).then(function (data) {
+      var row = null;
+      for (var i = 0; i < data.rows.length && !row; i++) if (data.rows[i][ID] === id) row = data.rows[i];
+      if (!row) { status.textContent = "no row with id " + id; root.setAttribute("data-shown", ""); return; }
+      var keys = [data.texts + "/" + pad(Math.floor(row[TEXT] / data.textShardRows))];
+      data.runs.forEach(function (run, j) {
+        var position = row[RUNS + 3 * j];
+        keys.push(position < 0 ? null : run.key + "/r" + pad(Math.floor(position / data.replyShardRows)));
+      });
+      return Promise.all(keys.map(function (key) { return key ? halubenchData.load(base, key) : null; }))
+        .then(function (values) { show(data, row, values[0], values.slice(1)); });
+    }).catch(function (error) { status.textContent = error.message; });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var id = form.elements.id.value.trim();
+    if (id) window.location.search = "?id=" + encodeURIComponent(id);
+  });
+  var wanted = new URLSearchParams(window.location.search).get("id");
+  if (wanted) {
+    form.elements.id.value = wanted;
+    open(wanted);
+  } else {
+    status.textContent = "type a row id (the explorer links every row here)";
+  }
+})();
