@@ -88,7 +88,7 @@ def _headers(board: Leaderboard) -> list[dict[str, Any]]:
                                      "95% CI" + ("; the paper's 'Overall'" if board.reported else "")},
         {"text": "Balanced", "title": "balanced accuracy (mean recall over the labels), %"},
     ]
-    if "auroc" in board.frame.columns:
+    if _has_auroc(board):
         headers.append({"text": "AUROC", "title": "area under the ROC curve of the judge's scores, %",
                         "opt": True})
     headers += [
@@ -112,7 +112,7 @@ def _cells(board: Leaderboard, record: dict[str, Any], run: Run | None) -> list[
     cells.append(_cell(pct(record["acc_macro"]), record["acc_macro"], None if missing(low) else interval(low, high)))
     balanced = run.summary["metrics"]["overall"].get("balanced_accuracy") if run else None
     cells.append(_cell(pct(balanced), balanced))
-    if "auroc" in board.frame.columns:
+    if _has_auroc(board):
         cells.append(_cell(pct(record["auroc"]), record["auroc"]))
     low, high = record["acc_micro_lo"], record["acc_micro_hi"]
     cells.append(_cell(pct(record["acc_micro"]), record["acc_micro"], None if missing(low) else interval(low, high)))
@@ -193,6 +193,11 @@ def _chart(board: Leaderboard, run: Run, paper: dict[str, float] | None) -> str:
     bars.append(Bar("overall (micro)", overall["accuracy"], *overall["accuracy_ci95"], overall=True))
     reported = {board.group_names.get(g, g): v for g, v in (paper or {}).items()}
     return accuracy_chart(bars, reported, "reported in the paper", chance(board))
+
+
+def _has_auroc(board: Leaderboard) -> bool:
+    """The frame always has the column (halubench.leaderboard); the site shows it when some run has a score."""
+    return "auroc" in board.frame.columns and bool(board.frame["auroc"].notna().any())
 
 
 def _roc(run: Run, samples: list[dict[str, Any]]) -> str | None:
