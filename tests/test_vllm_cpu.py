@@ -203,7 +203,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def vllm_server(model: Path, log_path: Path) -> Iterator[str]:
+def vllm_server(model: Path, log_path: Path, max_model_len: int = MAX_MODEL_LEN) -> Iterator[str]:
     """vLLM's OpenAI-compatible server on a free loopback port, stopped (its whole group) on exit.
 
     This is the server `vllm serve` runs; the module is started directly because the `vllm`
@@ -211,7 +211,7 @@ def vllm_server(model: Path, log_path: Path) -> Iterator[str]:
     """
     port = free_port()
     command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-               "--host", "127.0.0.1", "--port", str(port), "--max-model-len", str(MAX_MODEL_LEN)]
+               "--host", "127.0.0.1", "--port", str(port), "--max-model-len", str(max_model_len)]
     with log_path.open("w") as log:
         server = subprocess.Popen(command, env={**os.environ, **CPU_ENV}, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)
