@@ -9,6 +9,11 @@ neither is an empty reply or one cut off at the token limit (``Reply.cut_off``):
 those are tried again on the next run.
 WAL mode and a busy timeout let two runs share one file at once; each reply is
 its own committed transaction, so even ``kill -9`` keeps every reply written.
+
+The same file records batches submitted to a provider's batch API (tables
+``batches`` and ``batch_items``): a batch is written the moment the provider
+accepts it, with the cache key of every row it carries, so a run killed while
+the batch is in flight finds it again instead of paying for the rows twice.
 """
 
 from __future__ import annotations
@@ -59,6 +64,14 @@ class ReplyCache:
         for column, kind in _ADDED_COLUMNS.items():
             if column not in present:  # a cache file written before the column existed: nothing is lost
                 self._db.execute(f"ALTER TABLE replies ADD COLUMN {column} {kind}")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, provider TEXT NOT NULL, "
+            "endpoint TEXT NOT NULL, created_at REAL NOT NULL, closed_at REAL)"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS batch_items (batch_id TEXT NOT NULL, custom_id TEXT NOT NULL, "
+            "key TEXT NOT NULL, PRIMARY KEY (batch_id, custom_id))"
+        )
 
     def get_many(self, keys: Iterable[str]) -> dict[str, tuple[Any, ...]]:
         found: dict[str, tuple[Any, ...]] = {}
@@ -91,6 +104,36 @@ class ReplyCache:
         values = dict(zip(_COLUMNS, row, strict=True))
         values["too_long"] = bool(values["too_long"])
         return Reply(request_key, cached=True, **values)
+
+    def record_batch(self, batch_id: str, provider: str, endpoint: str, items: Mapping[str, str]) -> None:
+        """A batch the provider accepted, with ``{custom_id: cache key}`` of its rows, in one transaction."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("INSERT INTO batches VALUES (?, ?, ?, ?, NULL)",
+                             (batch_id, provider, endpoint, time.time()))
+            self._db.executemany("INSERT INTO batch_items VALUES (?, ?, ?)",
+                                 [(batch_id, custom_id, key) for custom_id, key in items.items()])
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def open_batches(self, provider: str, endpoint: str, keys: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Batches not yet read back that carry any of ``keys``: ``{batch_id: {custom_id: cache key}}``."""
+        wanted = set(keys)
+        found: dict[str, dict[str, str]] = {}
+        rows = self._db.execute(
+            "SELECT i.batch_id, i.custom_id, i.key FROM batch_items i JOIN batches b USING (batch_id) "
+            "WHERE b.closed_at IS NULL AND b.provider = ? AND b.endpoint = ? ORDER BY b.created_at",
+            (provider, endpoint),
+        )
+        for batch_id, custom_id, key in rows:
+            found.setdefault(batch_id, {})[custom_id] = key
+        return {b: items for b, items in found.items() if wanted.intersection(items.values())}
+
+    def close_batch(self, batch_id: str) -> None:
+        """Mark a batch as read back: its replies are stored, its failures are the caller's to retry."""
+        self._db.execute("UPDATE batches SET closed_at = ? WHERE batch_id = ?", (time.time(), batch_id))
 
     def close(self) -> None:
         self._db.close()

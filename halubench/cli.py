@@ -18,9 +18,10 @@ from typer.core import TyperGroup
 
 from halubench import __version__
 from halubench.backends.base import Judge, Reply
+from halubench.backends.batch import with_batch_flags
 from halubench.cache import default_cache_path
 from halubench.definitions import discover
-from halubench.errors import HalubenchError
+from halubench.errors import BatchPending, HalubenchError
 from halubench.fit import drop, fitted
 from halubench.judge_spec import resolve_judge
 from halubench.progress_lines import LineProgress
@@ -102,6 +103,10 @@ class RichProgress(RunProgress):
 
     def advance(self, reply: Reply) -> None:
         self.bar.advance(self.task_id)
+
+    def note(self, text: str) -> None:
+        """The bar's label shows the judge's latest status (a batch's state and counts)."""
+        self.bar.update(self.task_id, description=f"{self.label} · {escape(text)}")
 
 
 def _fmt(value: float | None, percent: bool = True) -> str:
@@ -195,6 +200,14 @@ TaskOptions = Annotated[list[str] | None, _opt("--option", "-o", help=(
     "Task option KEY=VALUE (YAML value), overriding the task file's `options`; repeatable. "
     "RefChecker: annotations=DIR, fail_on=not_entailment."))]
 Refresh = Annotated[bool, _opt("--refresh", help="Call the judge for every row again; overwrite cached replies.")]
+BatchMode = Annotated[bool, _opt("--batch", help=(
+    "Send the rows the cache cannot answer through the provider's batch API: half the price, "
+    "answered within 24 hours (OpenAI, Anthropic, servers with /v1/batches)."))]
+BatchFallback = Annotated[str | None, _opt("--batch-fallback", help=(
+    "Items that failed inside a batch: 'batch' (a follow-up batch; default) or 'sync' (ordinary calls)."))]
+BatchWait = Annotated[float | None, _opt("--batch-wait", help=(
+    "Seconds to wait for batches (default: until they end); 0 submits and exits. "
+    "Running the same command again collects."))]
 
 
 @app.command()
@@ -215,6 +228,9 @@ def run(
     refresh: Refresh = False,
     option: TaskOptions = None,
     include_path: IncludePath = None,
+    batch: BatchMode = False,
+    batch_fallback: BatchFallback = None,
+    batch_wait: BatchWait = None,
 ) -> None:
     """Run a judge over a task (or a group of tasks) and write the results files.
 
@@ -222,7 +238,8 @@ def run(
     running the same command again asks only the failed rows).
     """
     includes = include_path or []
-    judge_spec = resolve_judge(judge, includes, base_url, judge_arg or ())
+    judge_spec = with_batch_flags(resolve_judge(judge, includes, base_url, judge_arg or ()), batch, batch_fallback,
+                                  batch_wait)
     specs = []
     for name in group_members(task, includes) or [task]:
         spec = load_task(name, includes)
@@ -256,6 +273,9 @@ def run(
             finally:
                 for progress in lines:
                     progress.stop()
+    except BatchPending as pending:  # submitted, not failed: say how to collect
+        console.print(escape(str(pending)), highlight=False, soft_wrap=True)
+        return
     except Interrupted as exc:
         _stop(f"{exc.saved} of {exc.total} replies saved", stop.exit_code)
     except (KeyboardInterrupt, asyncio.CancelledError):

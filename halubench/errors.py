@@ -28,3 +28,13 @@ class JudgeError(HalubenchError):
 
 class OutputError(HalubenchError):
     """An output location halubench will not write to (e.g. a folder it did not make)."""
+
+
+class BatchPending(HalubenchError):
+    """Batches were submitted (or are still running) and the run was told not to wait for them.
+
+    Not a failure: the replies are paid for and will be collected by running the
+    same command again, so the CLI prints the message and exits 0.
+    """
+
+    exit_code = 0

@@ -94,6 +94,11 @@ class LineProgress(Progress):
                 self._next_step = self._step_of(self.done) + 1
                 self._status()
 
+    def note(self, text: str) -> None:
+        """A status line from the judge (a batch's state and counts, once per poll)."""
+        with self._lock:
+            self._print(f"{self.label}: {text}")
+
     def _step_of(self, done: int) -> int:
         return done * STEPS // self.total if self.total else STEPS
 

@@ -16,9 +16,11 @@ from typing import Any
 
 from halubench.backends import build_judge
 from halubench.backends.base import Judge, JudgeRequest, Reply
+from halubench.backends.batch import BatchJudge
 from halubench.cache import ReplyCache, cache_key
-from halubench.errors import HalubenchError
+from halubench.errors import BatchPending, HalubenchError
 from halubench.judge_spec import JudgeSpec
+from halubench.pricing import run_usage
 from halubench.prompts import PromptRenderer, PromptTemplate, resolve_template
 from halubench.results import write_run
 from halubench.samples import Sample
@@ -61,6 +63,9 @@ class Progress:
     def start(self, total: int, cached: int, judge: Judge | None = None) -> None: ...
 
     def advance(self, reply: Reply) -> None: ...
+
+    def note(self, text: str) -> None:
+        """A status line from the judge (batch state and counts while waiting)."""
 
 
 class Interrupted(Exception):
@@ -131,12 +136,18 @@ async def _run_all(
 ) -> list[RunResult]:
     session = _JudgeSession(judge)
     cache = ReplyCache(options.cache_path) if options.cache_path else None
-    results = []
+    results, pending = [], []
     try:
         for task in tasks:
-            result = await _run_one(session, task, options, cache, progress_for(task))
+            try:
+                result = await _run_one(session, task, options, cache, progress_for(task))
+            except BatchPending as waiting:  # the group's other tasks still get their batches submitted
+                pending.append(f"{task.name}: {waiting}")
+                continue
             results.append(result)
             on_result(result)
+        if pending:
+            raise BatchPending("\n".join(pending))
     finally:
         await session.close()
         if cache:
@@ -170,6 +181,7 @@ async def _run_one(
         metrics=metrics, excluded=loaded.excluded, results_dir=options.results_dir, started_at=started,
         price=judge.spec.settings.get("price_per_million"),
     )
+    summary["usage"].update(run_usage(list(replies.values()), judge.spec.settings))  # batch or sync prices
     path = write_run(summary, records, options.results_dir)
     return RunResult(path, summary, records)
 
@@ -196,6 +208,8 @@ async def _collect(
     progress.start(len(requests), len(replies), judge)
     if not todo:
         return replies
+    if isinstance(judge, BatchJudge):  # it records its batches in the cache database
+        judge.bind(cache if identity else None, keys, progress.note)
     try:
         await session.ensure_started()
         async for reply in judge.stream(todo, options.concurrency):

@@ -111,8 +111,23 @@ class JudgeSettings(Strict):
 # --- Judge backends: one class each, registered in JUDGE_SCHEMAS ------------------------------------
 
 
+class BatchPoll(Strict):
+    """How often batch mode polls (see ``halubench.backends.batch.PollPolicy``)."""
+
+    first_s: Annotated[float, Field(gt=0)] | None = None
+    factor: Annotated[float, Field(ge=1)] | None = None
+    max_s: Annotated[float, Field(gt=0)] | None = None
+
+
+# Batch mode sends the same request body by another route, at another price: never a reply's identity.
+BATCH_KEYS = frozenset({"batch", "batch_fallback", "batch_wait_s", "batch_poll", "batch_size", "batch_discount",
+                        "batch_price_per_million"})
+
+
 class ApiSettings(JudgeSettings):
-    """``openai`` and ``anthropic`` (see ``halubench.backends.api``)."""
+    """``openai`` and ``anthropic`` (see ``halubench.backends.api``; ``batch*``: ``halubench.backends.batch``)."""
+
+    not_reply: ClassVar[frozenset[str]] = NOT_REPLY_SETTINGS | BATCH_KEYS
 
     model: str
     base_url: str | None = None
@@ -121,6 +136,13 @@ class ApiSettings(JudgeSettings):
     context_window: PositiveInt | None = None
     price_per_million: Price | None = None
     retry: Retry | None = None
+    batch: bool | None = None
+    batch_fallback: Literal["batch", "sync"] | None = None
+    batch_wait_s: NonNegativeFloat | None = None
+    batch_poll: BatchPoll | None = None
+    batch_size: PositiveInt | None = None
+    batch_discount: Annotated[float, Field(ge=0, le=1)] | None = None
+    batch_price_per_million: Price | None = None
 
 
 # vLLM engine arguments that decide where and how fast a reply is computed, not which reply: a run
@@ -140,7 +162,7 @@ class VllmSettings(ApiSettings):
     when the engine starts.
     """
 
-    not_reply: ClassVar[frozenset[str]] = NOT_REPLY_SETTINGS | {f"engine.{k}" for k in VLLM_PLACEMENT_ARGS}
+    not_reply: ClassVar[frozenset[str]] = ApiSettings.not_reply | {f"engine.{k}" for k in VLLM_PLACEMENT_ARGS}
 
     revision: str | None = None
     chat_template: str | None = None

@@ -75,3 +75,6 @@ class _Armed(Progress):
 
     def advance(self, reply: Reply) -> None:
         self.inner.advance(reply)
+
+    def note(self, text: str) -> None:
+        self.inner.note(text)

@@ -8,8 +8,12 @@ connection, a garbled body, or any of these after a delay. Every call is logged
 with the action taken, so tests compute what the results must be from what the
 server really said, and count the calls each prompt received.
 
+Both batch APIs (OpenAI files + batches, Anthropic message batches) and an
+optional requests-per-second limit with the providers' rate-limit headers live
+in fake_batch_api.py and are served here too.
+
 Also runnable on its own for the benchmarks:
-``python tests/fake_llm_server.py --delay 0.2`` prints its URL and serves until killed.
+``python tests/fake_llm_server.py --delay 0.2 [--rps 50]`` prints its URL and serves until killed.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from fake_batch_api import Expired, FakeBatches, RequestRate
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ class Delay:
     then: Action
 
 
-Action = Text | Status | Drop | Garbage | Delay
+Action = Text | Status | Drop | Garbage | Delay | Expired
 
 
 @dataclass(frozen=True)
@@ -139,9 +145,11 @@ class _Server(ThreadingHTTPServer):
 class FakeLLMServer:
     """``with FakeLLMServer(script) as server:`` serves on 127.0.0.1 at a free port."""
 
-    def __init__(self, script: Script = verdicts, api_key: str | None = None):
+    def __init__(self, script: Script = verdicts, api_key: str | None = None, rps: float | None = None):
         self.script = script
         self.api_key = api_key  # when set, other keys get 401
+        self.batches = FakeBatches(self)
+        self.rate = RequestRate(rps) if rps else None  # completions beyond it get 429
         self.calls: Counter[str] = Counter()
         self.log: list[LoggedCall] = []
         self._lock = threading.Lock()
@@ -188,6 +196,7 @@ class FakeLLMServer:
                 "calls": len(self.log),
                 "first_request": min((e.started for e in self.log), default=None),
                 "last_reply": max(finished, default=None),
+                "refused": self.rate.refused if self.rate else 0,
             }
 
     def register(self, api: str, body: dict[str, Any]) -> tuple[LoggedCall, Action]:
@@ -267,7 +276,7 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             if self.path == "/_stats":
                 self._json(200, server.stats())
-            else:
+            elif not server.batches.handle(self, "GET"):
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
 
         def do_POST(self) -> None:  # noqa: N802
@@ -276,6 +285,8 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             if self.path == "/_reset":
                 server.reset()
                 self._json(200, {})
+                return
+            if server.batches.handle(self, "POST", raw):
                 return
             api = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}.get(self.path.split("?")[0])
             if api is None:
@@ -287,25 +298,33 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 if given != server.api_key:
                     self._json(401, _error_body(api, Status(401, "invalid x-api-key")))
                     return
+            limit_headers = None
+            if server.rate is not None:
+                allowed, limit_headers = server.rate.take(api)
+                if not allowed:
+                    self._json(429, _error_body(api, Status(429, "rate limit exceeded")), limit_headers)
+                    return
             body = json.loads(raw)
             entry, action = server.register(api, body)
             try:
-                self._act(api, body, entry.call.prompt, action)
+                self._act(api, body, entry.call.prompt, action, limit_headers)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
                 self.close_connection = True
             entry.finished = time.monotonic()
 
-        def _act(self, api: str, body: dict[str, Any], prompt: str, action: Action) -> None:
+        def _act(self, api: str, body: dict[str, Any], prompt: str, action: Action,
+                 headers: dict[str, str] | None = None) -> None:
             while isinstance(action, Delay):
                 time.sleep(action.seconds)
                 action = action.then
             if isinstance(action, Text):
-                self._json(200, _completion(api, str(body.get("model")), prompt, action, bool(body.get("logprobs"))))
+                self._json(200, _completion(api, str(body.get("model")), prompt, action, bool(body.get("logprobs"))),
+                           headers)
             elif isinstance(action, Status):
                 self._json(action.code, _error_body(api, action), action.headers)
             elif isinstance(action, Garbage):
                 self._send(200, action.body.encode("utf-8"), "application/json")
-            else:  # Drop
+            else:  # Drop (and Expired, which only a batch item can be)
                 self.close_connection = True
 
     return Handler
@@ -314,13 +333,14 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
+    parser.add_argument("--rps", type=float, default=None, help="requests per second before 429s")
     args = parser.parse_args()
 
     def script(call: Call) -> Action:
         reply = verdict_reply(call.prompt)
         return Delay(args.delay, reply) if args.delay else reply
 
-    server = FakeLLMServer(script)
+    server = FakeLLMServer(script, rps=args.rps)
     print(server.url, flush=True)
     server._httpd.serve_forever()
 

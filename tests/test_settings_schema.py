@@ -54,7 +54,8 @@ def test_judge_arg_of_the_wrong_type(tmp_path):
     result = run_cli("run", "--judge", "gpt-4o", "--task", "halubench-sample", "--judge-arg",
                      "context_window=big", cwd=tmp_path, env={"OPENAI_API_KEY": "x"})
     assert_stops(result, "--judge-arg context_window=big: key 'context_window': Input should be a valid integer",
-                 "(got 'big')", "allowed keys: api_key_env, base_url, context_window,")
+                 "(got 'big')", "allowed keys: api_key_env, base_url, batch, batch_discount, batch_fallback, "
+                 "batch_poll, batch_price_per_million, batch_size, batch_wait_s, context_window,")
 
 
 def test_unknown_key_in_a_judge_file(tmp_path):

@@ -27,4 +27,9 @@ def build_judge(spec: JudgeSpec) -> Judge:
             f"judge {spec.name}: unknown backend {spec.backend!r}; known: {', '.join(sorted(BACKENDS))}"
         )
     module, attr = target.split(":")
-    return getattr(importlib.import_module(module), attr)(spec)
+    judge = getattr(importlib.import_module(module), attr)(spec)
+    if spec.settings.get("batch"):
+        from halubench.backends.batch import BatchJudge
+
+        return BatchJudge(judge)
+    return judge

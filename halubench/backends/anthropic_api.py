@@ -25,7 +25,8 @@ class AnthropicJudge(ApiJudge):
     default_generation = {"temperature": 0, "max_tokens": 600}
 
     def make_client(self, api_key: str, base_url: str, timeout_s: float) -> Any:
-        return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
+        return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0,
+                                        http_client=self.http_client())
 
     def create_function(self) -> Callable[..., Any]:
         return self.client.messages.create

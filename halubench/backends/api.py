@@ -12,6 +12,10 @@ own), ``generation`` (the request body's sampling fields: ``temperature``,
 ``max_tokens``, ``stop``, ... sent as the SDK's keyword arguments where it has
 one, else in ``extra_body``, so a server's own fields pass through too),
 ``context_window`` (tokens), ``retry`` (see ``RetryPolicy``).
+
+Every call waits its turn in the judge's ``RateLimiter``, which reads the
+provider's rate-limit headers from every reply (an httpx response hook on the
+SDK's client), so a high ``--concurrency`` paces itself to the key's limits.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from halubench.backends.base import JudgeRequest, Reply, RequestJudge
+from halubench.backends.ratelimit import RateLimiter
 from halubench.backends.retry import Fault, RetryPolicy, call_with_retries, classify_status
 from halubench.errors import ConfigError, JudgeError
 from halubench.judge_spec import JudgeSpec
@@ -90,6 +95,7 @@ class ApiJudge(RequestJudge):
         self._api_key = ""
         self.call_kwargs: dict[str, Any] = {}
         self._rng = random.Random()
+        self.limiter = RateLimiter()
         self._succeeded = False
         self._connection_failures = 0
 
@@ -124,6 +130,24 @@ class ApiJudge(RequestJudge):
     @abstractmethod
     def make_client(self, api_key: str, base_url: str, timeout_s: float) -> Any:
         """The SDK's async client, with its own retries off (``max_retries=0``)."""
+
+    def http_client(self) -> Any:
+        """The SDK's default httpx client, with hooks that time each request and show its reply's headers
+        to the limiter."""
+
+        async def stamp(request: Any) -> None:
+            request.extensions["halubench_sent"] = self.limiter.stamp()
+
+        async def observe(response: Any) -> None:
+            sent = response.request.extensions.get("halubench_sent")
+            self.limiter.observe(response.headers, response.status_code, sent)
+
+        return self.sdk.DefaultAsyncHttpxClient(event_hooks={"request": [stamp], "response": [observe]})
+
+    def rate_costs(self, request: JudgeRequest) -> dict[str, float]:
+        """What one call takes from each rate-limit bucket; output tokens are counted by the server after."""
+        prompt = sum(len(m["content"].encode("utf-8")) for m in request.messages) / 4
+        return {"requests": 1, "tokens": prompt + self.max_new_tokens(), "input-tokens": prompt}
 
     @abstractmethod
     def create_function(self) -> Callable[..., Any]:
@@ -207,12 +231,17 @@ class ApiJudge(RequestJudge):
 
         async def attempt() -> Completion:
             started = time.perf_counter()
-            result = await self.call(request)
+            try:
+                result = await self.call(request)
+            finally:
+                self.limiter.settle()
             timing["latency_s"] = time.perf_counter() - started
             self._succeeded = True
             return result
 
-        result, fault, attempts = await call_with_retries(attempt, self.classify, self.retry, self._rng)
+        result, fault, attempts = await call_with_retries(
+            attempt, self.classify, self.retry, self._rng, before=lambda: self.limiter.acquire(self.rate_costs(request))
+        )
         if result is not None:
             return Reply(
                 request.key, text=result.text, latency_s=timing["latency_s"],

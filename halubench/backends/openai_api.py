@@ -37,7 +37,8 @@ class OpenAIJudge(ApiJudge):
             self.generation.pop("max_tokens")
 
     def make_client(self, api_key: str, base_url: str, timeout_s: float) -> Any:
-        return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
+        return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0,
+                                  http_client=self.http_client())
 
     def create_function(self) -> Callable[..., Any]:
         return self.client.chat.completions.create

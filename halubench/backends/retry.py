@@ -137,13 +137,15 @@ async def call_with_retries(
     classify: Callable[[BaseException], Fault | None],
     policy: RetryPolicy,
     rng: random.Random | None = None,
+    before: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[T | None, Fault | None, int]:
     """Run ``call`` until it succeeds or the policy gives up: (result, last fault, attempts).
 
     ``classify`` maps an exception to a fault, or None for an exception that is
     a bug rather than a fault (it propagates). Each attempt is bounded by the
     request timeout and by what is left of the deadline, so a hung server
-    cannot hold a row for longer than ``deadline_s``.
+    cannot hold a row for longer than ``deadline_s``. ``before`` runs ahead of
+    each attempt outside its timeout (waiting for a rate limit is not a slow server).
     """
     rng = rng or random.Random()
     deadline = time.monotonic() + policy.deadline_s
@@ -151,6 +153,8 @@ async def call_with_retries(
     attempt = 0
     while attempt < policy.max_attempts:
         attempt += 1
+        if before is not None:
+            await before()
         remaining = deadline - time.monotonic()
         try:
             result = await asyncio.wait_for(call(), timeout=min(policy.request_timeout_s, remaining))
