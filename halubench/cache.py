@@ -31,7 +31,9 @@ from halubench.backends.base import Reply
 
 CACHE_ENV = "HALUBENCH_CACHE"
 _COLUMNS = ("text", "too_long", "error", "latency_s", "input_tokens", "output_tokens", "model_version",
-            "finish_reason")
+            "finish_reason", "score")
+# Columns added after the first release, with their SQL type: an older cache file gains them (NULL for old rows).
+_ADDED_COLUMNS = {"finish_reason": "TEXT", "score": "REAL"}
 
 
 def default_cache_path() -> Path:
@@ -56,11 +58,12 @@ class ReplyCache:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT, "
             "too_long INTEGER NOT NULL, error TEXT, latency_s REAL, input_tokens INTEGER, "
-            "output_tokens INTEGER, model_version TEXT, created_at REAL NOT NULL, finish_reason TEXT)"
+            "output_tokens INTEGER, model_version TEXT, created_at REAL NOT NULL, finish_reason TEXT, score REAL)"
         )
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(replies)")}
-        if "finish_reason" not in columns:  # a cache file written before stop reasons were recorded
-            self._db.execute("ALTER TABLE replies ADD COLUMN finish_reason TEXT")
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(replies)")}
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in present:  # a cache file written before the column existed: nothing is lost
+                self._db.execute(f"ALTER TABLE replies ADD COLUMN {column} {kind}")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, provider TEXT NOT NULL, "
             "endpoint TEXT NOT NULL, created_at REAL NOT NULL, closed_at REAL)"
@@ -93,7 +96,7 @@ class ReplyCache:
             "INSERT OR REPLACE INTO replies (key, created_at, "
             f"{', '.join(_COLUMNS)}) VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})",
             (key, time.time(), reply.text, int(reply.too_long), reply.error, reply.latency_s,
-             reply.input_tokens, reply.output_tokens, reply.model_version, reply.finish_reason),
+             reply.input_tokens, reply.output_tokens, reply.model_version, reply.finish_reason, reply.score),
         )
 
     @staticmethod

@@ -24,7 +24,8 @@ from halubench.errors import ConfigError
 from halubench.key_values import apply_pairs
 from halubench.settings_schema import JudgeSettings, judge_schema, reply_settings, validate
 
-AD_HOC_PROVIDERS = ("openai", "anthropic", "vllm")
+AD_HOC_PROVIDERS = ("openai", "anthropic", "vllm", "hf")
+BACKEND_OF_PROVIDER = {"hf": "transformers"}  # `hf:<hub id or folder>` runs a classifier in process
 _SECRET_KEY = re.compile(r"(api_?key|secret|password|authorization|^headers$)", re.IGNORECASE)
 
 
@@ -87,7 +88,7 @@ def resolve_judge(
         provider, model = name.split(":", 1)
         if not model:
             raise ConfigError(f"judge {name!r} names no model; write {provider}:<model>")
-        spec = JudgeSpec(name, provider, model, {})
+        spec = JudgeSpec(name, BACKEND_OF_PROVIDER.get(provider, provider), model, {})
     else:
         valid = ", ".join(sorted(found))
         raise ConfigError(

@@ -28,7 +28,7 @@ GROUP_PARTS = ("acc", "lo", "hi", "n")  # per group: accuracy, its 95% CI, rows
 TAIL_COLUMNS = (
     "acc_micro", "acc_micro_lo", "acc_micro_hi", "acc_macro", "acc_macro_lo", "acc_macro_hi",
     "unparsed_rate", "truncated_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model",
-    "ensemble_of",
+    "ensemble_of", "auroc",
 )
 
 
@@ -233,6 +233,7 @@ def _measured_row(run: Run, groups: list[str], ranked: bool, apart: str | None) 
     # An ensemble (halubench.ensemble) names its member runs, so a board can mark it and link them.
     ensemble = summary.get("ensemble")
     row["ensemble_of"] = ", ".join(ensemble["members"]) if ensemble else None
+    row["auroc"] = overall.get("auroc")  # judges with scores only (halubench.ranking_metrics)
     return row
 
 

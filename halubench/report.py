@@ -55,6 +55,7 @@ def display_frame(board: Leaderboard, frame: pd.DataFrame | None = None) -> pd.D
         row[f"{breakdown}-macro (95% CI)"] = _with_interval(r["acc_macro"], r.get("acc_macro_lo"),
                                                             r.get("acc_macro_hi"))
         row["micro (95% CI)"] = _with_interval(r["acc_micro"], r.get("acc_micro_lo"), r.get("acc_micro_hi"))
+        row["AUROC %"] = pct(r.get("auroc"))  # blank ("-") for judges that give no score
         row["unparsed %"] = pct(r.get("unparsed_rate"))
         row["truncated %"] = pct(r.get("truncated_rate"))
         row["errors %"] = pct(r.get("error_rate"))

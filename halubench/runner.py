@@ -160,6 +160,7 @@ async def _run_one(
 ) -> RunResult:
     started = now()
     judge = session.judge
+    judge.bind_task(task)
     loaded = loader_for(task)(task, options.data)
     breakdown = task.breakdowns[0] if task.breakdowns else None
     samples = select(
@@ -259,6 +260,7 @@ def _record(sample: Sample, request: JudgeRequest, reply: Reply) -> dict[str, An
         "output_tokens": reply.output_tokens,
         "model_version": reply.model_version,
         "finish_reason": reply.finish_reason,
+        "score": reply.score,
         "cached": reply.cached,
     }
     if sample.cluster is not None:

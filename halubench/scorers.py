@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from halubench.errors import ConfigError
+from halubench.ranking_metrics import add_ranking_metrics
 from halubench.samples import Sample
 from halubench.scoring import Judged, score_run
 from halubench.task import TaskSpec
@@ -26,8 +27,10 @@ def judged(records: Records) -> list[Judged]:
 
 
 def classification(records: Records, task: TaskSpec, population: Sequence[Sample]) -> dict[str, Any]:
-    """Accuracy, CIs, per-class figures, overall and per breakdown group."""
-    return score_run(judged(records), task.labels, task.positive_label, task.breakdowns)
+    """Accuracy, CIs, per-class figures, overall and per breakdown group; AUROC and PR-AUC where rows have scores."""
+    metrics = score_run(judged(records), task.labels, task.positive_label, task.breakdowns)
+    add_ranking_metrics(metrics, records, task.positive_label, task.breakdowns)
+    return metrics
 
 
 def refchecker_claims(records: Records, task: TaskSpec, population: Sequence[Sample]) -> dict[str, Any]:

@@ -170,6 +170,33 @@ class VllmSettings(ApiSettings):
     engine: dict[str, Any] | None = None
 
 
+class TransformersSettings(JudgeSettings):
+    """``transformers``: classifier judges in process (see ``halubench.backends.transformers_judge``).
+
+    Device and batch sizes decide where and how fast a score is computed, not
+    which verdict: a run resumed on a GPU reuses the cache of a CPU run.
+    """
+
+    not_reply: ClassVar[frozenset[str]] = NOT_REPLY_SETTINGS | {"device", "batch_size", "max_batch_tokens"}
+
+    model: str
+    revision: str | None = None
+    trust_remote_code: bool = False
+    tokenizer: str | None = None  # hub id or folder when the model repository ships none (HHEM)
+    architecture: Literal["sequence-classification", "seq2seq"] | None = None  # None: from the model's config
+    template: str | None = None  # a prompt with {premise} and {hypothesis}; None: the tokenizer's pair encoding
+    labels: dict[int, str] | None = None  # class index -> role (entailment, neutral, contradiction, not_entailment)
+    label_tokens: dict[str, int | str] | None = None  # seq2seq: role -> token id or text
+    threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    max_length: PositiveInt | None = None
+    chunk_tokens: PositiveInt | None = None
+    chunk_overlap: Annotated[int, Field(ge=0)] = 64
+    dtype: Literal["float32", "float16", "bfloat16"] | None = None
+    device: str | None = None  # auto (a GPU when there is one), cpu, cuda, cuda:1
+    batch_size: PositiveInt = 32
+    max_batch_tokens: PositiveInt = 16384
+
+
 class ConstantSettings(JudgeSettings):
     verdict: str
 
@@ -186,6 +213,7 @@ JUDGE_SCHEMAS: dict[str, type[JudgeSettings]] = {
     "openai": ApiSettings,
     "anthropic": ApiSettings,
     "vllm": VllmSettings,
+    "transformers": TransformersSettings,
     "constant": ConstantSettings,
     "random": RandomSettings,
     "lexical": LexicalSettings,

@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
+import re
 import threading
 import time
 from collections import Counter
@@ -102,6 +104,25 @@ def verdict_reply(prompt: str) -> Text:
     if shape == 2:
         return Text("I am not able to decide this one.", None)
     return Text(json.dumps({"REASONING": ["the document was read"], "SCORE": verdict}), verdict)
+
+
+def verdict_confidence(prompt: str) -> float:
+    """The probability the server gives its verdict token when asked for log-probabilities (0.5 to 1)."""
+    return 0.5 + hashlib.sha256(prompt.encode("utf-8")).digest()[2] / 512
+
+
+def _logprobs(prompt: str, text: str) -> dict[str, Any]:
+    """OpenAI's ``logprobs.content``: the verdict token ranked against the other verdict, the rest certain."""
+    confidence, other = verdict_confidence(prompt), {"PASS": "FAIL", "FAIL": "PASS"}
+    content = []
+    for token in re.findall(r"\s*\w+|\s*[^\w\s]|\s+", text):
+        if token.strip() in other:
+            top = [(token, math.log(confidence)), (other[token.strip()], math.log(1 - confidence))]
+        else:
+            top = [(token, 0.0)]
+        content.append({"token": token, "logprob": top[0][1], "bytes": None,
+                        "top_logprobs": [{"token": t, "logprob": lp, "bytes": None} for t, lp in top]})
+    return {"content": content}
 
 
 def verdicts(call: Call) -> Action:
@@ -210,7 +231,7 @@ def _content_text(content: Any) -> str:
     return str(content or "")
 
 
-def _completion(api: str, version: str, prompt: str, reply: Text) -> dict[str, Any]:
+def _completion(api: str, version: str, prompt: str, reply: Text, logprobs: bool = False) -> dict[str, Any]:
     text = reply.text
     input_tokens, output_tokens = len(prompt.split()), len((text or "").split())
     if api == "anthropic":
@@ -220,10 +241,13 @@ def _completion(api: str, version: str, prompt: str, reply: Text) -> dict[str, A
             "stop_reason": reply.finish_reason or "end_turn", "stop_sequence": None,
             "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
         }
+    choice = {"index": 0, "message": {"role": "assistant", "content": text},
+              "finish_reason": reply.finish_reason or "stop"}
+    if logprobs and text is not None:
+        choice["logprobs"] = _logprobs(prompt, text)
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": version,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                     "finish_reason": reply.finish_reason or "stop"}],
+        "choices": [choice],
         "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens,
                   "total_tokens": input_tokens + output_tokens},
     }
@@ -300,7 +324,8 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(action.seconds)
                 action = action.then
             if isinstance(action, Text):
-                self._json(200, _completion(api, server.version_of(str(body.get("model"))), prompt, action), headers)
+                version = server.version_of(str(body.get("model")))
+                self._json(200, _completion(api, version, prompt, action, bool(body.get("logprobs"))), headers)
             elif isinstance(action, Status):
                 self._json(action.code, _error_body(api, action), action.headers)
             elif isinstance(action, Garbage):

@@ -70,6 +70,29 @@ def test_cached_rows_are_not_called_again_and_errors_are(tmp_path, monkeypatch):
     assert CALLS == []
 
 
+def test_scores_survive_the_cache_and_old_caches_gain_the_column(tmp_path):
+    """A classifier's score is stored per reply; a cache file written before scores existed still opens."""
+    import sqlite3
+
+    from halubench.cache import ReplyCache
+
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE replies (key TEXT PRIMARY KEY, text TEXT, too_long INTEGER NOT NULL, error TEXT, "
+                "latency_s REAL, input_tokens INTEGER, output_tokens INTEGER, model_version TEXT, "
+                "created_at REAL NOT NULL)")
+    old.execute("INSERT INTO replies VALUES ('k0', 'PASS', 0, NULL, 1.0, 5, 1, 'v', 0)")
+    old.commit()
+    old.close()
+    cache = ReplyCache(path)
+    cache.put("k1", Reply("r1", text='{"SCORE": "FAIL"}', score=0.125))
+    found = cache.get_many(["k0", "k1"])
+    cache.close()
+    assert ReplyCache.as_reply("r0", found["k0"]).score is None
+    reply = ReplyCache.as_reply("r1", found["k1"])
+    assert (reply.score, reply.text, reply.cached) == (0.125, '{"SCORE": "FAIL"}', True)
+
+
 def test_empty_and_cut_off_replies_are_not_cached(tmp_path, monkeypatch):
     CALLS.clear()
     first = run(tmp_path, monkeypatch, empty=["sample-drop-001"], cut=["sample-drop-002"])

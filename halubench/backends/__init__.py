@@ -16,6 +16,7 @@ BACKENDS: dict[str, str] = {
     "openai": "halubench.backends.openai_api:OpenAIJudge",
     "anthropic": "halubench.backends.anthropic_api:AnthropicJudge",
     "vllm": "halubench.backends.vllm_engine:vllm_judge",
+    "transformers": "halubench.backends.transformers_judge:TransformersJudge",
 }
 
 

@@ -63,6 +63,7 @@ class Completion:
     output_tokens: int | None
     model_version: str | None
     finish_reason: str | None  # the provider's stop reason, verbatim
+    score: float | None = None  # P(first label) from token log-probabilities, where the API gave them
 
 
 class MalformedResponse(Exception):
@@ -246,7 +247,7 @@ class ApiJudge(RequestJudge):
                 request.key, text=result.text, latency_s=timing["latency_s"],
                 input_tokens=result.input_tokens, output_tokens=result.output_tokens,
                 model_version=result.model_version, finish_reason=result.finish_reason,
-                extra={"attempts": attempts},
+                score=result.score, extra={"attempts": attempts},
             )
         assert fault is not None
         if fault.kind == "fatal":

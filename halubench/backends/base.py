@@ -15,9 +15,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from halubench.judge_spec import JudgeSpec
+
+if TYPE_CHECKING:
+    from halubench.task import TaskSpec
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Reply:
     replies are counted and reported, never scored as a verdict.
     ``finish_reason`` is the provider's own stop reason, verbatim (None where
     it gives none, and for cached replies written before it was recorded).
+    ``score`` is the judge's probability of the task's first label (PASS,
+    Entailment) where it gives one (classifiers; LLMs with token log-probabilities).
     """
 
     key: str
@@ -55,6 +60,7 @@ class Reply:
     output_tokens: int | None = None
     model_version: str | None = None
     finish_reason: str | None = None
+    score: float | None = None
     cached: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -90,6 +96,9 @@ class Judge(ABC):
 
     def preflight(self) -> None:  # noqa: B027 - optional hook
         """Fail now, before any data is loaded, if the judge cannot run (no key, no engine)."""
+
+    def bind_task(self, task: TaskSpec) -> None:  # noqa: B027 - optional hook
+        """Learn the task before judging it (a classifier picks its input pair by the task's loader)."""
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Open clients and load engines; called once, when the first row needs a call."""

@@ -5,6 +5,8 @@ endpoint from the judge file's ``base_url`` / ``--base-url``, else
 ``OPENAI_BASE_URL``, else OpenAI's. ``OpenAIJudge(spec)`` is all a caller needs:
 the vLLM server mode builds one from a spec whose settings carry the server's
 ``base_url``, its ``generation`` (``stop`` included) and ``context_window``.
+With ``generation.logprobs: true`` and ``generation.top_logprobs: 5`` a reply
+also carries a score (``halubench.verdict_logprobs``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import openai
 from halubench.backends.api import ApiJudge, Completion, MalformedResponse
 from halubench.backends.base import JudgeRequest
 from halubench.judge_spec import JudgeSpec
+from halubench.verdict_logprobs import TokenChoice, first_label_probability
 
 
 class OpenAIJudge(ApiJudge):
@@ -53,4 +56,14 @@ class OpenAIJudge(ApiJudge):
             output_tokens=usage.completion_tokens if usage else None,
             model_version=response.model,
             finish_reason=response.choices[0].finish_reason,
+            score=_score(response.choices[0], request.labels),
         )
+
+
+def _score(choice: Any, labels: tuple[str, ...]) -> float | None:
+    """P(first label) at the verdict token when the request asked for ``logprobs`` and ``top_logprobs``."""
+    content = getattr(getattr(choice, "logprobs", None), "content", None)
+    if not content:
+        return None
+    tokens = [TokenChoice(t.token, [(a.token, a.logprob) for a in (t.top_logprobs or [])]) for t in content]
+    return first_label_probability(tokens, labels)

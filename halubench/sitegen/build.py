@@ -31,13 +31,14 @@ from halubench.leaderboard import (
     dataset_label,
     load_runs,
 )
+from halubench.ranking_metrics import roc_points
 from halubench.refresh.report import describe_change
 from halubench.refresh.state import read_state
 from halubench.report import to_csv_frame
 from halubench.reported import ReportedTable
 from halubench.results import slug
 from halubench.sitegen.board_view import BoardView, board_view, chance
-from halubench.sitegen.charts import Bar, accuracy_chart
+from halubench.sitegen.charts import Bar, accuracy_chart, roc_chart
 from halubench.sitegen.explorer_data import TextStore, write_rows_index, write_run_data
 
 HERE = Path(__file__).resolve().parent
@@ -89,7 +90,7 @@ def _headers(board: Leaderboard) -> list[dict[str, Any]]:
                                      "95% CI" + ("; the paper's 'Overall'" if board.reported else "")},
         {"text": "Balanced", "title": "balanced accuracy (mean recall over the labels), %"},
     ]
-    if "auroc" in board.frame.columns:
+    if _has_auroc(board):
         headers.append({"text": "AUROC", "title": "area under the ROC curve of the judge's scores, %",
                         "opt": True})
     headers += [
@@ -113,7 +114,7 @@ def _cells(board: Leaderboard, record: dict[str, Any], run: Run | None) -> list[
     cells.append(_cell(pct(record["acc_macro"]), record["acc_macro"], None if missing(low) else interval(low, high)))
     balanced = run.summary["metrics"]["overall"].get("balanced_accuracy") if run else None
     cells.append(_cell(pct(balanced), balanced))
-    if "auroc" in board.frame.columns:
+    if _has_auroc(board):
         cells.append(_cell(pct(record["auroc"]), record["auroc"]))
     low, high = record["acc_micro_lo"], record["acc_micro_hi"]
     cells.append(_cell(pct(record["acc_micro"]), record["acc_micro"], None if missing(low) else interval(low, high)))
@@ -194,6 +195,22 @@ def _chart(board: Leaderboard, run: Run, paper: dict[str, float] | None) -> str:
     bars.append(Bar("overall (micro)", overall["accuracy"], *overall["accuracy_ci95"], overall=True))
     reported = {board.group_names.get(g, g): v for g, v in (paper or {}).items()}
     return accuracy_chart(bars, reported, "reported in the paper", chance(board))
+
+
+def _has_auroc(board: Leaderboard) -> bool:
+    """The frame always has the column (halubench.leaderboard); the site shows it when some run has a score."""
+    return "auroc" in board.frame.columns and bool(board.frame["auroc"].notna().any())
+
+
+def _roc(run: Run, samples: list[dict[str, Any]]) -> str | None:
+    """The run's ROC curve as SVG, for runs whose samples carry scores (halubench.ranking_metrics)."""
+    overall = run.summary["metrics"]["overall"]
+    positive = run.summary.get("positive_label")
+    scored = [s for s in samples if s.get("score") is not None]
+    if overall.get("auroc") is None or positive is None or not scored:
+        return None
+    fpr, tpr = roc_points([s["gold"] for s in scored], [s["score"] for s in scored], positive)
+    return roc_chart(fpr, tpr, overall["auroc"])
 
 
 def _paper_row(board: Leaderboard, run: Run):
@@ -313,8 +330,12 @@ def _write_board(env: Environment, board: Leaderboard, files: dict[str, Definiti
         chart.parent.mkdir(parents=True, exist_ok=True)
         paper = context["paper"].accuracy if context["paper"] else None
         chart.write_text(_chart(board, run, paper), encoding="utf-8")
+        roc = _roc(run, samples[run.run_id])
+        if roc:
+            chart.with_suffix(".roc.svg").write_text(roc, encoding="utf-8")
         _render(env, "run.html.jinja", site.out / f"{page}.html", _depth(page), site,
-                chart=f"{run.config_id}.svg", card=card, **context, **common)
+                chart=f"{run.config_id}.svg", roc_chart=f"{run.config_id}.roc.svg" if roc else None,
+                card=card, **context, **common)
         others = [(keys[other], view.cards[other].display_name) for other in board.runs if other != run.run_id]
         _render(env, "explorer.html.jinja", site.out / f"{page}.samples.html", _depth(page), site,
                 board=board, run=run, card=card, data_key=key, n_rows=len(samples[run.run_id]), others=others,

@@ -43,6 +43,27 @@ class Bar:
     overall: bool = False
 
 
+def roc_chart(fpr: Sequence[float], tpr: Sequence[float], auroc: float) -> str:
+    """One ROC curve (FAIL as positive) against the chance diagonal, AUROC in the legend."""
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(4.2, 4.0), layout="constrained")
+        axes = figure.add_subplot()
+        axes.plot([0, 1], [0, 1], color="#94a3b8", linewidth=1, linestyle="--", label="chance")
+        axes.plot(fpr, tpr, color=MEASURED_COLOR, linewidth=1.6, drawstyle="default",
+                  label=f"AUROC {100 * auroc:.1f}")
+        axes.set_xlim(0, 1)
+        axes.set_ylim(0, 1.01)
+        axes.set_aspect("equal")
+        axes.set_xlabel("false-alarm rate (faithful rows flagged)")
+        axes.set_ylabel("hallucinations caught (recall of FAIL)")
+        axes.legend(loc="lower right", frameon=False, fontsize=8)
+        axes.grid(True, color="#e2e8f0", linewidth=0.8)
+        axes.set_axisbelow(True)
+        out = io.StringIO()
+        figure.savefig(out, format="svg", metadata={"Date": None})
+    return out.getvalue()
+
+
 def accuracy_chart(bars: Sequence[Bar], reported: Mapping[str, float] | None = None,
                    reported_label: str = "reported", chance: float | None = None) -> str:
     """Horizontal accuracy bars with 95% CI whiskers; optional reported figures as diamonds and
