@@ -519,7 +519,7 @@ def import_lm_eval(
 
     result = import_runs(path, results_dir, judge, data)
     for run in result.runs:
-        print_run_table(RunResult(run.summary_path, run.summary, run.records))
+        print_run_table(run)
     for problem in result.problems:
         errors.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
     if result.problems:

@@ -15,7 +15,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from halubench.errors import DataError
 from halubench.judge_spec import JudgeSpec, resolve_judge
 from halubench.prompts import PromptRenderer, PromptTemplate
 from halubench.results import write_run
-from halubench.runner import _record, task_template
+from halubench.runner import RunResult, _record, task_template
 from halubench.samples import Sample
 from halubench.scorers import scorer_for
 from halubench.summary import build_summary, now
@@ -60,19 +60,10 @@ class LmEvalRun:
 
 
 @dataclass
-class Imported:
-    """One native task's run, as written."""
-
-    summary_path: Path
-    summary: dict[str, Any]
-    records: list[dict[str, Any]] = field(repr=False)
-
-
-@dataclass
 class ImportResult:
     """The runs written, and every lm-eval figure that the re-scoring contradicts (each an error)."""
 
-    runs: list[Imported]
+    runs: list[RunResult]
     problems: list[str]
 
 
@@ -203,7 +194,7 @@ def _load_native(native: str, metadata: Mapping[str, Any], data: Path | None) ->
 def _import_task(
     run: LmEvalRun, native: str, lm_tasks: Sequence[str], spec: JudgeSpec, endpoint: str | None,
     results_dir: Path, data: Path | None,
-) -> tuple[Imported, list[str]]:
+) -> tuple[RunResult, list[str]]:
     task, loaded = _load_native(native, _metadata(run, lm_tasks), data)
     by_id = {s.id: s for s in loaded.samples}
     template = task_template(task)
@@ -221,7 +212,7 @@ def _import_task(
     ordered = [records[s.id] for s in chosen.samples]
     summary = _summarize(run, task, spec, endpoint, template, loaded, chosen, ordered, results_dir)
     path = write_run(summary, ordered, results_dir)
-    return Imported(path, summary, ordered), _task_problems(run, native, lm_tasks, records, lm_correct)
+    return RunResult(path, summary, ordered), _task_problems(run, native, lm_tasks, records, lm_correct)
 
 
 def _sample(row: Mapping[str, Any], by_id: Mapping[str, Sample], run: LmEvalRun, lm_task: str) -> Sample:
@@ -353,7 +344,7 @@ def _task_problems(
     return problems
 
 
-def _group_problems(run: LmEvalRun, imported: Sequence[Imported]) -> list[str]:
+def _group_problems(run: LmEvalRun, imported: Sequence[RunResult]) -> list[str]:
     """lm-eval's group figures (domain-macro accuracy, unparsed rate) against the re-scored runs."""
     problems = []
     groups = run.results.get("groups") or {}
@@ -369,10 +360,10 @@ def _group_problems(run: LmEvalRun, imported: Sequence[Imported]) -> list[str]:
     return problems
 
 
-def _group_accuracy(run: LmEvalRun, subtasks: Sequence[str], imported: Sequence[Imported]) -> float | None:
+def _group_accuracy(run: LmEvalRun, subtasks: Sequence[str], imported: Sequence[RunResult]) -> float | None:
     """The unweighted mean of the subtasks' accuracies, as the pack's groups aggregate (weight_by_size false)."""
     ids = {t: {str((row.get("doc") or {}).get("id")) for row in run.samples[t]} for t in subtasks}
-    correct = {r["id"]: r["correct"] for i in imported for r in i.records}
+    correct = {r["id"]: r["correct"] for i in imported for r in i.samples}
     means = [_mean(correct[i] for i in members if i in correct) for members in ids.values()]
     return sum(means) / len(means) if means else None
 
