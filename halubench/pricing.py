@@ -29,7 +29,7 @@ def prices(settings: Mapping[str, Any], mode: str) -> Mapping[str, float] | None
         return settings["batch_price_per_million"]
     if sync and settings.get("batch_discount") is not None:
         keep = 1 - float(settings["batch_discount"])
-        return {side: value * keep for side, value in sync.items()}
+        return {side: sync[side] * keep for side in ("input", "output")}
     return None
 
 
@@ -59,4 +59,5 @@ def run_usage(replies: Sequence[Reply], settings: Mapping[str, Any]) -> dict[str
         "mode": run_mode(settings),
         "cost_usd": cost,
         "cost_per_1000_usd": cost * 1000 / len(replies) if cost is not None and replies else None,
+        "prices_as_of": (settings.get("price_per_million") or {}).get("as_of"),
     }

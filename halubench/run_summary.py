@@ -31,8 +31,9 @@ def summary_lines(summary: Mapping[str, Any], samples: Sequence[Mapping[str, Any
     if usage.get("input_tokens") is not None:
         lines.append(f"tokens: {count(usage['input_tokens'])} in, {count(usage.get('output_tokens'))} out")
     if usage.get("cost_usd") is not None:
+        dated = f"dated {usage['prices_as_of']}" if usage.get("prices_as_of") else "undated"
         lines.append(f"cost: {money(usage['cost_usd'])} ({money(usage.get('cost_per_1000_usd'))} per 1,000 rows; "
-                     f"prices from the judge file)")
+                     f"prices from the judge file, {dated})")
     if usage.get("latency_p95_s"):  # in-process judges answer in no measurable time
         lines.append(f"latency: p50 {seconds(usage['latency_p50_s'])}, p95 {seconds(usage.get('latency_p95_s'))}")
     versions = usage.get("model_versions") or {}

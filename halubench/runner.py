@@ -179,7 +179,6 @@ async def _run_one(
         dataset=loaded.provenance, rows_available=len(loaded.samples), limit=options.limit, seed=options.seed,
         domains=options.domains, template=template, default_template=task_template(task), records=records,
         metrics=metrics, excluded=loaded.excluded, results_dir=options.results_dir, started_at=started,
-        price=judge.spec.settings.get("price_per_million"),
     )
     summary["usage"].update(run_usage(list(replies.values()), judge.spec.settings))  # batch or sync prices
     path = write_run(summary, records, options.results_dir)

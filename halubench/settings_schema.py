@@ -44,10 +44,11 @@ class Strict(BaseModel):
 
 
 class Price(Strict):
-    """US dollars per million tokens."""
+    """US dollars per million tokens, and the day they were read off the provider's price page."""
 
     input: NonNegativeFloat
     output: NonNegativeFloat
+    as_of: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
 
 
 class Retry(Strict):

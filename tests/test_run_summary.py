@@ -36,7 +36,7 @@ def test_closing_summary_after_a_run(tmp_path):
     assert out.index("overall (micro)") < out.index("rows: 30 judged")  # after the per-domain table
     assert "rows: 30 judged, 0 from cache, 30 called" in out
     assert f"tokens: {usage['input_tokens']:,} in, {usage['output_tokens']:,} out" in out
-    assert "prices from the judge file" in out and "per 1,000 rows" in out
+    assert "prices from the judge file, undated" in out and "per 1,000 rows" in out
     assert "latency: p50 " in out and ", p95 " in out
     assert "model version answering: fake-model-fake-0001 (28)" in out
     assert (f"without a verdict: {overall['unparsed']} unparsed, {overall['truncated']} truncated, 2 errors, "
@@ -62,7 +62,10 @@ def test_fields_other_runs_carry_are_shown():
     samples = [{"status": "truncated", "finish_reason": "length"}, {"status": "truncated", "finish_reason": None}]
     text = "\n".join(summary_lines(json.loads(json.dumps(summary)), samples, Path("results/x.json")))
     assert "rows: 10 judged, 4 from cache, 6 called (batch)" in text
-    assert "cost: $0.50 ($50.00 per 1,000 rows; prices from the judge file)" in text
+    assert "cost: $0.50 ($50.00 per 1,000 rows; prices from the judge file, undated)" in text
+    summary["usage"]["prices_as_of"] = "2026-11-01"
+    text = "\n".join(summary_lines(summary, samples, Path("results/x.json")))
+    assert "prices from the judge file, dated 2026-11-01" in text
     assert "latency: p50 1.50 s, p95 12.2 s" in text
     assert "model versions answering: m-1 (4), m-2 (2)" in text
     assert "without a verdict: 1 unparsed, 2 truncated, 4 errors, 0 too long" in text

@@ -63,7 +63,7 @@ def test_unknown_key_in_a_judge_file(tmp_path):
                                                 "price_per_million": {"input": 1, "ouput": 2}})
     result = run_cli("run", "--judge", "mine", "--include-path", str(tmp_path), cwd=tmp_path)
     assert_stops(result, f"{path}: unknown key 'price_per_million.ouput' (did you mean 'output'?); "
-                         "allowed keys: input, output")
+                         "allowed keys: as_of, input, output")
 
 
 def test_wrong_type_and_missing_key_in_judge_files(tmp_path):
