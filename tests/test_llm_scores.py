@@ -58,3 +58,26 @@ def test_verdict_token_after_the_score_key_not_in_the_reasoning():
             t("ailment")]
     assert first_label_probability(bare, ("Entailment", "Neutral", "Contradiction")) == pytest.approx(0.5)
     assert first_label_probability([t("I cannot tell.")], ("PASS", "FAIL")) is None
+
+
+def test_vllm_engine_output_gives_the_same_score_as_the_openai_wire():
+    """vLLM's per-token {token id: Logprob} (as its CompletionOutput holds them) read like OpenAI's top_logprobs."""
+    from types import SimpleNamespace as Logprob
+
+    from halubench.backends.vllm_engine import verdict_score
+    from halubench.verdict_logprobs import TokenChoice, first_label_probability
+
+    pieces = [("{\"", {}), ("SCORE", {}), ("\": \"", {}), ("PASS", {"FAIL": -1.2, "P": -3.0}), ("\"}", {})]
+    positions, token_ids, wire = [], [], []
+    for number, (text, others) in enumerate(pieces):
+        alternatives = {10 * number: Logprob(decoded_token=text, logprob=-0.1)}
+        alternatives.update({10 * number + k + 1: Logprob(decoded_token=t, logprob=lp)
+                             for k, (t, lp) in enumerate(others.items())})
+        positions.append(alternatives)
+        token_ids.append(10 * number)
+        wire.append(TokenChoice(text, [(a.decoded_token, a.logprob) for a in alternatives.values()]))
+    completion = Logprob(token_ids=token_ids, logprobs=positions)
+    score = verdict_score(completion, ("PASS", "FAIL"))
+    expected = (math.exp(-0.1) + math.exp(-3.0)) / (math.exp(-0.1) + math.exp(-3.0) + math.exp(-1.2))
+    assert score == pytest.approx(expected) == first_label_probability(wire, ("PASS", "FAIL"))
+    assert verdict_score(Logprob(token_ids=token_ids, logprobs=None), ("PASS", "FAIL")) is None

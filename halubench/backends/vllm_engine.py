@@ -33,6 +33,7 @@ from halubench.backends.base import Judge, JudgeRequest, Reply
 from halubench.backends.model_snapshot import hub_snapshot, model_chat_template, model_fingerprint, text_sha256
 from halubench.errors import ConfigError, JudgeError
 from halubench.judge_spec import JudgeSpec
+from halubench.verdict_logprobs import TokenChoice, first_label_probability
 
 DEFAULT_GENERATION: dict[str, Any] = {"temperature": 0.0, "max_tokens": 600}
 # Placement only (settings_schema.VLLM_PLACEMENT_ARGS): not in the cache key.
@@ -86,6 +87,25 @@ def auto_tensor_parallel(model: str, revision: str | None, gpus: int, trust_remo
     while size * 2 <= gpus and heads % (size * 2) == 0:
         size *= 2
     return size
+
+
+
+def verdict_score(completion: Any, labels: Sequence[str]) -> float | None:
+    """P(first label) at the verdict token, when the judge asked for ``generation.logprobs: N``.
+
+    vLLM gives, per generated token, a mapping of token id to its log-probability
+    and text, the sampled token among them; this is the shape the OpenAI-wire
+    judges read too (``halubench.verdict_logprobs``), so both score alike.
+    """
+    positions = getattr(completion, "logprobs", None)
+    if not positions:
+        return None
+    tokens = []
+    for token_id, alternatives in zip(completion.token_ids, positions, strict=False):
+        chosen = alternatives.get(token_id)
+        top = [(lp.decoded_token or "", lp.logprob) for lp in alternatives.values()]
+        tokens.append(TokenChoice(chosen.decoded_token or "" if chosen else "", top))
+    return first_label_probability(tokens, labels)
 
 
 class VLLMEngineJudge(Judge):
@@ -246,6 +266,7 @@ class VLLMEngineJudge(Judge):
                             request.key, text=completion.text, latency_s=time.perf_counter() - sent,
                             input_tokens=prompt_tokens, output_tokens=len(completion.token_ids),
                             model_version=self._model_version, finish_reason=completion.finish_reason,
+                            score=verdict_score(completion, request.labels),
                         )
         finally:
             if submitted:  # the consumer stopped early (error, Ctrl-C): free the engine's slots
