@@ -150,7 +150,7 @@ def test_a_hub_model_runs_on_the_commit_its_key_names_and_a_cached_rerun_needs_n
     # must end on a stop: a common character, looked for from the third token on (non-empty replies).
     args = ("run", "--judge", "vllm:test/tiny-llama", "--task", "halubench-sample", "--limit", "8",
             "--judge-arg", f"engine.max_model_len={MAX_MODEL_LEN}", "--judge-arg", "generation.min_tokens=2",
-            "--judge-arg", 'generation.stop=[" ", e, a, t, o, i, n, s]')
+            "--judge-arg", 'generation.stop=[" ", "<", e, a, t, o, i, n, s, r, l, d, h]')
     env = {**CPU_ENV, "HF_HUB_CACHE": str(tmp_path / "hub")}
     first = run_cli(*args, cwd=tmp_path, env=env, timeout=ENGINE_TIMEOUT_S)
     assert first.returncode == 0, first.stderr[-3000:]
