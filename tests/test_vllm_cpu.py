@@ -28,6 +28,7 @@ from conftest import run_cli
 from tiny_llama import build_tiny_llama
 
 from halubench.backends.vllm_engine import auto_tensor_parallel, vllm_judge
+from halubench.definitions import PACKAGE_DIR
 from halubench.errors import JudgeError
 from halubench.judge_spec import resolve_judge
 from halubench.prompts import PromptRenderer, resolve_template
@@ -35,6 +36,7 @@ from halubench.results import load_samples
 from halubench.task import load_task, loader_for
 
 pytestmark = pytest.mark.vllm_cpu
+SAMPLE_FILE = PACKAGE_DIR / "sample_data" / "halubench_sample.jsonl"
 
 # A small KV cache keeps the engine within a CI runner's memory; no hub, ever.
 CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -146,22 +148,34 @@ def test_a_hub_model_runs_on_the_commit_its_key_names_and_a_cached_rerun_needs_n
     shutil.copytree(tiny_model, snapshot)
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text(commit)
-    # Replies cut at the token limit are never cached (they are asked again), so every noise reply
-    # must end on a stop: a common character, looked for from the third token on (non-empty replies).
-    args = ("run", "--judge", "vllm:test/tiny-llama", "--task", "halubench-sample", "--limit", "8",
-            "--judge-arg", f"engine.max_model_len={MAX_MODEL_LEN}", "--judge-arg", "generation.min_tokens=2",
-            "--judge-arg", 'generation.stop=[" ", "<", e, a, t, o, i, n, s, r, l, d, h]')
+    args = ("run", "--judge", "vllm:test/tiny-llama", "--task", "halubench-sample",
+            "--judge-arg", f"engine.max_model_len={MAX_MODEL_LEN}")
     env = {**CPU_ENV, "HF_HUB_CACHE": str(tmp_path / "hub")}
-    first = run_cli(*args, cwd=tmp_path, env=env, timeout=ENGINE_TIMEOUT_S)
+    first = run_cli(*args, "--limit", "8", cwd=tmp_path, env=env, timeout=ENGINE_TIMEOUT_S)
     assert first.returncode == 0, first.stderr[-3000:]
     summary, samples = read_run(tmp_path)
     assert summary["usage"]["model_versions"] == {f"test/tiny-llama@{commit}": 8}
-    assert {s["status"] for s in samples} <= {"ok", "unparsed"}  # all kept in the cache
+    # Replies cut at the token limit are never cached (the next run asks again); the others are, and a
+    # run of exactly those rows (same prompts, so the same keys) must need neither engine nor weights.
+    kept = {s["id"]: s for s in samples if s["status"] != "truncated"}
+    assert kept, "every noise reply ran to the token limit"
+    rows = [row for row in map(json.loads, SAMPLE_FILE.read_text().splitlines()) if row["id"] in kept]
+    subset = tmp_path / "kept.jsonl"
+    subset.write_text("".join(json.dumps(row) + "\n" for row in rows))
     for weights in snapshot.glob("*.safetensors"):
         weights.unlink()  # an engine started now could not load
-    again = run_cli(*args, cwd=tmp_path, env=env, timeout=ENGINE_TIMEOUT_S)
+    again = run_cli(*args, "--data", str(subset), cwd=tmp_path, env=env, timeout=ENGINE_TIMEOUT_S)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert read_run(tmp_path) == (summary, samples)  # the same results (the cached flags are not stored)
+    assert f"rows: {len(kept)} judged, {len(kept)} from cache, 0 called" in again.stdout
+    [rerun] = [p for p in (tmp_path / "results" / "halubench-sample").glob("*/*.json") if p != first_path(tmp_path)]
+    replies = {s["id"]: s["raw"] for s in load_samples(rerun, json.loads(rerun.read_text()))}
+    assert replies == {i: s["raw"] for i, s in kept.items()}
+
+
+def first_path(folder: Path) -> Path:
+    """The summary of the run without --data (the first one), among the runs in ``folder``."""
+    return next(p for p in (folder / "results" / "halubench-sample").glob("*/*.json")
+                if json.loads(p.read_text())["config"]["selection"]["limit"] == 8)
 
 
 def test_engine_judges_the_sample(tmp_path, tiny_model, prompt_tokens):
