@@ -98,14 +98,14 @@ def halubench(args: list[str], cwd: Path, env: dict[str, str]) -> float:
 
 def rendered_prompts(data: Path) -> list[str]:
     """The exact prompts halubench sends, so lm-eval is given the same requests."""
-    from halubench.judge_spec import resolve_judge
-    from halubench.prompts import PromptRenderer
-    from halubench.runner import choose_template
-    from halubench.task import load_task, loader_for
+    from halubench.backends import resolve_judge
+    from halubench.config import PromptRenderer
+    from halubench.data import load_task
+    from halubench.run import choose_template
 
     task = load_task("halubench")
     renderer = PromptRenderer(choose_template(task, resolve_judge("openai:bench"), None))
-    return [renderer.messages(s.fields)[0]["content"] for s in loader_for(task)(task, data).samples]
+    return [renderer.messages(s.fields)[0]["content"] for s in task.load(data).samples]
 
 
 LM_EVAL_TASK = """task: halubench_throughput

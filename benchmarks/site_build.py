@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from halubench.identity import config_id, endpoint_info, run_config, selection_identity
+from halubench.config import config_id, endpoint_info, run_config, selection_identity
 from halubench.results import write_run
 from halubench.scoring import Judged, score_run
-from halubench.sitegen.build import build_site
+from halubench.sitegen import build_site
 
 BUILD_BOUND_S, LEADERBOARD_BOUND_KB = 20.0, 300.0
 # HaluBench's domains: share of rows and typical passage length in characters.

@@ -25,11 +25,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from halubench.backends.base import JudgeRequest  # noqa: E402
-from halubench.backends.classifier_inputs import render_pair  # noqa: E402
-from halubench.backends.transformers_judge import TransformersJudge  # noqa: E402
-from halubench.judge_spec import JudgeSpec  # noqa: E402
-from halubench.task import load_task, loader_for  # noqa: E402
+from halubench.backends import (  # noqa: E402
+    JudgeRequest,
+    JudgeSpec,
+    TransformersJudge,
+    render_pair,
+)
+from halubench.data import load_task  # noqa: E402
 
 TEMPLATE = "predict: {premise}</s>{hypothesis}"
 
@@ -80,7 +82,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     task = load_task("halubench-sample")
-    samples = loader_for(task)(task, None).samples
+    samples = task.load(None).samples
     fields = [dict(samples[i % len(samples)].fields) for i in range(args.rows)]
     with tempfile.TemporaryDirectory() as tmp:
         corpus = [" ".join(s.fields.values()) for s in samples]

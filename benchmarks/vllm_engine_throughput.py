@@ -21,16 +21,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from halubench.backends.base import JudgeRequest  # noqa: E402
-from halubench.backends.vllm_engine import VLLMEngineJudge  # noqa: E402
-from halubench.judge_spec import resolve_judge  # noqa: E402
-from halubench.prompts import PromptRenderer, resolve_template  # noqa: E402
-from halubench.task import load_task, loader_for  # noqa: E402
+from halubench.backends import (  # noqa: E402
+    JudgeRequest,
+    VLLMEngineJudge,
+    resolve_judge,
+)
+from halubench.config import PromptRenderer, resolve_template  # noqa: E402
+from halubench.data import load_task  # noqa: E402
 
 
 def sample_requests(repeat: int) -> tuple[list[JudgeRequest], list[str]]:
     task = load_task("halubench-sample")
-    samples = loader_for(task)(task, None).samples
+    samples = task.load(None).samples
     renderer = PromptRenderer(resolve_template(task.prompt))
     requests = [
         JudgeRequest(f"{s.id}#{copy}", renderer.messages({**s.fields, "question": f"({copy}) {s.fields['question']}"}),

@@ -28,6 +28,16 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
     )
 
 
+def assert_one_line_error(result, *needles):
+    """A user's mistake: a non-zero exit and one line on stderr naming what and where, no traceback."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path

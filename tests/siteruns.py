@@ -14,8 +14,7 @@ from pathlib import Path
 from conftest import SHARED_DATA, halubench_row, run_cli, write_jsonl
 from refchecker_data import annotations_dir, write_references
 
-from halubench.leaderboard import load_runs
-from halubench.results import load_samples, write_run
+from halubench.results import load_runs, load_samples, write_run
 from halubench.scoring import Judged, score_run
 
 OFFLINE_JUDGES = ("always-pass", "always-fail", "random", "lexical")

@@ -1,35 +1,96 @@
-"""Judge backends, imported lazily so the SDKs and engines load only when used."""
+"""Judges: one interface for API clients, batch APIs, vLLM, classifiers and offline floors.
+
+A judge is resolved from a judge file or ``provider:model`` into a
+``JudgeSpec`` with typed settings, built by its backend's registry entry, and
+answers ``JudgeRequest`` objects (prompt and text fields, never the gold label)
+with ``Reply`` objects. The reply cache and pricing live here too. Backends
+whose SDK or engine is heavy are imported only when asked for.
+"""
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING, Any
 
-from halubench.backends.base import Judge
-from halubench.errors import ConfigError
-from halubench.judge_spec import JudgeSpec
+from halubench.backends._api_judge import ApiJudge
+from halubench.backends._base import Judge, JudgeRequest, Reply, RequestJudge
+from halubench.backends._batch_judge import BatchJudge, with_batch_flags
+from halubench.backends._cache import ReplyCache, cache_key
+from halubench.backends._classifier_inputs import Pair, chunk_spans, hypothesis_rule, label_roles, render_pair
+from halubench.backends._judge_spec import JudgeSpec, resolve_judge
+from halubench.backends._logprobs import TokenChoice, first_label_probability
+from halubench.backends._offline import lexical_verdict
+from halubench.backends._pricing import run_usage
+from halubench.backends._ratelimit import Sent, go_duration_s, read_limits
+from halubench.backends._registry import BACKENDS, build_judge
+from halubench.backends._retry import RetryPolicy, call_with_retries, classify_status, parse_retry_after
+from halubench.backends._settings import JUDGE_SCHEMAS, Retry
 
-# A new backend also registers the schema of its judge-file keys in halubench.settings_schema.JUDGE_SCHEMAS.
-BACKENDS: dict[str, str] = {
-    "constant": "halubench.backends.offline:ConstantJudge",
-    "random": "halubench.backends.offline:RandomJudge",
-    "lexical": "halubench.backends.offline:LexicalJudge",
-    "openai": "halubench.backends.openai_api:OpenAIJudge",
-    "anthropic": "halubench.backends.anthropic_api:AnthropicJudge",
-    "vllm": "halubench.backends.vllm_engine:vllm_judge",
-    "transformers": "halubench.backends.transformers_judge:TransformersJudge",
+if TYPE_CHECKING:
+    from halubench.backends._openai import OpenAIJudge
+    from halubench.backends._transformers import TransformersJudge
+    from halubench.backends._vllm import (
+        DEFAULT_GENERATION,
+        VLLMEngineJudge,
+        auto_tensor_parallel,
+        verdict_score,
+        vllm_judge,
+    )
+
+# Imported on first use: their SDKs and engines take seconds to import.
+_LAZY = {
+    "OpenAIJudge": "halubench.backends._openai",
+    "TransformersJudge": "halubench.backends._transformers",
+    "DEFAULT_GENERATION": "halubench.backends._vllm",
+    "VLLMEngineJudge": "halubench.backends._vllm",
+    "auto_tensor_parallel": "halubench.backends._vllm",
+    "verdict_score": "halubench.backends._vllm",
+    "vllm_judge": "halubench.backends._vllm",
 }
 
 
-def build_judge(spec: JudgeSpec) -> Judge:
-    target = BACKENDS.get(spec.backend)
-    if target is None:
-        raise ConfigError(
-            f"judge {spec.name}: unknown backend {spec.backend!r}; known: {', '.join(sorted(BACKENDS))}"
-        )
-    module, attr = target.split(":")
-    judge = getattr(importlib.import_module(module), attr)(spec)
-    if spec.settings.get("batch"):
-        from halubench.backends.batch import BatchJudge
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-        return BatchJudge(judge)
-    return judge
+__all__ = [
+    "ApiJudge",
+    "BACKENDS",
+    "BatchJudge",
+    "DEFAULT_GENERATION",
+    "JUDGE_SCHEMAS",
+    "Judge",
+    "JudgeRequest",
+    "JudgeSpec",
+    "OpenAIJudge",
+    "Pair",
+    "Reply",
+    "ReplyCache",
+    "RequestJudge",
+    "Retry",
+    "RetryPolicy",
+    "Sent",
+    "TokenChoice",
+    "TransformersJudge",
+    "VLLMEngineJudge",
+    "auto_tensor_parallel",
+    "build_judge",
+    "cache_key",
+    "call_with_retries",
+    "chunk_spans",
+    "classify_status",
+    "first_label_probability",
+    "go_duration_s",
+    "hypothesis_rule",
+    "label_roles",
+    "lexical_verdict",
+    "parse_retry_after",
+    "read_limits",
+    "render_pair",
+    "resolve_judge",
+    "run_usage",
+    "verdict_score",
+    "vllm_judge",
+    "with_batch_flags",
+]

@@ -1,6 +1,13 @@
-"""`halubench refresh`: keep every judge of the board fresh, incrementally, never partial.
-
-config (what the board shows), canary (has an API model drifted?), state (what
-is published as stale, what changed, where an interrupted refresh resumes),
-report (the summary a person or the workflow reads), engine (the night itself).
+"""``halubench refresh``: keep every judge of the board fresh, incrementally, never partial.
 """
+
+from __future__ import annotations
+
+from halubench.refresh._command import check_names, refresh_command
+from halubench.refresh._config import load_config
+
+__all__ = [
+    "check_names",
+    "load_config",
+    "refresh_command",
+]

@@ -1,0 +1,333 @@
+"""Batch mode: an API judge whose rows go through the provider's batch API at half the price.
+
+``BatchJudge`` wraps the synchronous ``ApiJudge`` (same client, key check,
+cache identity and error rules) and answers the runner's ``stream`` call like
+any judge, so replies are cached per row exactly as synchronous ones are. What
+is different is where the batch state lives: the cache database records each
+batch the moment the provider accepts it, with the cache keys of its rows
+(``ReplyCache.record_batch``). A later run for the same rows, after a crash or
+``kill -9`` or ``--batch-wait 0``, finds those batches (``open_batches``) and
+polls them instead of submitting again; a batch is closed in the table only
+after every reply it brought is stored.
+
+A batch's custom ids are the rows' cache keys, so results for rows that the
+current run did not ask for (a batch submitted by a run with a larger
+``--limit``) still land in the cache instead of being paid for and dropped.
+
+Judge file / CLI settings read here (none changes a reply, so none is in the
+cache key): ``batch`` (bool; ``--batch``), ``batch_fallback`` (``batch``: a
+follow-up batch for failed items, or ``sync``: ordinary calls;
+``--batch-fallback``), ``batch_wait_s`` (give up waiting after this long and
+leave the batches running; ``--batch-wait``), ``batch_poll`` (``first_s``,
+``factor``, ``max_s``), ``batch_size`` (requests per batch, at most the
+provider's limit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any, TypeVar
+
+from halubench.backends._api_judge import ApiJudge
+from halubench.backends._base import Judge, JudgeRequest, Reply
+from halubench.backends._batch_providers import BATCH_APIS, GONE, BatchApi, BatchFailed, BatchState, ItemResult
+from halubench.backends._cache import ReplyCache
+from halubench.backends._judge_spec import JudgeSpec
+from halubench.backends._retry import Fault
+from halubench.errors import BatchPending, ConfigError, JudgeError
+
+# Rounds of follow-up batches for items that failed with a transient fault; after that the rows
+# are errors in this run's results (and, like any error, tried again by the next run).
+MAX_BATCH_ROUNDS = 3
+T = TypeVar("T")
+# Anthropic's custom_id pattern; OpenAI accepts any string.
+_CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """Batches take minutes to hours: poll soon (small batches end fast), then less and less often."""
+
+    first_s: float = 10.0
+    factor: float = 1.5
+    max_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    fallback: str = "batch"
+    wait_s: float | None = None
+    poll: PollPolicy = PollPolicy()
+    size: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], where: str) -> BatchSettings:
+        fallback = settings.get("batch_fallback") or "batch"
+        if fallback not in ("batch", "sync"):
+            raise ConfigError(f"{where}: batch_fallback must be 'batch' or 'sync', got {fallback!r}")
+        poll = dict(settings.get("batch_poll") or {})
+        known = {f.name for f in fields(PollPolicy)}
+        if set(poll) - known:
+            raise ConfigError(f"{where}: unknown batch_poll setting(s) {', '.join(sorted(set(poll) - known))}; "
+                              f"known: {', '.join(sorted(known))}")
+        try:
+            policy = PollPolicy(**{k: float(v) for k, v in poll.items()})
+            wait = settings.get("batch_wait_s")
+            size = settings.get("batch_size")
+            parsed = cls(fallback, None if wait is None else float(wait), policy, None if size is None else int(size))
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: batch_poll, batch_wait_s and batch_size must be numbers") from None
+        if min(policy.first_s, policy.max_s) <= 0 or policy.factor < 1 or (parsed.size is not None and parsed.size < 1):
+            raise ConfigError(f"{where}: batch settings out of range")
+        return parsed
+
+
+def with_batch_flags(spec: JudgeSpec, batch: bool, fallback: str | None, wait_s: float | None) -> JudgeSpec:
+    """The judge with the ``--batch*`` flags applied: the same settings a judge file may carry."""
+    flags = {k: v for k, v in (("batch", batch or None), ("batch_fallback", fallback), ("batch_wait_s", wait_s))
+             if v is not None}
+    if not flags:
+        return spec
+    if spec.backend not in BATCH_APIS:
+        raise ConfigError(f"judge {spec.name}: backend {spec.backend} has no batch API; drop --batch")
+    return replace(spec, settings={**spec.settings, **flags})
+
+
+def custom_id_for(cache_key: str) -> str:
+    return cache_key if _CUSTOM_ID.match(cache_key) else hashlib.sha256(cache_key.encode()).hexdigest()
+
+
+class BatchJudge(Judge):
+    def __init__(self, inner: ApiJudge):
+        super().__init__(inner.spec)
+        if not isinstance(inner, ApiJudge) or inner.provider not in BATCH_APIS:
+            raise ConfigError(f"judge {inner.spec.name}: backend {inner.spec.backend} has no batch API; drop --batch")
+        self.inner = inner
+        self.api: BatchApi = BATCH_APIS[inner.provider](inner)
+        self.settings = BatchSettings.from_settings(inner.spec.settings, f"judge {inner.spec.name}")
+        self.cache: ReplyCache | None = None
+        self.keys: Mapping[str, str] = {}
+        self.note: Callable[[str], None] = print
+
+    @property
+    def endpoint(self) -> str:
+        return self.inner.endpoint
+
+    def cache_identity(self) -> Mapping[str, Any]:
+        return self.inner.cache_identity()
+
+    def bind(self, cache: ReplyCache | None, keys: Mapping[str, str], note: Callable[[str], None]) -> None:
+        """The cache that records batches in flight, each request's cache key, and where status lines go."""
+        if cache is None:
+            raise ConfigError("--batch needs the reply cache (it records the batches in flight); drop --no-cache")
+        self.cache, self.keys, self.note = cache, keys, note
+
+    def preflight(self) -> None:
+        self.inner.preflight()
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def stream(self, requests: Sequence[JudgeRequest], concurrency: int) -> AsyncIterator[Reply]:
+        assert self.cache is not None, "bind() first"
+        rows: dict[str, list[JudgeRequest]] = {}  # identical prompts are sent (and paid) once
+        for request in requests:
+            too_long = self.inner._too_long(request)  # surely over the context window: never sent, as in sync mode
+            if too_long is not None:
+                too_long.extra["mode"] = "batch"
+                yield too_long
+            else:
+                rows.setdefault(self.keys[request.key], []).append(request)
+        tracked = self.cache.open_batches(self.api.name, self.endpoint, rows)
+        if tracked:
+            waiting = sum(len(set(items.values()) & set(rows)) for items in tracked.values())
+            self.note(f"found {len(tracked)} batch(es) submitted earlier for {waiting} of these rows: "
+                      f"{', '.join(tracked)}; collecting them instead of submitting again")
+        carried = {key for items in tracked.values() for key in items.values()}
+        tracked.update(await self._submit([k for k in rows if k not in carried], rows))
+        deadline = None if self.settings.wait_s is None else time.monotonic() + self.settings.wait_s
+
+        for round_ in range(1, MAX_BATCH_ROUNDS + 1):
+            failed: dict[str, Fault] = {}
+            async for key, result in self._collect(tracked, deadline):
+                if key not in rows:  # another run's row in a batch this run resumed: store it all the same
+                    reply = self._reply(key, result)
+                    if result.fault is None and ReplyCache.keeps(reply):
+                        self.cache.put(key, reply)
+                elif result.fault is not None and result.fault.kind == "retry":
+                    failed[key] = result.fault
+                elif result.fault is None or result.fault.kind == "too_long":  # fatal: _collect stops the run
+                    for request in rows[key]:
+                        yield self._reply(request.key, result)
+            if not failed:
+                return
+            if round_ == MAX_BATCH_ROUNDS or self.settings.fallback == "sync":
+                break
+            self.note(f"{len(failed)} item(s) failed ({_reasons(failed)}); sending them in a follow-up batch")
+            tracked = await self._submit(list(failed), rows)
+
+        if self.settings.fallback == "sync":
+            self.note(f"{len(failed)} item(s) failed ({_reasons(failed)}); calling the API for them directly")
+            async for reply in self.inner.stream([rows[k][0] for k in failed], concurrency):
+                for request in rows[self.keys[reply.key]]:
+                    yield _replace_key(reply, request.key, mode="sync")
+            return
+        for key, fault in failed.items():
+            for request in rows[key]:
+                yield Reply(request.key, error=f"{fault.reason} (batch item failed in {MAX_BATCH_ROUNDS} batches)",
+                            extra={"mode": "batch"})
+
+    def _reply(self, key: str, result: ItemResult) -> Reply:
+        if result.fault is not None:  # too_long: the only fault that becomes a reply
+            return Reply(key, too_long=True, error=self.inner._redact(result.fault.reason), extra={"mode": "batch"})
+        done = result.completion
+        assert done is not None
+        return Reply(key, text=done.text, input_tokens=done.input_tokens, output_tokens=done.output_tokens,
+                     model_version=done.model_version, finish_reason=done.finish_reason, extra={"mode": "batch"})
+
+    async def _submit(self, keys: list[str], rows: Mapping[str, list[JudgeRequest]]) -> dict[str, dict[str, str]]:
+        """Create batches for ``keys`` (split at the provider's limits) and record each one at once."""
+        if not keys:
+            return {}
+        chunks = self._split({custom_id_for(k): k for k in keys}, rows)
+        submitted: dict[str, dict[str, str]] = {}
+        for items, lines in chunks:
+            batch_id = await self._api_call(lambda lines=lines: self.api.submit(lines), creates=True)
+            self.cache.record_batch(batch_id, self.api.name, self.endpoint, items)
+            submitted[batch_id] = items
+        limit = min(self.settings.size or self.api.max_requests, self.api.max_requests)
+        split = (f", split into {len(chunks)} batches (at most {limit:,} requests or "
+                 f"{self.api.max_bytes / 1e6:.0f} MB each)") if len(chunks) > 1 else ""
+        self.note(f"submitted {len(keys):,} requests to the {self.api.name} batch API{split}: {', '.join(submitted)}")
+        return submitted
+
+    def _split(
+        self, items: Mapping[str, str], rows: Mapping[str, list[JudgeRequest]]
+    ) -> list[tuple[dict[str, str], list[dict[str, Any]]]]:
+        limit = min(self.settings.size or self.api.max_requests, self.api.max_requests)
+        chunks: list[tuple[dict[str, str], list[dict[str, Any]]]] = []
+        size = 0
+        for custom_id, key in items.items():
+            line = self.api.line(custom_id, rows[key][0])
+            line_bytes = len(json.dumps(line, ensure_ascii=False).encode("utf-8")) + 1
+            if not chunks or len(chunks[-1][1]) >= limit or size + line_bytes > self.api.max_bytes:
+                chunks.append(({}, []))
+                size = 0
+            chunks[-1][0][custom_id] = key
+            chunks[-1][1].append(line)
+            size += line_bytes
+        return chunks
+
+    async def _collect(
+        self, tracked: dict[str, dict[str, str]], deadline: float | None
+    ) -> AsyncIterator[tuple[str, ItemResult]]:
+        """Poll until every batch has ended, yielding (cache key, result) as each one's results are read."""
+        delay = self.settings.poll.first_s
+        tracked = dict(tracked)
+        while tracked:
+            states: list[BatchState] = []
+            for batch_id in list(tracked):
+                state = await self._api_call(lambda b=batch_id: self.api.poll(b))
+                states.append(state)
+                if not state.ended:
+                    continue
+                items = tracked.pop(batch_id)
+                results = [] if state.status == GONE else await self._read(batch_id)
+                seen = set()
+                for result in results:
+                    if result.custom_id in items:
+                        seen.add(result.custom_id)
+                        yield items[result.custom_id], result
+                for custom_id in items.keys() - seen:
+                    yield items[custom_id], ItemResult(custom_id, fault=Fault("retry", f"batch {batch_id}: no result "
+                                                                                        f"({state.status})"))
+                # Every reply it brought is stored by now (the consumer stores each before asking for more).
+                self.cache.close_batch(batch_id)
+                fatal = next((r.fault for r in results if r.fault is not None and r.fault.kind == "fatal"), None)
+                if fatal is not None:  # e.g. a key revoked mid-batch: the rows left are tried again next run
+                    raise self.inner._fatal(fatal)
+            if not tracked:
+                return
+            self.note(_describe(states, delay))
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                waiting = sum(len(items) for items in tracked.values())
+                raise BatchPending(
+                    f"{waiting:,} requests are in {len(tracked)} {self.api.name} batch(es) still running "
+                    f"({', '.join(tracked)}); run the same command again to collect them "
+                    "(a batch ends within 24 hours; nothing is submitted twice)"
+                )
+            await asyncio.sleep(delay if remaining is None else min(delay, remaining))
+            delay = min(delay * self.settings.poll.factor, self.settings.poll.max_s)
+
+    async def _read(self, batch_id: str) -> list[ItemResult]:
+        try:
+            return await self._api_call(lambda: self.api.results(batch_id))
+        except BatchFailed as exc:  # rejected as a whole: nothing to collect, and resubmitting would fail again
+            self.cache.close_batch(batch_id)
+            raise JudgeError(f"judge {self.spec.name}: {exc}") from None
+
+    async def _api_call(self, call: Callable[[], Awaitable[T]], creates: bool = False) -> T:
+        """A batch API call, retried by the judge's policy; a creating call only when the server refused it.
+
+        A create that timed out may have created the batch, and trying again
+        could pay for its rows twice: only a 429 or 529 (the server said no) is
+        safe to repeat. Each call is bounded by the SDK client's timeout
+        (uploads and downloads get a longer one in ``batch_apis``).
+        """
+        policy = self.inner.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await call()
+            except Exception as exc:  # noqa: BLE001 - classify decides; unknown ones re-raise
+                fault = self.inner.classify(exc)
+                if fault is None:
+                    raise
+                refused = _refused(exc)
+            if fault.kind == "fatal":
+                raise self.inner._fatal(fault)
+            unsafe = creates and not refused
+            if fault.kind != "retry" or unsafe or attempt >= policy.max_attempts:
+                advice = ("it may have been created: see the provider's batch list before running again"
+                          if unsafe else "batches already created are recorded; run again to collect them")
+                raise JudgeError(f"judge {self.spec.name}: the {self.api.name} batch API failed "
+                                 f"({self.inner._redact(fault.reason)}); {advice}")
+            await asyncio.sleep(policy.backoff_s(attempt, fault.retry_after_s, self.inner._rng))
+
+
+def _refused(exc: BaseException) -> bool:
+    return getattr(exc, "status_code", None) in (429, 529)
+
+
+def _replace_key(reply: Reply, key: str, mode: str) -> Reply:
+    copy = Reply(**{**reply.__dict__, "key": key})
+    copy.extra = {**reply.extra, "mode": mode}
+    return copy
+
+
+def _reasons(failed: Mapping[str, Fault]) -> str:
+    counts: dict[str, int] = {}
+    for fault in failed.values():
+        counts[fault.reason[:80]] = counts.get(fault.reason[:80], 0) + 1
+    return "; ".join(f"{n} × {reason}" for reason, n in sorted(counts.items(), key=lambda kv: -kv[1])[:3])
+
+
+def _describe(states: list[BatchState], next_poll_s: float) -> str:
+    by_status: dict[str, int] = {}
+    for state in states:
+        by_status[state.status] = by_status.get(state.status, 0) + 1
+    total, done, failed = (sum(getattr(s, a) for s in states) for a in ("total", "done", "failed"))
+    where = ", ".join(f"{n} {status}" for status, n in by_status.items())
+    return (f"{len(states)} batch(es) ({where}): {done:,}/{total:,} requests done, {failed:,} failed; "
+            f"next poll in {next_poll_s:.3g} s")

@@ -1,0 +1,130 @@
+"""Replies persisted in SQLite the moment they arrive, so a crash loses nothing.
+
+The key is a hash of everything that determines a reply: the judge's identity
+(provider, model, endpoint, generation settings) and the full prompt. Replies
+with text are stored, and so are prompts the judge found too long for its
+context window (that verdict is as deterministic as a reply, and finding it
+again can mean loading a 70B engine); a failed call is never stored, and
+neither is an empty reply or one cut off at the token limit (``Reply.cut_off``):
+those are tried again on the next run.
+WAL mode and a busy timeout let two runs share one file at once; each reply is
+its own committed transaction, so even ``kill -9`` keeps every reply written.
+
+The same file records batches submitted to a provider's batch API (tables
+``batches`` and ``batch_items``): a batch is written the moment the provider
+accepts it, with the cache key of every row it carries, so a run killed while
+the batch is in flight finds it again instead of paying for the rows twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from halubench.backends._base import Reply
+
+_COLUMNS = ("text", "too_long", "error", "latency_s", "input_tokens", "output_tokens", "model_version",
+            "finish_reason", "score")
+# Columns added after the first release, with their SQL type: an older cache file gains them (NULL for old rows).
+_ADDED_COLUMNS = {"finish_reason": "TEXT", "score": "REAL"}
+
+
+def cache_key(identity: Mapping[str, Any], messages: Sequence[Mapping[str, str]]) -> str:
+    canonical = json.dumps({"judge": identity, "messages": messages}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class ReplyCache:
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT, "
+            "too_long INTEGER NOT NULL, error TEXT, latency_s REAL, input_tokens INTEGER, "
+            "output_tokens INTEGER, model_version TEXT, created_at REAL NOT NULL, finish_reason TEXT, score REAL)"
+        )
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(replies)")}
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in present:  # a cache file written before the column existed: nothing is lost
+                self._db.execute(f"ALTER TABLE replies ADD COLUMN {column} {kind}")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS batches (batch_id TEXT PRIMARY KEY, provider TEXT NOT NULL, "
+            "endpoint TEXT NOT NULL, created_at REAL NOT NULL, closed_at REAL)"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS batch_items (batch_id TEXT NOT NULL, custom_id TEXT NOT NULL, "
+            "key TEXT NOT NULL, PRIMARY KEY (batch_id, custom_id))"
+        )
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, tuple[Any, ...]]:
+        found: dict[str, tuple[Any, ...]] = {}
+        keys = list(keys)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT key, {', '.join(_COLUMNS)} FROM replies WHERE key IN ({marks})"
+            for row in self._db.execute(query, chunk):
+                found[row[0]] = row[1:]
+        return found
+
+    @staticmethod
+    def keeps(reply: Reply) -> bool:
+        """A final answer: a complete reply, or a prompt too long for the judge."""
+        return (reply.ok and not reply.cut_off) or reply.too_long
+
+    def put(self, key: str, reply: Reply) -> None:
+        if not self.keeps(reply):
+            raise ValueError(f"only final answers are cached (row {reply.key}: {reply.error or 'cut off'})")
+        self._db.execute(
+            "INSERT OR REPLACE INTO replies (key, created_at, "
+            f"{', '.join(_COLUMNS)}) VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})",
+            (key, time.time(), reply.text, int(reply.too_long), reply.error, reply.latency_s,
+             reply.input_tokens, reply.output_tokens, reply.model_version, reply.finish_reason, reply.score),
+        )
+
+    @staticmethod
+    def as_reply(request_key: str, row: tuple[Any, ...]) -> Reply:
+        values = dict(zip(_COLUMNS, row, strict=True))
+        values["too_long"] = bool(values["too_long"])
+        return Reply(request_key, cached=True, **values)
+
+    def record_batch(self, batch_id: str, provider: str, endpoint: str, items: Mapping[str, str]) -> None:
+        """A batch the provider accepted, with ``{custom_id: cache key}`` of its rows, in one transaction."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("INSERT INTO batches VALUES (?, ?, ?, ?, NULL)",
+                             (batch_id, provider, endpoint, time.time()))
+            self._db.executemany("INSERT INTO batch_items VALUES (?, ?, ?)",
+                                 [(batch_id, custom_id, key) for custom_id, key in items.items()])
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def open_batches(self, provider: str, endpoint: str, keys: Iterable[str]) -> dict[str, dict[str, str]]:
+        """Batches not yet read back that carry any of ``keys``: ``{batch_id: {custom_id: cache key}}``."""
+        wanted = set(keys)
+        found: dict[str, dict[str, str]] = {}
+        rows = self._db.execute(
+            "SELECT i.batch_id, i.custom_id, i.key FROM batch_items i JOIN batches b USING (batch_id) "
+            "WHERE b.closed_at IS NULL AND b.provider = ? AND b.endpoint = ? ORDER BY b.created_at",
+            (provider, endpoint),
+        )
+        for batch_id, custom_id, key in rows:
+            found.setdefault(batch_id, {})[custom_id] = key
+        return {b: items for b, items in found.items() if wanted.intersection(items.values())}
+
+    def close_batch(self, batch_id: str) -> None:
+        """Mark a batch as read back: its replies are stored, its failures are the caller's to retry."""
+        self._db.execute("UPDATE batches SET closed_at = ? WHERE batch_id = ?", (time.time(), batch_id))
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,63 @@
+"""What a run's calls cost, synchronously or through a batch API.
+
+A judge file gives ``price_per_million: {input, output}`` (USD per million
+tokens) and, for providers with a batch API, either ``batch_price_per_million``
+or ``batch_discount`` (the fraction taken off, 0.5 at OpenAI and Anthropic).
+Each reply is priced in the mode that answered it (a batch run's sync fallback
+pays full price); a cached reply is priced in the run's mode, so a run's cost
+is what its rows cost in that mode, however many were already cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from halubench.backends._base import Reply
+
+
+def run_mode(settings: Mapping[str, Any]) -> str:
+    return "batch" if settings.get("batch") else "sync"
+
+
+def prices(settings: Mapping[str, Any], mode: str) -> Mapping[str, float] | None:
+    """USD per million input / output tokens in ``mode``; None when the judge file has no price for it."""
+    sync = settings.get("price_per_million")
+    if mode == "sync":
+        return sync or None
+    if settings.get("batch_price_per_million"):
+        return settings["batch_price_per_million"]
+    if sync and settings.get("batch_discount") is not None:
+        keep = 1 - float(settings["batch_discount"])
+        return {side: sync[side] * keep for side in ("input", "output")}
+    return None
+
+
+def cost_usd(replies: Sequence[Reply], settings: Mapping[str, Any]) -> float | None:
+    """Total cost, or None when a mode that answered has no price (unknown, not free)."""
+    default = run_mode(settings)
+    tokens: dict[str, list[int]] = {}  # mode -> [input, output]
+    for reply in replies:
+        if reply.input_tokens is not None:
+            totals = tokens.setdefault(reply.extra.get("mode", default), [0, 0])
+            totals[0] += reply.input_tokens
+            totals[1] += reply.output_tokens or 0
+    total = None
+    for mode, (input_tokens, output_tokens) in tokens.items():
+        price = prices(settings, mode)
+        if not price:
+            return None
+        cost = (input_tokens * price.get("input", 0) + output_tokens * price.get("output", 0)) / 1e6
+        total = cost if total is None else total + cost
+    return total
+
+
+def run_usage(replies: Sequence[Reply], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The usage keys that depend on the mode: which one ran, and the cost at its prices."""
+    cost = cost_usd(replies, settings)
+    return {
+        "mode": run_mode(settings),
+        "cost_usd": cost,
+        "cost_per_1000_usd": cost * 1000 / len(replies) if cost is not None and replies else None,
+        "prices_as_of": (settings.get("price_per_million") or {}).get("as_of"),
+    }

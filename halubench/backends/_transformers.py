@@ -1,0 +1,254 @@
+"""Classifier judges (HHEM, MiniCheck, NLI cross-encoders) in process with ``transformers``.
+
+Three model shapes share one path: a sequence classifier (two-way supported /
+unsupported or three-way entailment / neutral / contradiction), HHEM's own
+class (a sequence classifier from ``trust_remote_code`` with a prompt
+``template``), and a seq2seq scorer such as MiniCheck-Flan-T5, whose support is
+the probability of the "supported" token against the "unsupported" one at the
+first decoder step. What each row becomes is in ``classifier_inputs``.
+
+Every chunk of every row is encoded first, then sorted by length and cut into
+dynamic batches bounded by padded tokens (``max_batch_tokens``) and rows
+(``batch_size``): similar lengths pad little, and a batch of short rows can be
+wide while one of long rows stays narrow. Batches run under
+``torch.inference_mode()`` in a worker thread; a row's reply is yielded as soon
+as its last chunk is scored, so the cache keeps it even if the run stops.
+
+The reply's text is the verdict as JSON the project's parser reads, and
+``Reply.score`` the support probability (the task's first label: PASS,
+Entailment). The verdict is ``score >= threshold`` (the model card's, 0.5
+unless stated) on two-label tasks; a three-way model on a three-label task
+answers its own classes (Entailment when some chunk entails, else
+Contradiction when some chunk contradicts, else Neutral).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from halubench.backends._base import Judge, JudgeRequest, Reply
+from halubench.backends._classifier_inputs import Pair, chunk_spans, hypothesis_rule, label_roles, render_pair
+from halubench.backends._judge_spec import JudgeSpec
+from halubench.backends._model_snapshot import model_fingerprint
+from halubench.errors import ConfigError, JudgeError
+
+if TYPE_CHECKING:
+    from halubench.data import TaskSpec
+
+SEQ2SEQ_TOKENS = {"not_entailment": "0", "entailment": "1"}  # MiniCheck-Flan-T5's label words
+MARGIN_TOKENS = 4  # re-tokenising a chunk cut at a token boundary can add a token or two
+MIN_PREMISE_TOKENS = 16  # below this, the hypothesis leaves the passage no room: too long
+
+
+@dataclass
+class _Row:
+    request: JudgeRequest
+    pending: int = 0
+    probs: list[list[float]] = field(default_factory=list)
+    tokens: int = 0
+    compute_s: float = 0.0
+
+
+class TransformersJudge(Judge):
+    """``concurrency`` is ignored: batches are formed here, by tokens."""
+
+    def __init__(self, spec: JudgeSpec):
+        super().__init__(spec)
+        if not spec.model:
+            raise ConfigError(f"judge {spec.name}: a transformers judge needs `model` (a hub id or a local folder)")
+        settings = spec.settings
+        self.local_path = Path(spec.model).expanduser()
+        self.is_local = self.local_path.is_dir()
+        self.architecture: str | None = settings.get("architecture")
+        if self.architecture not in (None, "sequence-classification", "seq2seq"):
+            raise ConfigError(f"judge {spec.name}: architecture {self.architecture!r}; "
+                              f"use sequence-classification or seq2seq")
+        self.template: str | None = settings.get("template")
+        self.threshold = float(settings.get("threshold", 0.5))
+        self.chunk_overlap = int(settings.get("chunk_overlap", 64))
+        self.batch_size = int(settings.get("batch_size", 32))
+        self.max_batch_tokens = int(settings.get("max_batch_tokens", 16384))
+        self.rule = hypothesis_rule("halubench")
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._roles: list[str] = []
+        self._token_ids: list[int] = []
+        self._max_length = 0
+        self._device: Any = None
+        self._version: str | None = None
+
+    def preflight(self) -> None:
+        """Without torch and transformers nothing can run: say so before any data is loaded."""
+        missing = [name for name in ("torch", "transformers") if importlib.util.find_spec(name) is None]
+        if missing:
+            raise JudgeError(f"judge {self.spec.name} needs {' and '.join(missing)}: "
+                             f"pip install 'halubench[transformers]' (CPU only: pip install torch==2.13.0 first)")
+
+    def bind_task(self, task: TaskSpec) -> None:
+        self.rule = hypothesis_rule(task.loader)
+
+    def cache_identity(self) -> Mapping[str, Any]:
+        """Weights, ``reply_settings()`` (never device or batch sizes: settings_schema) and the pair rule."""
+        settings = self.spec.reply_settings()
+        weights = ({"path": str(self.local_path.resolve()), "fingerprint": model_fingerprint(self.local_path)}
+                   if self.is_local else {"revision": self.spec.settings.get("revision")})
+        return {"provider": "transformers", **settings, **weights, "pair": self.rule}
+
+    async def start(self) -> None:
+        import torch
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()  # the run's own progress bar is the one to watch
+        settings = self.spec.settings
+        source = {"revision": settings.get("revision"), "trust_remote_code": bool(settings.get("trust_remote_code"))}
+        try:
+            config = transformers.AutoConfig.from_pretrained(self.spec.model, **source)
+            if self.architecture is None:
+                self.architecture = "seq2seq" if config.is_encoder_decoder else "sequence-classification"
+            if self.architecture == "sequence-classification":  # before the weights: a bad mapping fails fast
+                self._roles = label_roles(config.id2label or {}, settings.get("labels"), self.spec.name)
+            self._tokenizer = transformers.AutoTokenizer.from_pretrained(
+                settings.get("tokenizer") or self.spec.model, revision=settings.get("revision"))
+            auto = (transformers.AutoModelForSeq2SeqLM if self.architecture == "seq2seq"
+                    else transformers.AutoModelForSequenceClassification)
+            dtype = getattr(torch, settings.get("dtype") or "float32")
+            model = auto.from_pretrained(self.spec.model, dtype=dtype, **source)
+        except (OSError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise JudgeError(f"judge {self.spec.name}: could not load {self.spec.model} ({reason})") from None
+        if not self._tokenizer.is_fast:
+            raise ConfigError(f"judge {self.spec.name}: chunking needs a fast tokenizer; {self.spec.model} has none")
+        device = settings.get("device") or "auto"
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self._device = torch.device(device)
+        self._model = model.to(self._device).eval()
+        self._max_length = self._window(config)
+        if self.architecture == "seq2seq":
+            tokens = {**SEQ2SEQ_TOKENS, **(settings.get("label_tokens") or {})}
+            self._roles = list(tokens)
+            self._token_ids = [self._token_id(tokens[role]) for role in self._roles]
+        self._version = (f"{self.local_path.name}@{model_fingerprint(self.local_path)[:12]}" if self.is_local
+                         else f"{self.spec.model}@{settings.get('revision') or 'main'}")
+
+    def _window(self, config: Any) -> int:
+        """Tokens one input may hold: the judge's ``max_length``, else the tokenizer's, else the model's."""
+        for value in (self.spec.settings.get("max_length"), self._tokenizer.model_max_length,
+                      getattr(config, "max_position_embeddings", None)):
+            if isinstance(value, int) and 0 < value < 1_000_000:
+                return value
+        raise ConfigError(f"judge {self.spec.name}: {self.spec.model} states no input window; set max_length")
+
+    def _token_id(self, token: int | str) -> int:
+        """A label token given as an id, or as text (its first token, as MiniCheck reads '0' and '1')."""
+        if isinstance(token, int):
+            return token
+        ids = self._tokenizer(str(token), add_special_tokens=False)["input_ids"]
+        if not ids:
+            raise ConfigError(f"judge {self.spec.name}: label token {token!r} encodes to nothing")
+        return ids[0]
+
+    def _encode(self, pair: Pair) -> dict[str, list[int]]:
+        if self.template is not None:
+            encoded = self._tokenizer(self.template.format(premise=pair.premise, hypothesis=pair.hypothesis))
+        else:
+            encoded = self._tokenizer(pair.premise, pair.hypothesis)
+        return {k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+
+    def chunks(self, pair: Pair) -> list[dict[str, list[int]]] | str:
+        """The encoded windows of one row, each within the model's window; or why none fits."""
+        overhead = len(self._encode(Pair("", pair.hypothesis))["input_ids"])
+        offsets = self._tokenizer(pair.premise, add_special_tokens=False, return_offsets_mapping=True,
+                                  verbose=False)["offset_mapping"]  # longer than the window on purpose
+        budget = self._max_length - overhead - MARGIN_TOKENS
+        chunk_tokens = self.spec.settings.get("chunk_tokens")
+        if chunk_tokens:
+            budget = min(budget, int(chunk_tokens))
+        while budget >= MIN_PREMISE_TOKENS:
+            spans = chunk_spans(offsets, len(pair.premise), budget, self.chunk_overlap)
+            encoded = [self._encode(Pair(pair.premise[a:b], pair.hypothesis)) for a, b in spans]
+            longest = max(len(e["input_ids"]) for e in encoded)
+            if longest <= self._max_length:
+                return encoded
+            budget -= longest - self._max_length  # re-tokenising drifted past the margin: smaller windows
+        return (f"the hypothesis takes {overhead} of {self.spec.name}'s {self._max_length} tokens, "
+                f"leaving the passage fewer than {MIN_PREMISE_TOKENS}")
+
+    def _batches(self, items: list[tuple[int, dict[str, list[int]]]]) -> list[list[tuple[int, dict]]]:
+        """Length-sorted batches whose padded size stays within ``max_batch_tokens``."""
+        items = sorted(items, key=lambda item: len(item[1]["input_ids"]))
+        batches: list[list[tuple[int, dict]]] = []
+        current: list[tuple[int, dict]] = []
+        for item in items:
+            width = len(item[1]["input_ids"])
+            if current and (len(current) >= self.batch_size or (len(current) + 1) * width > self.max_batch_tokens):
+                batches.append(current)
+                current = []
+            current.append(item)
+        if current:
+            batches.append(current)
+        return batches
+
+    def _probabilities(self, encoded: list[dict[str, list[int]]]) -> list[list[float]]:
+        """Class probabilities per input, in the order of ``self._roles``."""
+        import torch
+
+        batch = self._tokenizer.pad(encoded, return_tensors="pt").to(self._device)
+        with torch.inference_mode():
+            if self.architecture == "seq2seq":
+                start = self._model.config.decoder_start_token_id or 0
+                decoder = torch.full((batch["input_ids"].shape[0], 1), start, dtype=torch.long, device=self._device)
+                logits = self._model(**batch, decoder_input_ids=decoder).logits[:, 0, self._token_ids]
+            else:
+                logits = self._model(**batch).logits
+            return torch.softmax(logits.float(), dim=-1).cpu().tolist()
+
+    async def stream(self, requests: Sequence[JudgeRequest], concurrency: int) -> AsyncIterator[Reply]:
+        rows: list[_Row] = []
+        items: list[tuple[int, dict[str, list[int]]]] = []
+        for request in requests:
+            encoded = self.chunks(render_pair(request.fields, self.rule))
+            if isinstance(encoded, str):
+                yield Reply(request.key, too_long=True, error=encoded, model_version=self._version)
+                continue
+            row = _Row(request, pending=len(encoded), tokens=sum(len(e["input_ids"]) for e in encoded))
+            items.extend((len(rows), e) for e in encoded)
+            rows.append(row)
+        for batch in self._batches(items):
+            started = time.perf_counter()
+            probs = await asyncio.to_thread(self._probabilities, [e for _, e in batch])
+            share = (time.perf_counter() - started) / len(batch)
+            for (index, _), row_probs in zip(batch, probs, strict=True):
+                row = rows[index]
+                row.probs.append(row_probs)
+                row.compute_s += share
+                row.pending -= 1
+                if row.pending == 0:
+                    yield self._reply(row)
+
+    def _reply(self, row: _Row) -> Reply:
+        """Support = max over chunks of P(entailment); the verdict as the parser reads it."""
+        labels = row.request.labels
+        entail = self._roles.index("entailment")
+        support = max(p[entail] for p in row.probs)
+        if len(labels) == 3 and len(self._roles) == 3:
+            winners = {self._roles[max(range(3), key=p.__getitem__)] for p in row.probs}
+            role = next(r for r in ("entailment", "contradiction", "neutral") if r in winners)
+            verdict = labels[("entailment", "neutral", "contradiction").index(role)]
+        elif len(labels) in (2, 3):
+            verdict = labels[0] if support >= self.threshold else labels[-1]
+        else:
+            raise ConfigError(f"judge {self.spec.name} answers tasks with 2 or 3 labels, not {list(labels)}")
+        text = json.dumps({"SCORE": verdict, "SUPPORT": round(support, 6), "CHUNKS": len(row.probs)})
+        return Reply(row.request.key, text=text, score=support, latency_s=row.compute_s,
+                     input_tokens=row.tokens, model_version=self._version)
+
+    async def close(self) -> None:
+        self._model = None

@@ -1,0 +1,72 @@
+"""The leaderboard as data: boards and the comparable-runs rule, board statistics, comparisons, ensembles.
+"""
+
+from __future__ import annotations
+
+from halubench.board._compare import Comparison, compare_runs, resolve_run
+from halubench.board._contested import AGREE, CONTESTED_RULE, FLOOR, Contested, StrongRun, find_contested
+from halubench.board._ensemble import WEIGHTED_VARIANT, build_ensemble, check_members, combine, weight
+from halubench.board._frame import (
+    HEAD_COLUMNS,
+    MEASURED,
+    REPORTED,
+    Leaderboard,
+    build_leaderboards,
+    comparable_set,
+    dataset_label,
+    missing,
+    to_csv_frame,
+)
+from halubench.board._judge_cards import JudgeCard, card_for, card_for_reported, judge_definitions, kinds_present
+from halubench.board._reported import ReportedRow, ReportedTable, load_reported, read_reported
+from halubench.board._stats import (
+    Samples,
+    board_contested,
+    board_rank_ranges,
+    board_score,
+    data_changed,
+    harness_versions,
+    ranked_records,
+)
+
+__all__ = [
+    "CONTESTED_RULE",
+    "AGREE",
+    "Comparison",
+    "Contested",
+    "FLOOR",
+    "HEAD_COLUMNS",
+    "JudgeCard",
+    "Leaderboard",
+    "MEASURED",
+    "REPORTED",
+    "ReportedRow",
+    "ReportedTable",
+    "Samples",
+    "StrongRun",
+    "WEIGHTED_VARIANT",
+    "board_contested",
+    "board_rank_ranges",
+    "board_score",
+    "build_ensemble",
+    "build_leaderboards",
+    "card_for",
+    "card_for_reported",
+    "check_members",
+    "combine",
+    "comparable_set",
+    "compare_runs",
+    "data_changed",
+    "dataset_label",
+    "missing",
+    "find_contested",
+    "harness_versions",
+    "judge_definitions",
+    "kinds_present",
+    "load_reported",
+    "ranked_records",
+    "read_reported",
+    "resolve_run",
+    "to_csv_frame",
+    "weight",
+]

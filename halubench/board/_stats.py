@@ -1,0 +1,57 @@
+"""Figures computed across a board's runs: rank ranges, contested labels, when the data changed.
+
+Only the runs on the main board count (the ``ranked`` column, when the frame
+has one): runs of another configuration are not comparable row for row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from halubench.board._contested import Contested, StrongRun, find_contested
+from halubench.board._frame import MEASURED, Leaderboard, missing
+from halubench.scoring import RankRange, rank_ranges
+
+Samples = Mapping[str, list[dict[str, Any]]]  # run id -> the run's samples
+
+
+def board_score(record: Mapping[str, Any]) -> float | None:
+    """The figure a board is sorted by: the breakdown-macro accuracy, else accuracy."""
+    for key in ("acc_macro", "acc_micro"):
+        if not missing(record.get(key)):
+            return float(record[key])
+    return None
+
+
+def ranked_records(board: Leaderboard) -> list[dict[str, Any]]:
+    """The measured rows of the main board, best first."""
+    records = board.frame.to_dict("records")
+    return [r for r in records if r["kind"] == MEASURED and r["ranked"]]
+
+
+def board_rank_ranges(board: Leaderboard, samples: Samples) -> dict[str, RankRange]:
+    """Rank ranges of the main board's runs (see ``significance``)."""
+    correct = {r["run_id"]: {s["id"]: bool(s.get("correct")) for s in samples[r["run_id"]]}
+               for r in ranked_records(board)}
+    return rank_ranges(correct)
+
+
+def board_contested(board: Leaderboard, samples: Samples, name: Callable[[str], str]) -> Contested:
+    """Contested rows of a board; ``name`` gives the name to show for a run id."""
+    candidates = [StrongRun(r["run_id"], name(r["run_id"]), score, samples[r["run_id"]])
+                  for r in ranked_records(board) if (score := board_score(r)) is not None]
+    return find_contested(candidates, board.breakdown)
+
+
+def data_changed(board: Leaderboard) -> str | None:
+    """When the board's data last changed: its latest run's finish date (never the build's date, so
+    a rebuild of unchanged results writes the same bytes)."""
+    dates = [(run.summary.get("provenance") or {}).get("finished_at") for run in board.runs.values()]
+    return max((d[:10] for d in dates if d), default=None)
+
+
+def harness_versions(board: Leaderboard) -> list[str]:
+    """The halubench versions that made the board's runs."""
+    found = {(run.summary.get("provenance") or {}).get("harness_version") for run in board.runs.values()}
+    return sorted(v for v in found if v)

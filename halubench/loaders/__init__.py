@@ -1,1 +1,0 @@
-"""Loaders turn a task's raw rows into validated ``Sample`` objects."""

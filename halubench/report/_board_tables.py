@@ -1,0 +1,167 @@
+"""The leaderboard as text: rich tables in the terminal, Markdown and CSV files.
+
+Reported rows carry a dagger and the citation under the table, so a printed
+figure is never read as one this harness measured.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+
+from halubench.board import AGREE, REPORTED, Leaderboard, board_contested, missing
+from halubench.report._fit import Narrowing, Rows, drop, fitted
+from halubench.report._formatting import count, interval, money, pct, seconds
+
+REPORTED_MARK = "†"
+ENSEMBLE_MARK = "(ensemble)"
+
+
+def _with_interval(value: float | None, low: float | None, high: float | None) -> str:
+    shown = pct(value)
+    return shown if missing(low) else f"{shown} ({interval(low, high)})"
+
+
+def judge_label(r: pd.Series) -> str:
+    """The judge's name, with the endpoint when it is not the provider's own (a local server)."""
+    if r["kind"] == REPORTED:
+        return f"{r['judge']} {REPORTED_MARK}"
+    if isinstance(r.get("ensemble_of"), str):
+        return f"{r['judge']} {ENSEMBLE_MARK}"
+    return f"{r['judge']} @ {r['endpoint']}" if isinstance(r.get("endpoint"), str) else r["judge"]
+
+
+def main_rows(board: Leaderboard) -> pd.DataFrame:
+    """The ranked runs and the papers' reported rows: runs measured the same way."""
+    return board.frame[board.frame["apart"].isna()]
+
+
+def apart_rows(board: Leaderboard) -> pd.DataFrame:
+    """Runs measured differently (subset, options, template, data) or incomplete: listed, never ranked."""
+    return board.frame[board.frame["apart"].notna()]
+
+
+def display_frame(board: Leaderboard, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Strings, one column per figure a reader compares; the order of the board is kept."""
+    breakdown = board.breakdown or "group"
+    frame = main_rows(board) if frame is None else frame
+    rows = []
+    for _, r in frame.iterrows():
+        row = {"judge": judge_label(r)}
+        for group in board.groups:
+            row[board.group_names[group]] = pct(r[f"acc:{group}"])
+        row[f"{breakdown}-macro (95% CI)"] = _with_interval(r["acc_macro"], r.get("acc_macro_lo"),
+                                                            r.get("acc_macro_hi"))
+        row["micro (95% CI)"] = _with_interval(r["acc_micro"], r.get("acc_micro_lo"), r.get("acc_micro_hi"))
+        row["AUROC %"] = pct(r.get("auroc"))  # blank ("-") for judges that give no score
+        row["unparsed %"] = pct(r.get("unparsed_rate"))
+        row["truncated %"] = pct(r.get("truncated_rate"))
+        row["errors %"] = pct(r.get("error_rate"))
+        row["$ / 1k"] = money(r.get("cost_per_1000_usd"))
+        row["p50 latency"] = seconds(r.get("latency_p50_s"))
+        row["n"] = count(r["n"])
+        if isinstance(r.get("apart"), str):
+            row["measured differently"] = r["apart"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def footnotes(board: Leaderboard) -> list[str]:
+    """Citation, caveat and per-row notes for the reported rows of a board."""
+    if board.reported is None:
+        return []
+    table = board.reported
+    lines = [f"{REPORTED_MARK} reported, not measured here: {table.citation}"
+             + (f" {table.url}" if table.url else "")]
+    if table.caveat:
+        lines.append(table.caveat)
+    notes = board.frame[board.frame["note"].notna()]
+    lines += [f"{r['judge']}: {r['note']}" for _, r in notes.iterrows()]
+    return lines
+
+
+def data_lines(board: Leaderboard) -> list[str]:
+    measured = main_rows(board)
+    measured = measured[measured["kind"] != REPORTED]
+    return [f"{r['judge']}: {r['data']}, run {r['run_date']}" for _, r in measured.iterrows()]
+
+
+def ensemble_lines(board: Leaderboard) -> list[str]:
+    """What each ensemble on the board votes with: its rule and its members' judges."""
+    lines = []
+    for run_id in board.frame["run_id"][board.frame["ensemble_of"].notna()]:
+        summary = board.runs[run_id].summary
+        weights = summary["ensemble"].get("weights") or {}
+        members = ", ".join(m["judge"] + (f" (weight {weights[m['judge']]:.2f})" if weights else "")
+                            for m in summary["provenance"]["members"])
+        lines.append(f"{summary['judge']} {ENSEMBLE_MARK}: {summary['ensemble']['rule']} of {members}, "
+                     "from their stored runs (no model call)")
+    return lines
+
+
+def _without_intervals(rows: Rows) -> Rows:
+    """The accuracy columns without their 95% CIs: "50.0 (41.1–58.9)" -> "50.0"."""
+    ci = " (95% CI)"
+    return [{k.removesuffix(ci): v.split(" (")[0] if k.endswith(ci) else v for k, v in row.items()} for row in rows]
+
+
+# What a narrow terminal leaves out first: the least important figures for ranking judges.
+NARROWINGS = (
+    drop("latency", "p50 latency"),
+    drop("cost", "$ / 1k"),
+    Narrowing("95% CIs", _without_intervals),
+    drop("row counts", "n"),
+)
+APART_TITLE = "not ranked: measured differently or incomplete"
+
+
+def print_leaderboards(boards: list[Leaderboard], console: Console) -> None:
+    for board in boards:
+        _print_table(console, f"{board.task}: accuracy %", display_frame(board), main_rows(board)["kind"])
+        for line in [*data_lines(board), *ensemble_lines(board), *footnotes(board)]:
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
+        apart = apart_rows(board)
+        if len(apart):
+            _print_table(console, f"{board.task}: {APART_TITLE}", display_frame(board, apart), apart["kind"])
+        console.print()
+
+
+def _print_table(console: Console, title: str, shown: pd.DataFrame, kinds: pd.Series) -> None:
+    """Every figure whole: a narrow terminal loses the least important columns (with a note), or stacks."""
+    styles = ["dim italic" if kind == REPORTED else None for kind in kinds]
+    rows = shown.astype(str).to_dict("records")
+    table, left_out = fitted(rows, console, NARROWINGS, title, styles, left=("judge",),
+                             prose=("measured differently",))
+    console.print(table)
+    if left_out:
+        console.print(f"  narrow terminal: {', '.join(left_out)} left out (wider terminal or --markdown for all)",
+                      highlight=False)
+
+
+def _markdown_table(shown: pd.DataFrame) -> str:
+    return shown.map(lambda v: str(v).replace("|", "\\|")).to_markdown(index=False, disable_numparse=True)
+
+
+def to_markdown(boards: list[Leaderboard]) -> str:
+    parts = ["# halubench leaderboard", ""]
+    for board in boards:
+        parts += [f"## {board.task}", "", "Accuracy in %.", "", _markdown_table(display_frame(board)), ""]
+        parts += [f"- {line}" for line in [*data_lines(board), *ensemble_lines(board), *footnotes(board)]]
+        parts.append("")
+        apart = apart_rows(board)
+        if len(apart):
+            parts += [f"### {board.task}: {APART_TITLE}", "", _markdown_table(display_frame(board, apart)), ""]
+    return "\n".join(parts)
+
+
+def contested_lines(board: Leaderboard) -> list[str]:
+    """How many rows most strong judges call the other way, per group (rule: ``halubench.board``)."""
+    if not board.runs:
+        return []
+    samples = {run_id: run.samples() for run_id, run in board.runs.items()}
+    found = board_contested(board, samples, lambda run_id: board.runs[run_id].judge)
+    if len(found.strong) < AGREE:
+        return [f"{board.task}: contested labels need {AGREE} strong judges, {len(found.strong)} found"]
+    counts = ", ".join(f"{group or '–'} {n}" for group, n in found.counts.items()) or "none"
+    return [f"{board.task}: contested labels by {found.breakdown or 'group'} ({sum(found.counts.values())}): "
+            f"{counts} (judges: {', '.join(run.name for run in found.strong)})"]

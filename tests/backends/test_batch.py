@@ -1,0 +1,306 @@
+"""Batch mode and rate-limit pacing through the official SDKs, against the loopback server.
+
+The server (tests/fake_llm_server.py + fake_batch_api.py) speaks both batch
+APIs and answers each batch item with the same script as a synchronous call,
+so a batch run and a synchronous run of the same rows must agree exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import run_cli, write_jsonl
+from fake_batch_api import Expired
+from fake_llm_server import FakeLLMServer, Status, verdicts
+from test_api_judges import api_env, assert_domains_match, expected_metrics, judge_file, row_of, rows, summary_of
+
+from halubench.backends import (
+    ReplyCache,
+    Sent,
+    build_judge,
+    go_duration_s,
+    read_limits,
+    resolve_judge,
+    with_batch_flags,
+)
+from halubench.errors import ConfigError
+
+FAST_POLL = {"first_s": 0.02, "factor": 1.5, "max_s": 0.1}
+BACKENDS = ["openai", "anthropic"]
+
+
+def batch_judge(folder, backend: str, **settings):
+    return judge_file(folder, "fast", backend, batch_discount=0.5, batch_poll=FAST_POLL, **settings)
+
+
+def run_args(path, defs, *extra: str) -> list[str]:
+    return ["run", "--judge", "fast", "--data", str(path), "--include-path", str(defs), *extra]
+
+
+def outcome(folder) -> tuple[dict, list[tuple]]:
+    summary, samples = summary_of(folder, "fast")
+    return summary, [(s["id"], s["verdict"], s["status"]) for s in samples]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_batch_run_equals_sync_run_at_half_the_cost(tmp_path, backend):
+    data = rows(24)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = batch_judge(tmp_path, backend, batch_size=10)
+    results = {}
+    with FakeLLMServer() as server:
+        for mode in ("sync", "batch"):
+            folder = tmp_path / mode
+            folder.mkdir()
+            server.reset()
+            extra = ("--batch",) if mode == "batch" else ()
+            result = run_cli(*run_args(path, defs, *extra), cwd=folder, env=api_env(server))
+            assert result.returncode == 0, result.stderr
+            assert sum(server.calls.values()) == 24
+            results[mode] = (*outcome(folder), result)
+        assert len(server.batches.created) == 3 and server.batches.items_run == 24  # 24 rows, 10 per batch
+        replies = server.replies()
+    (sync, sync_rows, _), (batch, batch_rows, run) = results["sync"], results["batch"]
+    assert "split into 3 batches" in run.stdout and "at most 10 requests" in run.stdout
+    assert batch["metrics"] == sync["metrics"] and batch_rows == sync_rows
+    assert_domains_match(batch, expected_metrics(data, replies))
+    assert (batch["usage"]["mode"], sync["usage"]["mode"]) == ("batch", "sync")
+    for side in ("input_tokens", "output_tokens"):
+        assert batch["usage"][side] == sync["usage"][side] > 0
+    assert batch["usage"]["cost_usd"] == pytest.approx(sync["usage"]["cost_usd"] / 2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kill_9_while_polling_then_rerun_submits_no_new_batch(tmp_path, backend):
+    data = rows(15)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = batch_judge(tmp_path, backend)
+    cache = tmp_path / "cache.sqlite"
+    with FakeLLMServer() as server:
+        server.batches.polls_to_end = 10**9  # in flight until the test lets it end
+        env = {**os.environ, **api_env(server), "HALUBENCH_CACHE": str(cache)}
+        process = subprocess.Popen([sys.executable, "-m", "halubench", *run_args(path, defs, "--batch")],
+                                   cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not server.batches.created or server.batches.batches[server.batches.created[0]].polls < 3:
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        submitted = list(server.batches.created)
+        with sqlite3.connect(cache) as db:
+            recorded = db.execute("SELECT batch_id, closed_at FROM batches").fetchall()
+            items = db.execute("SELECT count(*) FROM batch_items").fetchone()[0]
+        assert recorded == [(submitted[0], None)] and items == 15
+
+        server.batches.polls_to_end = 2
+        result = run_cli(*run_args(path, defs, "--batch"), cwd=tmp_path, env=api_env(server))
+        assert result.returncode == 0, result.stderr
+        assert server.batches.created == submitted  # polled the old batch, submitted nothing
+        assert "submitted earlier" in result.stdout
+        replies = server.replies()
+    summary, _ = summary_of(tmp_path, "fast")
+    assert_domains_match(summary, expected_metrics(data, replies))
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT count(*) FROM batches WHERE closed_at IS NULL").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM replies").fetchone()[0] == 15
+
+
+def flaky_items(call):
+    """Row 3 is too long for the model; some rows error or expire the first time they are run."""
+    row = row_of(call.prompt)
+    if row == 3:
+        return Status(400, "prompt is too long: 250000 tokens > 200000 maximum")
+    if call.n == 1 and row % 4 == 1:
+        return Status(500, "internal server error")
+    if call.n == 1 and row % 4 == 2:
+        return Expired()
+    return verdicts(call)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fallback", ["batch", "sync"])
+def test_failed_items_are_retried_and_answered(tmp_path, backend, fallback):
+    data = rows(16)
+    data[0]["passage"] = "Record 0: " + "word " * 4000  # ~20 kB: surely over 2,000 tokens, never sent
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = batch_judge(tmp_path, backend, context_window=2000)
+    with FakeLLMServer(flaky_items) as server:
+        result = run_cli(*run_args(path, defs, "--batch", "--batch-fallback", fallback), cwd=tmp_path,
+                         env=api_env(server))
+        assert result.returncode == 0, result.stderr
+        created, items_run, calls = len(server.batches.created), server.batches.items_run, sum(server.calls.values())
+        replies = server.replies()
+    failed_first = [r for r in range(16) if r % 4 in (1, 2)]  # 8 rows
+    assert "8 item(s) failed" in result.stdout
+    if fallback == "batch":
+        assert (created, items_run, calls) == (2, 15 + 8, 15 + 8)
+    else:
+        assert (created, items_run, calls) == (1, 15, 15 + 8)  # the 8 went as ordinary calls
+    summary, samples = summary_of(tmp_path, "fast")
+    status = {s["id"]: s["status"] for s in samples}
+    assert status["r0"] == status["r3"] == "too_long" and summary["metrics"]["overall"]["errors"] == 0
+    assert all(status[f"r{r}"] in ("ok", "unparsed") for r in failed_first)
+    said = {row_of(p): reply.verdict for p, reply in replies.items()}
+    assert {s["id"]: s["verdict"] for s in samples if s["id"] not in ("r0", "r3")} == {
+        f"r{r}": said[r] for r in range(16) if r not in (0, 3)}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_batch_cancelled_at_the_provider_is_sent_again(tmp_path, backend):
+    """Someone cancels the batch (the SDK's cancel call) while the run waits: its items go in a follow-up."""
+    import anthropic
+    import openai
+
+    data = rows(8)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = batch_judge(tmp_path, backend)
+    with FakeLLMServer() as server:
+        server.batches.polls_to_end = 10**9
+        env = {**os.environ, **api_env(server), "HALUBENCH_CACHE": str(tmp_path / "cache.sqlite")}
+        process = subprocess.Popen([sys.executable, "-m", "halubench", *run_args(path, defs, "--batch")],
+                                   cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not server.batches.created:
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+            time.sleep(0.01)
+        first = server.batches.created[0]
+        if backend == "openai":
+            openai.OpenAI(base_url=server.openai_base_url, api_key="x").batches.cancel(first)
+        else:
+            anthropic.Anthropic(base_url=server.url, api_key="x").messages.batches.cancel(first)
+        server.batches.polls_to_end = 2
+        stdout, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+        assert len(server.batches.created) == 2 and server.batches.items_run == 8
+        replies = server.replies()
+    assert "8 item(s) failed" in stdout and ("batch_cancelled" in stdout or "canceled" in stdout)
+    summary, _ = summary_of(tmp_path, "fast")
+    assert_domains_match(summary, expected_metrics(data, replies))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_auth_error_inside_a_batch_stops_the_run(tmp_path, backend):
+    path = write_jsonl(tmp_path / "d.jsonl", rows(6))
+    defs = batch_judge(tmp_path, backend)
+
+    def revoked(call):
+        return Status(401, "invalid x-api-key")
+
+    with FakeLLMServer(revoked) as server:
+        result = run_cli(*run_args(path, defs, "--batch"), cwd=tmp_path, env=api_env(server))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "401" in result.stderr and "API_KEY" in result.stderr
+    assert not (tmp_path / "results").exists()
+    with sqlite3.connect(tmp_path / "cache.sqlite") as db:  # nothing cached: fix the key and run again
+        assert db.execute("SELECT count(*) FROM replies").fetchone()[0] == 0
+
+
+def test_batch_wait_0_submits_and_exits_and_the_same_command_collects(tmp_path):
+    data = rows(9)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = batch_judge(tmp_path, "openai", batch=True)  # the judge file's default, no --batch needed
+    args = run_args(path, defs, "--batch-wait", "0")
+    with FakeLLMServer() as server:
+        first = run_cli(*args, cwd=tmp_path, env=api_env(server))
+        assert first.returncode == 0, first.stderr
+        assert "run the same command again" in first.stdout and not (tmp_path / "results").exists()
+        assert len(server.batches.created) == 1 and server.batches.items_run == 0
+        server.batches.polls_to_end = 1
+        second = run_cli(*args, cwd=tmp_path, env=api_env(server))
+        assert second.returncode == 0, second.stderr
+        assert len(server.batches.created) == 1
+        replies = server.replies()
+    summary, _ = summary_of(tmp_path, "fast")
+    assert_domains_match(summary, expected_metrics(data, replies))
+    assert summary["usage"]["mode"] == "batch"
+
+
+def test_a_recorded_batch_the_provider_no_longer_knows_is_sent_again(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", rows(5))
+    defs = batch_judge(tmp_path, "anthropic")
+    args = run_args(path, defs, "--batch")
+    with FakeLLMServer() as server:
+        first = run_cli(*args, "--batch-wait", "0", cwd=tmp_path, env=api_env(server))
+        assert first.returncode == 0, first.stderr
+        server.batches.batches.clear()  # deleted at the provider: retrieving it is a 404
+        second = run_cli(*args, cwd=tmp_path, env=api_env(server))
+        assert second.returncode == 0, second.stderr
+        assert len(server.batches.created) == 2 and server.batches.items_run == 5
+    assert "not found at the provider" in second.stdout
+    summary, _ = summary_of(tmp_path, "fast")
+    assert summary["metrics"]["overall"]["errors"] == 0
+
+
+def test_batch_needs_the_cache_and_an_api_backend(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", rows(3))
+    defs = batch_judge(tmp_path, "openai")
+    with FakeLLMServer() as server:
+        no_cache = run_cli(*run_args(path, defs, "--batch", "--no-cache"), cwd=tmp_path, env=api_env(server))
+        offline = run_cli("run", "--judge", "always-pass", "--data", str(path), "--batch", cwd=tmp_path)
+        assert server.log == [] and server.batches.created == []
+    for result, words in ((no_cache, "drop --no-cache"), (offline, "has no batch API")):
+        assert result.returncode == 2 and "Traceback" not in result.stderr and words in result.stderr
+
+
+def test_batch_settings_change_neither_the_cache_key_nor_the_run_identity():
+    spec = resolve_judge("claude-sonnet-4-5")
+    flagged = with_batch_flags(spec, True, "sync", 0)
+    assert flagged.settings["batch"] is True and spec.settings["batch_discount"] == 0.5
+    assert flagged.reply_settings() == spec.reply_settings() and "batch_discount" not in spec.reply_settings()
+    assert build_judge(flagged).cache_identity() == build_judge(spec).cache_identity()
+    with pytest.raises(ConfigError, match="batch_fallback"):  # the judge-file schema checks batch keys too
+        resolve_judge("gpt-4o", overrides=["batch_fallback=later"])
+
+
+def test_the_cache_records_batches_until_they_are_read(tmp_path):
+    cache = ReplyCache(tmp_path / "c.sqlite")
+    cache.record_batch("b1", "openai", "http://x/v1", {"c1": "k1", "c2": "k2"})
+    cache.record_batch("b2", "anthropic", "http://x/v1", {"c3": "k1"})
+    assert cache.open_batches("openai", "http://x/v1", ["k2", "k9"]) == {"b1": {"c1": "k1", "c2": "k2"}}
+    assert cache.open_batches("openai", "http://y/v1", ["k2"]) == {}
+    cache.close_batch("b1")
+    assert cache.open_batches("openai", "http://x/v1", ["k1", "k2"]) == {}
+    with pytest.raises(sqlite3.IntegrityError):  # one batch id, one record: a half-written batch is rolled back
+        cache.record_batch("b2", "anthropic", "http://x/v1", {"c4": "k4"})
+    assert cache.open_batches("anthropic", "http://x/v1", ["k1", "k4"]) == {"b2": {"c3": "k1"}}
+    cache.close()
+
+
+# --- rate limits ----------------------------------------------------------------------------------
+
+
+def test_rate_limit_headers_of_both_providers_are_read():
+    assert [go_duration_s(t) for t in ("1s", "6m0s", "120ms", "1.5s", "soon")] == [1, 360, 0.12, 1.5, None]
+    openai_limits = read_limits({"x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests": "499",
+                                 "x-ratelimit-reset-requests": "120ms", "x-ratelimit-limit-tokens": "30000",
+                                 "x-ratelimit-remaining-tokens": "29000", "x-ratelimit-reset-tokens": "2s"})
+    assert {k: (v.limit, v.remaining, v.reset) for k, v in openai_limits.items()} == {
+        "requests": (500, 499, 0.12), "tokens": (30000, 29000, 2.0)}
+    anthropic_limits = read_limits({"anthropic-ratelimit-requests-limit": "50",
+                                    "anthropic-ratelimit-requests-remaining": "0",
+                                    "anthropic-ratelimit-requests-reset": "2026-01-01T00:00:01Z"})
+    assert anthropic_limits["requests"].absolute and anthropic_limits["requests"].reset == 1767225601.0
+    assert isinstance(Sent(0.0, 0.0, 1), Sent)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_run_at_high_concurrency_paces_itself_to_the_limit(tmp_path, backend):
+    """64 calls in flight against a 25 requests/s limit: every row answered, hardly any 429."""
+    data = rows(100)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = judge_file(tmp_path, "fast", backend)
+    with FakeLLMServer(rps=25) as server:
+        result = run_cli(*run_args(path, defs, "--concurrency", "64"), cwd=tmp_path, env=api_env(server))
+        assert result.returncode == 0, result.stderr
+        refused, answered = server.rate.refused, server.rate.allowed
+        replies = server.replies()
+    summary, _ = summary_of(tmp_path, "fast")
+    assert_domains_match(summary, expected_metrics(data, replies))
+    assert answered == 100 and refused <= 5, refused  # unpaced, 64 at once against a burst of 25: 39+ refused
