@@ -17,6 +17,7 @@ from halubench.board._frame import (
     missing,
     to_csv_frame,
 )
+from halubench.board._from_folder import compare, leaderboards
 from halubench.board._judge_cards import JudgeCard, card_for, card_for_reported, judge_definitions, kinds_present
 from halubench.board._reported import ReportedRow, ReportedTable, load_reported, read_reported
 from halubench.board._stats import (
@@ -55,6 +56,7 @@ __all__ = [
     "check_members",
     "combine",
     "comparable_set",
+    "compare",
     "compare_runs",
     "data_changed",
     "dataset_label",
@@ -63,6 +65,7 @@ __all__ = [
     "harness_versions",
     "judge_definitions",
     "kinds_present",
+    "leaderboards",
     "load_reported",
     "ranked_records",
     "read_reported",

@@ -17,16 +17,15 @@ from rich.progress import Progress as Bar
 from rich.table import Table
 from typer.core import TyperGroup
 
-from halubench import __version__
-from halubench.backends import Judge, Reply, resolve_judge, with_batch_flags
+from halubench import HalubenchError, Interrupted, RunProgress, RunResult, __version__, evaluate
+from halubench.backends import Judge, Reply
 from halubench.cli._progress import LineProgress
 from halubench.cli._signals import StopOnSignal
 from halubench.config import default_cache_path
-from halubench.data import TaskSpec, group_members, load_task
+from halubench.data import TaskSpec
 from halubench.data.refchecker import make_references
-from halubench.errors import BatchPending, HalubenchError
+from halubench.errors import BatchPending
 from halubench.report import print_definitions, print_run_table
-from halubench.run import Interrupted, RunOptions, RunProgress, RunResult, run_tasks
 
 
 class HalubenchGroup(TyperGroup):
@@ -173,20 +172,6 @@ def run(
     Exits 1 when rows failed (the run is written, marked incomplete and never ranked;
     running the same command again asks only the failed rows).
     """
-    includes = include_path or []
-    judge_spec = with_batch_flags(resolve_judge(judge, includes, base_url, judge_arg or ()), batch, batch_fallback,
-                                  batch_wait)
-    specs = []
-    for name in group_members(task, includes) or [task]:
-        spec = load_task(name, includes)
-        if option:
-            spec = spec.with_options(option)
-        specs.append(spec)
-    options = RunOptions(
-        data=data, domains=domain or (), limit=limit, seed=seed, concurrency=concurrency,
-        results_dir=results_dir, cache_path=None if no_cache else (cache or default_cache_path()),
-        refresh=refresh, template=template,
-    )
     stop = StopOnSignal()
     lines: list[LineProgress] = []  # without a terminal: one per task, finished as its table prints
     try:  # outside the bar: it is gone before the interrupt line prints
@@ -205,7 +190,13 @@ def run(
                 print_run_table(result, console)
 
             try:
-                results = run_tasks(specs, judge_spec, options, progress_for, on_result)
+                results = evaluate(
+                    task, judge, limit=limit, seed=seed, domains=domain or (), data=data, options=option or (),
+                    judge_args=judge_arg or (), base_url=base_url, template=template, results_dir=results_dir,
+                    cache=False if no_cache else (cache or True), refresh=refresh, concurrency=concurrency,
+                    batch=batch, batch_fallback=batch_fallback, batch_wait=batch_wait,
+                    include_paths=include_path or (), progress=progress_for, on_result=on_result,
+                )
             finally:
                 for progress in lines:
                     progress.stop()
@@ -278,13 +269,11 @@ def report(
     no_reported: NoReported = False,
 ) -> None:
     """The leaderboard: one table per task, measured runs and the papers' reported figures."""
-    from halubench.board import build_leaderboards, to_csv_frame
+    from halubench import leaderboards
+    from halubench.board import to_csv_frame
     from halubench.report import contested_lines, print_leaderboards, to_markdown
-    from halubench.results import load_runs
 
-    boards = build_leaderboards(load_runs(results_dir), [] if no_reported else None)
-    if task:
-        boards = [b for b in boards if b.task in task]
+    boards = leaderboards(results_dir, tasks=task or (), reported=not no_reported)
     # A leaderboard is wider than a run table; piped output (files, CI logs) gets room for it.
     print_leaderboards(boards, console if sys.stdout.isatty() else Console(width=220))
     for line in (line for board in boards for line in contested_lines(board)):
@@ -317,11 +306,11 @@ def compare(
     disagreements: DisagreementsOut = None,
 ) -> None:
     """Two runs of one task side by side: per-group deltas, McNemar's paired test, disagreements."""
-    from halubench.board import compare_runs, resolve_run
+    from halubench import compare as compare_runs
     from halubench.report import pct, signed_points
 
-    first, second = resolve_run(a, results_dir, task), resolve_run(b, results_dir, task)
-    result = compare_runs(first, second)
+    result = compare_runs(a, b, results_dir=results_dir, task=task)
+    first, second = result.a, result.b
     table = Table(title=f"{first.task}: A = {first.judge}, B = {second.judge} (paired rows)",
                   title_justify="left")
     for column in (result.breakdown or "group", "n", "A %", "B %", "B − A (pp)", "only A right",

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from halubench import __version__
+from halubench._version import __version__
 from halubench.backends import ApiJudge, JudgeSpec, build_judge, resolve_judge, with_batch_flags
 from halubench.data import load_task
 from halubench.errors import HalubenchError

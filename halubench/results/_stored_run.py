@@ -85,8 +85,9 @@ def first_breakdown(metrics: dict[str, Any]) -> str | None:
     return next(iter(breakdowns(metrics)), None)
 
 
-def load_runs(results_dir: Path) -> list[StoredRun]:
+def load_runs(results_dir: str | Path = "results") -> list[StoredRun]:
     """Every run under ``results_dir``; an empty or missing folder is the user's mistake."""
+    results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise DataError(f"results folder {results_dir} does not exist; run `halubench run` first "
                         "or point --results-dir at one")

@@ -29,6 +29,7 @@ from halubench.config import PromptRenderer, PromptTemplate, resolve_template
 from halubench.data import TaskSpec, select
 from halubench.errors import BatchPending, HalubenchError
 from halubench.results import write_run
+from halubench.run._blocking import run_blocking
 from halubench.run._records import row_record
 from halubench.run._summary import build_summary, now
 from halubench.scoring import scorer_for
@@ -49,6 +50,8 @@ class RunOptions:
 
 @dataclass
 class RunResult:
+    """One task's run as written: the summary (the ``.json`` file's contents) and the per-row records."""
+
     summary_path: Path
     summary: dict[str, Any]
     samples: list[dict[str, Any]] = field(repr=False)
@@ -114,6 +117,23 @@ class _JudgeSession:
             await self.judge.close()
 
 
+async def run_tasks_async(
+    tasks: Sequence[TaskSpec],
+    judge_spec: JudgeSpec,
+    options: RunOptions,
+    progress_for: Callable[[TaskSpec], RunProgress] = lambda task: RunProgress(),
+    on_result: Callable[[RunResult], None] = lambda result: None,
+) -> list[RunResult]:
+    """Run one judge over several tasks; each task's files are written as soon as it is done.
+
+    The one core every entry shares: ``run_tasks``, the Python API's ``evaluate`` and
+    ``evaluate_async``, and through them the CLI.
+    """
+    judge = build_judge(judge_spec)
+    judge.preflight()  # a missing key or engine says so before any data is loaded
+    return await _run_all(judge, tasks, options, progress_for, on_result)
+
+
 def run_tasks(
     tasks: Sequence[TaskSpec],
     judge_spec: JudgeSpec,
@@ -121,10 +141,8 @@ def run_tasks(
     progress_for: Callable[[TaskSpec], RunProgress] = lambda task: RunProgress(),
     on_result: Callable[[RunResult], None] = lambda result: None,
 ) -> list[RunResult]:
-    """Run one judge over several tasks; each task's files are written as soon as it is done."""
-    judge = build_judge(judge_spec)
-    judge.preflight()  # a missing key or engine says so before any data is loaded
-    return asyncio.run(_run_all(judge, tasks, options, progress_for, on_result))
+    """``run_tasks_async`` from synchronous code, inside a running event loop too."""
+    return run_blocking(run_tasks_async(tasks, judge_spec, options, progress_for, on_result))
 
 
 def run_task(

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from halubench import __version__
+from halubench._version import __version__
 from halubench.config import (
     PACKAGE_DIR,
     builtin_dirs,

@@ -16,7 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from halubench import __version__
+from halubench._version import __version__
 from halubench.board import (
     CONTESTED_RULE,
     REPORTED,
