@@ -28,7 +28,7 @@ def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
 def _in_worker_thread(coroutine: Coroutine[Any, Any, T]) -> T:
     outcome: dict[str, Any] = {}
     running: dict[str, Any] = {}
-    started = threading.Event()
+    started, finished = threading.Event(), threading.Event()
 
     async def main() -> T:
         running["loop"], running["task"] = asyncio.get_running_loop(), asyncio.current_task()
@@ -42,16 +42,17 @@ def _in_worker_thread(coroutine: Coroutine[Any, Any, T]) -> T:
             outcome["error"] = exc
         finally:
             started.set()
+            finished.set()
 
-    worker = threading.Thread(target=work, name="halubench-evaluate", daemon=True)
-    worker.start()
+    # Waits on an Event, not Thread.join: a join that a KeyboardInterrupt broke may not wait again.
+    threading.Thread(target=work, name="halubench-evaluate", daemon=True).start()
     try:
-        worker.join()
+        finished.wait()
     except KeyboardInterrupt:
         started.wait()
         if "task" in running:
             running["loop"].call_soon_threadsafe(running["task"].cancel)
-        worker.join()
+        finished.wait()
         if isinstance(outcome.get("error"), asyncio.CancelledError):
             raise  # cancelled before judging began: an ordinary interrupt
     if "error" in outcome:

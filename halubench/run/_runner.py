@@ -50,10 +50,10 @@ class RunOptions:
 
 @dataclass
 class RunResult:
-    """One task's run as written: the summary (the ``.json`` file's contents) and the per-row records."""
+    """One task's run as written: the summary its ``.json`` file is written from, and the per-row records."""
 
     summary_path: Path
-    summary: dict[str, Any]
+    summary: dict[str, Any] = field(repr=False)  # a notebook shows the path, not pages of metrics
     samples: list[dict[str, Any]] = field(repr=False)
 
     @property
