@@ -15,7 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from halubench.backends import JudgeSpec, build_judge, resolve_judge, with_batch_flags
+from halubench.backends import (
+    BACKENDS,
+    ApiSettings,
+    JudgeRequest,
+    JudgeSpec,
+    RetryPolicy,
+    build_judge,
+    resolve_judge,
+    with_batch_flags,
+)
 
 CASES = json.loads((Path(__file__).with_name("judge_identities.json")).read_text(encoding="utf-8"))
 
@@ -41,3 +50,25 @@ def test_identities_are_those_of_the_dict_based_settings(case, monkeypatch):
         assert _json(build_judge(spec).cache_identity()) == _json(case["cache_identity"])
 
 
+
+def test_a_default_is_stated_once_in_the_schema_and_the_backend_uses_it(tmp_path):
+    """A judge file without ``threshold`` runs at the schema's threshold; the identity never names a default."""
+    (tmp_path / "plain.yaml").write_text(json.dumps({"judge": "plain", "backend": "lexical"}))
+    plain = resolve_judge("plain", [tmp_path])
+    default = BACKENDS["lexical"].settings.model_fields["threshold"].default
+    assert plain.settings.threshold == default and "threshold" not in plain.reply_settings()
+    passage, answer = "alpha beta gamma delta", "alpha beta gamma epsilon"  # 75% of the answer's words
+    sample = {"passage": passage, "answer": answer, "question": ""}
+
+    def verdict(spec: JudgeSpec) -> str:
+        reply = asyncio.run(build_judge(spec).complete(JudgeRequest("r", (), sample, ("PASS", "FAIL"))))
+        return json.loads(reply.text)["SCORE"]
+
+    assert verdict(plain) == "PASS"  # coverage 0.75 >= the default 0.75
+    assert verdict(resolve_judge("plain", [tmp_path], overrides=[f"threshold={default + 0.01}"])) == "FAIL"
+
+
+def test_api_defaults_come_from_the_schema():
+    judge = build_judge(resolve_judge("openai:m"))
+    assert judge.generation == dict(ApiSettings.default_generation) and judge.retry == RetryPolicy()
+    assert "generation" not in judge.spec.reply_settings() and "retry" not in judge.spec.public_settings()
