@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from halubench.backends import (  # noqa: E402
+    BACKENDS,
     JudgeRequest,
     JudgeSpec,
     TransformersJudge,
@@ -57,8 +58,9 @@ def naive_scores(folder: Path, fields: list[dict[str, str]]) -> tuple[list[float
 
 
 def judge_scores(folder: Path, fields: list[dict[str, str]], labels: tuple[str, ...]) -> tuple[list[float], float]:
-    judge = TransformersJudge(JudgeSpec("bench", "transformers", str(folder), {
-        "architecture": "seq2seq", "template": TEMPLATE, "max_length": 2048, "device": "cpu"}))
+    settings = BACKENDS["transformers"].settings(model=str(folder), architecture="seq2seq", template=TEMPLATE,
+                                                 max_length=2048, device="cpu")
+    judge = TransformersJudge(JudgeSpec("bench", "transformers", settings))
     asyncio.run(judge.start())
     requests = [JudgeRequest(str(i), (), row, labels) for i, row in enumerate(fields)]
 

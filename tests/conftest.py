@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from halubench.backends import BACKENDS, JudgeSpec
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("HALUBENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
 
@@ -26,6 +28,12 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
         [sys.executable, "-m", "halubench", *args],
         cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+def judge_spec(name: str, backend: str, model: str | None = None, **settings) -> JudgeSpec:
+    """A judge as ``resolve_judge`` would give it for a judge file with these keys (validated, typed)."""
+    values = {**({"model": model} if model is not None else {}), **settings}
+    return JudgeSpec(name, backend, BACKENDS[backend].settings.model_validate(values))
 
 
 def assert_one_line_error(result, *needles):

@@ -17,20 +17,20 @@ from halubench.backends._base import Judge, JudgeRequest, Reply, RequestJudge
 from halubench.backends._batch_judge import BatchJudge, with_batch_flags
 from halubench.backends._cache import ReplyCache, cache_key
 from halubench.backends._classifier_inputs import Pair, chunk_spans, hypothesis_rule, label_roles, render_pair
-from halubench.backends._judge_spec import JudgeSpec, resolve_judge
+from halubench.backends._judge_spec import JudgeSpec
 from halubench.backends._logprobs import TokenChoice, first_label_probability
 from halubench.backends._offline import lexical_verdict
 from halubench.backends._pricing import run_usage
 from halubench.backends._ratelimit import Sent, go_duration_s, read_limits
-from halubench.backends._registry import BACKENDS, build_judge
+from halubench.backends._registry import BACKENDS, Backend, build_judge, recorded_reply_settings
+from halubench.backends._resolve import resolve_judge
 from halubench.backends._retry import RetryPolicy, call_with_retries, classify_status, parse_retry_after
-from halubench.backends._settings import JUDGE_SCHEMAS, Retry
+from halubench.backends._settings import ApiSettings, JudgeSettings
 
 if TYPE_CHECKING:
     from halubench.backends._openai import OpenAIJudge
     from halubench.backends._transformers import TransformersJudge
     from halubench.backends._vllm import (
-        DEFAULT_GENERATION,
         VLLMEngineJudge,
         auto_tensor_parallel,
         verdict_score,
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 _LAZY = {
     "OpenAIJudge": "halubench.backends._openai",
     "TransformersJudge": "halubench.backends._transformers",
-    "DEFAULT_GENERATION": "halubench.backends._vllm",
     "VLLMEngineJudge": "halubench.backends._vllm",
     "auto_tensor_parallel": "halubench.backends._vllm",
     "verdict_score": "halubench.backends._vllm",
@@ -56,19 +55,19 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ApiJudge",
+    "ApiSettings",
     "BACKENDS",
+    "Backend",
     "BatchJudge",
-    "DEFAULT_GENERATION",
-    "JUDGE_SCHEMAS",
     "Judge",
     "JudgeRequest",
+    "JudgeSettings",
     "JudgeSpec",
     "OpenAIJudge",
     "Pair",
     "Reply",
     "ReplyCache",
     "RequestJudge",
-    "Retry",
     "RetryPolicy",
     "Sent",
     "TokenChoice",
@@ -87,6 +86,7 @@ __all__ = [
     "lexical_verdict",
     "parse_retry_after",
     "read_limits",
+    "recorded_reply_settings",
     "render_pair",
     "resolve_judge",
     "run_usage",

@@ -22,7 +22,6 @@ class AnthropicJudge(ApiJudge):
     key_env = "ANTHROPIC_API_KEY"
     base_url_env = "ANTHROPIC_BASE_URL"
     default_base_url = "https://api.anthropic.com"
-    default_generation = {"temperature": 0, "max_tokens": 600}
 
     def make_client(self, api_key: str, base_url: str, timeout_s: float) -> Any:
         return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0,

@@ -35,7 +35,8 @@ from halubench.backends._base import JudgeRequest, Reply, RequestJudge
 from halubench.backends._judge_spec import JudgeSpec
 from halubench.backends._ratelimit import RateLimiter
 from halubench.backends._retry import Fault, RetryPolicy, call_with_retries, classify_status
-from halubench.errors import ConfigError, JudgeError
+from halubench.backends._settings import ApiSettings
+from halubench.errors import JudgeError
 
 # A lower bound on tokens: BPE vocabularies of current models average about four
 # bytes of English per token and rarely exceed eight, so bytes / 8 undercounts.
@@ -76,18 +77,15 @@ class ApiJudge(RequestJudge):
     key_env: str  # the SDK's own variable for the key
     base_url_env: str  # the SDK's own variable for the endpoint
     default_base_url: str
-    default_generation: Mapping[str, Any]
 
     def __init__(self, spec: JudgeSpec):
         super().__init__(spec)
-        if not spec.model:
-            raise ConfigError(f"judge {spec.name}: needs a 'model'")
-        where = f"judge {spec.name}" + (f" ({spec.source})" if spec.source else "")
-        self.retry = RetryPolicy.from_settings(spec.settings.get("retry"), where)
-        self.generation = {**self.default_generation, **spec.generation}
-        self.context_window = spec.settings.get("context_window")
-        self.key_variable = spec.settings.get("api_key_env") or self.key_env
-        configured = spec.settings.get("base_url")
+        settings: ApiSettings = spec.settings
+        self.retry: RetryPolicy = settings.retry
+        self.generation = settings.request_generation()
+        self.context_window = settings.context_window
+        self.key_variable = settings.api_key_env or self.key_env
+        configured = settings.base_url
         self.base_url = (configured or os.environ.get(self.base_url_env) or self.default_base_url).rstrip("/")
         # A server named in the judge file or by --base-url (vLLM, Ollama, ...) often needs no key.
         self.key_optional = bool(configured)
@@ -190,7 +188,7 @@ class ApiJudge(RequestJudge):
             )
 
     def max_new_tokens(self) -> int:
-        return int(self.generation.get("max_tokens") or self.generation.get("max_completion_tokens") or 0)
+        return self.generation.get("max_tokens") or self.generation.get("max_completion_tokens") or 0
 
     def prompt_tokens_at_least(self, messages: tuple[Mapping[str, str], ...]) -> int:
         """A lower bound on the prompt's tokens; a judge with the model's tokenizer can count exactly."""
@@ -200,7 +198,7 @@ class ApiJudge(RequestJudge):
         if not self.context_window:
             return None
         tokens = self.prompt_tokens_at_least(request.messages)
-        if tokens + self.max_new_tokens() <= int(self.context_window):
+        if tokens + self.max_new_tokens() <= self.context_window:
             return None
         return Reply(
             request.key, too_long=True,

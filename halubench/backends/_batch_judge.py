@@ -31,7 +31,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from halubench.backends._api_judge import ApiJudge
@@ -40,63 +40,31 @@ from halubench.backends._batch_providers import BATCH_APIS, GONE, BatchApi, Batc
 from halubench.backends._cache import ReplyCache
 from halubench.backends._judge_spec import JudgeSpec
 from halubench.backends._retry import Fault
+from halubench.backends._settings import ApiSettings
+from halubench.config import parse
 from halubench.errors import BatchPending, ConfigError, JudgeError
 
 # Rounds of follow-up batches for items that failed with a transient fault; after that the rows
 # are errors in this run's results (and, like any error, tried again by the next run).
 MAX_BATCH_ROUNDS = 3
 T = TypeVar("T")
+# The command-line flags behind three batch settings, named by an error in what they set.
+BATCH_FLAGS = {"batch": "--batch", "batch_fallback": "--batch-fallback", "batch_wait_s": "--batch-wait"}
 # Anthropic's custom_id pattern; OpenAI accepts any string.
 _CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-@dataclass(frozen=True)
-class PollPolicy:
-    """Batches take minutes to hours: poll soon (small batches end fast), then less and less often."""
-
-    first_s: float = 10.0
-    factor: float = 1.5
-    max_s: float = 300.0
-
-
-@dataclass(frozen=True)
-class BatchSettings:
-    fallback: str = "batch"
-    wait_s: float | None = None
-    poll: PollPolicy = PollPolicy()
-    size: int | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], where: str) -> BatchSettings:
-        fallback = settings.get("batch_fallback") or "batch"
-        if fallback not in ("batch", "sync"):
-            raise ConfigError(f"{where}: batch_fallback must be 'batch' or 'sync', got {fallback!r}")
-        poll = dict(settings.get("batch_poll") or {})
-        known = {f.name for f in fields(PollPolicy)}
-        if set(poll) - known:
-            raise ConfigError(f"{where}: unknown batch_poll setting(s) {', '.join(sorted(set(poll) - known))}; "
-                              f"known: {', '.join(sorted(known))}")
-        try:
-            policy = PollPolicy(**{k: float(v) for k, v in poll.items()})
-            wait = settings.get("batch_wait_s")
-            size = settings.get("batch_size")
-            parsed = cls(fallback, None if wait is None else float(wait), policy, None if size is None else int(size))
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: batch_poll, batch_wait_s and batch_size must be numbers") from None
-        if min(policy.first_s, policy.max_s) <= 0 or policy.factor < 1 or (parsed.size is not None and parsed.size < 1):
-            raise ConfigError(f"{where}: batch settings out of range")
-        return parsed
-
-
 def with_batch_flags(spec: JudgeSpec, batch: bool, fallback: str | None, wait_s: float | None) -> JudgeSpec:
-    """The judge with the ``--batch*`` flags applied: the same settings a judge file may carry."""
+    """The judge with the ``--batch*`` flags applied: the same settings a judge file may carry, checked alike."""
     flags = {k: v for k, v in (("batch", batch or None), ("batch_fallback", fallback), ("batch_wait_s", wait_s))
              if v is not None}
     if not flags:
         return spec
     if spec.backend not in BATCH_APIS:
         raise ConfigError(f"judge {spec.name}: backend {spec.backend} has no batch API; drop --batch")
-    return replace(spec, settings={**spec.settings, **flags})
+    given = spec.settings.model_dump(exclude_unset=True)
+    where = f"judge {spec.name} with {' '.join(BATCH_FLAGS[k] for k in flags)}"
+    return replace(spec, settings=parse(type(spec.settings), {**given, **flags}, where))
 
 
 def custom_id_for(cache_key: str) -> str:
@@ -110,7 +78,7 @@ class BatchJudge(Judge):
             raise ConfigError(f"judge {inner.spec.name}: backend {inner.spec.backend} has no batch API; drop --batch")
         self.inner = inner
         self.api: BatchApi = BATCH_APIS[inner.provider](inner)
-        self.settings = BatchSettings.from_settings(inner.spec.settings, f"judge {inner.spec.name}")
+        self.settings: ApiSettings = inner.spec.settings
         self.cache: ReplyCache | None = None
         self.keys: Mapping[str, str] = {}
         self.note: Callable[[str], None] = print
@@ -154,7 +122,7 @@ class BatchJudge(Judge):
                       f"{', '.join(tracked)}; collecting them instead of submitting again")
         carried = {key for items in tracked.values() for key in items.values()}
         tracked.update(await self._submit([k for k in rows if k not in carried], rows))
-        deadline = None if self.settings.wait_s is None else time.monotonic() + self.settings.wait_s
+        deadline = None if self.settings.batch_wait_s is None else time.monotonic() + self.settings.batch_wait_s
 
         for round_ in range(1, MAX_BATCH_ROUNDS + 1):
             failed: dict[str, Fault] = {}
@@ -170,12 +138,12 @@ class BatchJudge(Judge):
                         yield self._reply(request.key, result)
             if not failed:
                 return
-            if round_ == MAX_BATCH_ROUNDS or self.settings.fallback == "sync":
+            if round_ == MAX_BATCH_ROUNDS or self.settings.batch_fallback == "sync":
                 break
             self.note(f"{len(failed)} item(s) failed ({_reasons(failed)}); sending them in a follow-up batch")
             tracked = await self._submit(list(failed), rows)
 
-        if self.settings.fallback == "sync":
+        if self.settings.batch_fallback == "sync":
             self.note(f"{len(failed)} item(s) failed ({_reasons(failed)}); calling the API for them directly")
             async for reply in self.inner.stream([rows[k][0] for k in failed], concurrency):
                 for request in rows[self.keys[reply.key]]:
@@ -204,7 +172,7 @@ class BatchJudge(Judge):
             batch_id = await self._api_call(lambda lines=lines: self.api.submit(lines), creates=True)
             self.cache.record_batch(batch_id, self.api.name, self.endpoint, items)
             submitted[batch_id] = items
-        limit = min(self.settings.size or self.api.max_requests, self.api.max_requests)
+        limit = min(self.settings.batch_size or self.api.max_requests, self.api.max_requests)
         split = (f", split into {len(chunks)} batches (at most {limit:,} requests or "
                  f"{self.api.max_bytes / 1e6:.0f} MB each)") if len(chunks) > 1 else ""
         self.note(f"submitted {len(keys):,} requests to the {self.api.name} batch API{split}: {', '.join(submitted)}")
@@ -213,7 +181,7 @@ class BatchJudge(Judge):
     def _split(
         self, items: Mapping[str, str], rows: Mapping[str, list[JudgeRequest]]
     ) -> list[tuple[dict[str, str], list[dict[str, Any]]]]:
-        limit = min(self.settings.size or self.api.max_requests, self.api.max_requests)
+        limit = min(self.settings.batch_size or self.api.max_requests, self.api.max_requests)
         chunks: list[tuple[dict[str, str], list[dict[str, Any]]]] = []
         size = 0
         for custom_id, key in items.items():
@@ -231,7 +199,7 @@ class BatchJudge(Judge):
         self, tracked: dict[str, dict[str, str]], deadline: float | None
     ) -> AsyncIterator[tuple[str, ItemResult]]:
         """Poll until every batch has ended, yielding (cache key, result) as each one's results are read."""
-        delay = self.settings.poll.first_s
+        delay = self.settings.batch_poll.first_s
         tracked = dict(tracked)
         while tracked:
             states: list[BatchState] = []
@@ -267,7 +235,7 @@ class BatchJudge(Judge):
                     "(a batch ends within 24 hours; nothing is submitted twice)"
                 )
             await asyncio.sleep(delay if remaining is None else min(delay, remaining))
-            delay = min(delay * self.settings.poll.factor, self.settings.poll.max_s)
+            delay = min(delay * self.settings.batch_poll.factor, self.settings.batch_poll.max_s)
 
     async def _read(self, batch_id: str) -> list[ItemResult]:
         try:

@@ -64,7 +64,7 @@ def hypothesis_rule(loader: str) -> str:
     return HYPOTHESIS_BY_LOADER.get(loader, "question_answer")
 
 
-def label_roles(id2label: Mapping[int, str], overrides: Mapping[object, str] | None, model: str) -> list[str]:
+def label_roles(id2label: Mapping[int, str], overrides: Mapping[int, str] | None, model: str) -> list[str]:
     """The role (entailment, neutral, contradiction, not_entailment) of each output class, in class order.
 
     ``overrides`` (the judge setting ``labels``: class index -> role or label
@@ -73,8 +73,7 @@ def label_roles(id2label: Mapping[int, str], overrides: Mapping[object, str] | N
     every verdict.
     """
     names = {int(k): str(v) for k, v in id2label.items()}
-    for key, value in (overrides or {}).items():
-        names[int(key)] = str(value)
+    names.update(overrides or {})
     roles = []
     for index in range(len(names)):
         role = ROLE_ALIASES.get(names.get(index, "").strip().lower())

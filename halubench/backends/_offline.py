@@ -26,7 +26,7 @@ class ConstantJudge(RequestJudge):
     """Always the same verdict: the floor a real judge must beat on imbalanced data."""
 
     async def complete(self, request: JudgeRequest) -> Reply:
-        verdict = self.spec.settings.get("verdict")
+        verdict = self.spec.settings.verdict
         if verdict not in request.labels:
             raise ConfigError(
                 f"judge {self.spec.name} always answers {verdict!r}, which this task does not "
@@ -39,7 +39,7 @@ class RandomJudge(RequestJudge):
     """A uniform coin per row, seeded by the judge's seed and the row id (order-free)."""
 
     async def complete(self, request: JudgeRequest) -> Reply:
-        seed = self.spec.settings.get("seed", 0)
+        seed = self.spec.settings.seed
         verdict = random.Random(f"{seed}:{request.key}").choice(request.labels)
         return _reply(request, verdict, [f"random judge (seed {seed})"])
 
@@ -109,6 +109,5 @@ class LexicalJudge(RequestJudge):
         except KeyError as missing:
             raise ConfigError(f"the lexical judge needs a {missing} field in every sample") from None
         evidence = f"{passage}\n{fields.get('question', '')}"
-        threshold = float(self.spec.settings.get("threshold", 0.75))
-        verdict, reasons = lexical_verdict(answer, evidence, request.labels, threshold)
+        verdict, reasons = lexical_verdict(answer, evidence, request.labels, self.spec.settings.threshold)
         return _reply(request, verdict, reasons)

@@ -28,12 +28,12 @@ class OpenAIJudge(ApiJudge):
     key_env = "OPENAI_API_KEY"
     base_url_env = "OPENAI_BASE_URL"
     default_base_url = "https://api.openai.com/v1"
-    default_generation = {"temperature": 0, "max_tokens": 600}
 
     def __init__(self, spec: JudgeSpec):
         super().__init__(spec)
         # Reasoning models take max_completion_tokens instead; a judge file naming it wins.
-        if "max_completion_tokens" in spec.generation and "max_tokens" not in spec.generation:
+        given = spec.settings.generation.model_fields_set
+        if "max_completion_tokens" in given and "max_tokens" not in given:
             self.generation.pop("max_tokens")
 
     def make_client(self, api_key: str, base_url: str, timeout_s: float) -> Any:

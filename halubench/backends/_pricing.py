@@ -10,30 +10,34 @@ is what its rows cost in that mode, however many were already cached.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from halubench.backends._base import Reply
+from halubench.backends._settings import ApiSettings, JudgeSettings
 
 
-def run_mode(settings: Mapping[str, Any]) -> str:
-    return "batch" if settings.get("batch") else "sync"
+def run_mode(settings: JudgeSettings) -> str:
+    return "batch" if isinstance(settings, ApiSettings) and settings.batch else "sync"
 
 
-def prices(settings: Mapping[str, Any], mode: str) -> Mapping[str, float] | None:
-    """USD per million input / output tokens in ``mode``; None when the judge file has no price for it."""
-    sync = settings.get("price_per_million")
+def prices(settings: JudgeSettings, mode: str) -> tuple[float, float] | None:
+    """USD per million input and output tokens in ``mode``; None when the judge file has no price for it."""
+    if not isinstance(settings, ApiSettings):
+        return None
+    sync = settings.price_per_million
     if mode == "sync":
-        return sync or None
-    if settings.get("batch_price_per_million"):
-        return settings["batch_price_per_million"]
-    if sync and settings.get("batch_discount") is not None:
-        keep = 1 - float(settings["batch_discount"])
-        return {side: sync[side] * keep for side in ("input", "output")}
+        return (sync.input, sync.output) if sync else None
+    batch = settings.batch_price_per_million
+    if batch:
+        return batch.input, batch.output
+    if sync and settings.batch_discount is not None:
+        keep = 1 - settings.batch_discount
+        return sync.input * keep, sync.output * keep
     return None
 
 
-def cost_usd(replies: Sequence[Reply], settings: Mapping[str, Any]) -> float | None:
+def cost_usd(replies: Sequence[Reply], settings: JudgeSettings) -> float | None:
     """Total cost, or None when a mode that answered has no price (unknown, not free)."""
     default = run_mode(settings)
     tokens: dict[str, list[int]] = {}  # mode -> [input, output]
@@ -47,17 +51,18 @@ def cost_usd(replies: Sequence[Reply], settings: Mapping[str, Any]) -> float | N
         price = prices(settings, mode)
         if not price:
             return None
-        cost = (input_tokens * price.get("input", 0) + output_tokens * price.get("output", 0)) / 1e6
+        cost = (input_tokens * price[0] + output_tokens * price[1]) / 1e6
         total = cost if total is None else total + cost
     return total
 
 
-def run_usage(replies: Sequence[Reply], settings: Mapping[str, Any]) -> dict[str, Any]:
+def run_usage(replies: Sequence[Reply], settings: JudgeSettings) -> dict[str, Any]:
     """The usage keys that depend on the mode: which one ran, and the cost at its prices."""
     cost = cost_usd(replies, settings)
+    sync = settings.price_per_million if isinstance(settings, ApiSettings) else None
     return {
         "mode": run_mode(settings),
         "cost_usd": cost,
         "cost_per_1000_usd": cost * 1000 / len(replies) if cost is not None and replies else None,
-        "prices_as_of": (settings.get("price_per_million") or {}).get("as_of"),
+        "prices_as_of": sync.as_of if sync else None,
     }

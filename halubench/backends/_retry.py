@@ -24,10 +24,12 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, fields
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Literal, TypeVar
 
-from halubench.errors import ConfigError
+from pydantic import ConfigDict, Field
+
+from halubench.config import NonNegativeFloat, PositiveInt, Strict
 
 T = TypeVar("T")
 FaultKind = Literal["retry", "too_long", "fatal"]
@@ -60,34 +62,16 @@ class Fault:
     retry_after_s: float | None = None
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Defaults suit the public APIs; tests shrink them through the judge's ``retry`` settings."""
+class RetryPolicy(Strict):
+    """An API judge's ``retry`` block; the defaults suit the public APIs, tests shrink them."""
 
-    max_attempts: int = 8
-    base_delay_s: float = 1.0
-    max_delay_s: float = 60.0
-    request_timeout_s: float = 120.0
-    deadline_s: float = 600.0
+    model_config = ConfigDict(frozen=True)
 
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any] | None, where: str) -> RetryPolicy:
-        settings = dict(settings or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(settings) - known)
-        if unknown:
-            raise ConfigError(
-                f"{where}: unknown retry setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        try:
-            policy = cls(**{k: type(getattr(cls, k))(v) for k, v in settings.items()})
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: retry settings must be numbers, got {settings}") from None
-        if policy.max_attempts < 1 or min(policy.base_delay_s, policy.max_delay_s) < 0 or min(
-            policy.request_timeout_s, policy.deadline_s
-        ) <= 0:
-            raise ConfigError(f"{where}: retry settings out of range: {settings}")
-        return policy
+    max_attempts: PositiveInt = 8
+    base_delay_s: NonNegativeFloat = 1.0
+    max_delay_s: NonNegativeFloat = 60.0
+    request_timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    deadline_s: Annotated[float, Field(gt=0)] = 600.0
 
     def backoff_s(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
         """Full jitter after the ``attempt``-th failure (1-based), at least the server's ``Retry-After``."""

@@ -2,8 +2,11 @@
 
 A judge file, ``--base-url`` and ``--judge-arg`` are validated against its
 backend's class before any data is loaded (``extra="forbid"``: a misspelt key
-is one line naming the file, the key and the keys allowed there). Defaults are
-written here, once; a backend reads its typed settings and never restates them.
+is one line naming the file, the key and the keys allowed there), and the
+backend receives the validated instance. Defaults are written here, once: a
+backend reads typed attributes (``settings.threshold``,
+``settings.generation.max_tokens``) and never restates a default or re-checks
+a range.
 
 ``not_reply`` lists the keys that cannot change a reply or its status
 (placement, batching, prices, card metadata): the cache key and the run's
@@ -17,26 +20,18 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from halubench.backends._retry import RetryPolicy
 from halubench.config import NonNegativeFloat, PositiveInt, Strict
-from halubench.errors import ConfigError
 
 
 class Price(Strict):
     """US dollars per million tokens, and the day they were read off the provider's price page."""
 
+    model_config = ConfigDict(frozen=True)
+
     input: NonNegativeFloat
     output: NonNegativeFloat
     as_of: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
-
-
-class Retry(Strict):
-    """The fields of ``halubench.backends.retry.RetryPolicy``, which checks their ranges."""
-
-    max_attempts: PositiveInt | None = None
-    base_delay_s: NonNegativeFloat | None = None
-    max_delay_s: NonNegativeFloat | None = None
-    request_timeout_s: NonNegativeFloat | None = None
-    deadline_s: NonNegativeFloat | None = None
 
 
 class Generation(BaseModel):
@@ -47,7 +42,7 @@ class Generation(BaseModel):
     and the server, not this list, is the authority on them.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     temperature: NonNegativeFloat | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
@@ -76,6 +71,7 @@ class JudgeSettings(Strict):
     every other key, so a new setting can only make them stricter.
     """
 
+    model_config = ConfigDict(frozen=True)
     not_reply: ClassVar[frozenset[str]] = NOT_REPLY_SETTINGS
 
     description: str | None = None
@@ -90,11 +86,13 @@ class JudgeSettings(Strict):
 
 
 class BatchPoll(Strict):
-    """How often batch mode polls (see ``halubench.backends.batch.PollPolicy``)."""
+    """Batches take minutes to hours: poll soon (small batches end fast), then less and less often."""
 
-    first_s: Annotated[float, Field(gt=0)] | None = None
-    factor: Annotated[float, Field(ge=1)] | None = None
-    max_s: Annotated[float, Field(gt=0)] | None = None
+    model_config = ConfigDict(frozen=True)
+
+    first_s: Annotated[float, Field(gt=0)] = 10.0
+    factor: Annotated[float, Field(ge=1)] = 1.5
+    max_s: Annotated[float, Field(gt=0)] = 300.0
 
 
 # Batch mode sends the same request body by another route, at another price: never a reply's identity.
@@ -103,24 +101,36 @@ BATCH_KEYS = frozenset({"batch", "batch_fallback", "batch_wait_s", "batch_poll",
 
 
 class ApiSettings(JudgeSettings):
-    """``openai`` and ``anthropic`` API judges; the ``batch*`` keys are batch mode's."""
+    """``openai`` and ``anthropic`` API judges; the ``batch*`` keys are batch mode's.
+
+    ``batch``, ``batch_fallback`` and ``batch_wait_s`` come last: they are also
+    the ``--batch*`` flags, which results files have always listed after the
+    judge file's own keys.
+    """
 
     not_reply: ClassVar[frozenset[str]] = NOT_REPLY_SETTINGS | BATCH_KEYS
+    # Greedy, 600 new tokens, under whatever the judge file sets. An int 0: the cache keys of judges
+    # that never set a temperature were made with it.
+    default_generation: ClassVar[Mapping[str, Any]] = {"temperature": 0, "max_tokens": 600}
 
-    model: str
-    base_url: str | None = None
-    api_key_env: str | None = None
-    generation: Generation | None = None
+    model: Annotated[str, Field(min_length=1)]
+    base_url: str | None = None  # None: the SDK's variable (OPENAI_BASE_URL, ...), else the provider's API
+    api_key_env: str | None = None  # None: the SDK's own variable (OPENAI_API_KEY, ...)
+    generation: Generation = Generation()
     context_window: PositiveInt | None = None
     price_per_million: Price | None = None
-    retry: Retry | None = None
-    batch: bool | None = None
-    batch_fallback: Literal["batch", "sync"] | None = None
-    batch_wait_s: NonNegativeFloat | None = None
-    batch_poll: BatchPoll | None = None
-    batch_size: PositiveInt | None = None
+    retry: RetryPolicy = RetryPolicy()
+    batch_poll: BatchPoll = BatchPoll()
+    batch_size: PositiveInt | None = None  # None: the provider's limit
     batch_discount: Annotated[float, Field(ge=0, le=1)] | None = None
     batch_price_per_million: Price | None = None
+    batch: bool = False
+    batch_fallback: Literal["batch", "sync"] = "batch"  # failed items: a follow-up batch, or ordinary calls
+    batch_wait_s: NonNegativeFloat | None = None  # None: until the batches end
+
+    def request_generation(self) -> dict[str, Any]:
+        """The sampling fields every request carries: the defaults, then each field the judge file set."""
+        return {**self.default_generation, **self.generation.model_dump(exclude_unset=True)}
 
 
 # vLLM engine arguments that decide where and how fast a reply is computed, not which reply: a run
@@ -141,11 +151,19 @@ class VllmSettings(ApiSettings):
     """
 
     not_reply: ClassVar[frozenset[str]] = ApiSettings.not_reply | {f"engine.{k}" for k in VLLM_PLACEMENT_ARGS}
+    # A float 0.0 here, as the in-process engine's cache keys were made (a server client is an ``openai`` judge).
+    default_generation: ClassVar[Mapping[str, Any]] = {"temperature": 0.0, "max_tokens": 600}
+    # Placement only (not in the cache key): every GPU the heads divide evenly, and the prefix cache.
+    default_engine: ClassVar[Mapping[str, Any]] = {"enable_prefix_caching": True, "tensor_parallel_size": "auto"}
 
-    revision: str | None = None
-    chat_template: str | None = None
-    served_model_name: str | None = None
+    revision: str | None = None  # None: the hub's main (the commit loaded is in the cache key either way)
+    chat_template: str | None = None  # None: the model's own; else a .jinja file beside the judge file
+    served_model_name: str | None = None  # the name `vllm serve --served-model-name` gave the model
     engine: dict[str, Any] | None = None
+
+    def engine_args(self) -> dict[str, Any]:
+        """``vllm.LLM``'s arguments: the defaults, then each one the judge file set."""
+        return {**self.default_engine, **(self.engine or {})}
 
 
 class TransformersSettings(JudgeSettings):
@@ -157,7 +175,7 @@ class TransformersSettings(JudgeSettings):
 
     not_reply: ClassVar[frozenset[str]] = NOT_REPLY_SETTINGS | {"device", "batch_size", "max_batch_tokens"}
 
-    model: str
+    model: Annotated[str, Field(min_length=1)]  # a hub id or a local folder
     revision: str | None = None
     trust_remote_code: bool = False
     tokenizer: str | None = None  # hub id or folder when the model repository ships none (HHEM)
@@ -169,8 +187,8 @@ class TransformersSettings(JudgeSettings):
     max_length: PositiveInt | None = None
     chunk_tokens: PositiveInt | None = None
     chunk_overlap: Annotated[int, Field(ge=0)] = 64
-    dtype: Literal["float32", "float16", "bfloat16"] | None = None
-    device: str | None = None  # auto (a GPU when there is one), cpu, cuda, cuda:1
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    device: str = "auto"  # auto (a GPU when there is one), cpu, cuda, cuda:1
     batch_size: PositiveInt = 32
     max_batch_tokens: PositiveInt = 16384
 
@@ -185,48 +203,3 @@ class RandomSettings(JudgeSettings):
 
 class LexicalSettings(JudgeSettings):
     threshold: Annotated[float, Field(ge=0, le=1)] = 0.75
-
-
-JUDGE_SCHEMAS: dict[str, type[JudgeSettings]] = {
-    "openai": ApiSettings,
-    "anthropic": ApiSettings,
-    "vllm": VllmSettings,
-    "transformers": TransformersSettings,
-    "constant": ConstantSettings,
-    "random": RandomSettings,
-    "lexical": LexicalSettings,
-}
-
-
-def judge_schema(backend: str, where: str) -> type[JudgeSettings]:
-    try:
-        return JUDGE_SCHEMAS[backend]
-    except KeyError:
-        raise ConfigError(
-            f"{where}: unknown backend {backend!r}; known: {', '.join(sorted(JUDGE_SCHEMAS))}"
-        ) from None
-
-
-def reply_settings(backend: str, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """``settings`` less the backend's ``not_reply`` keys (a backend without a schema: the common list).
-
-    A block left empty is dropped: every backend reads an empty block as an
-    absent one, so ``engine: {tensor_parallel_size: 8}`` and no ``engine`` key
-    must give the same key.
-    """
-    excluded = JUDGE_SCHEMAS.get(backend, JudgeSettings).not_reply
-    return _without(settings, excluded, "")
-
-
-def _without(settings: Mapping[str, Any], excluded: frozenset[str], prefix: str) -> dict[str, Any]:
-    kept = {}
-    for key, value in settings.items():
-        path = f"{prefix}{key}"
-        if path in excluded:
-            continue
-        if isinstance(value, Mapping):
-            value = _without(value, excluded, f"{path}.")
-            if not value:
-                continue
-        kept[key] = value
-    return kept

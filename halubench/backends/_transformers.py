@@ -37,6 +37,7 @@ from halubench.backends._base import Judge, JudgeRequest, Reply
 from halubench.backends._classifier_inputs import Pair, chunk_spans, hypothesis_rule, label_roles, render_pair
 from halubench.backends._judge_spec import JudgeSpec
 from halubench.backends._model_snapshot import model_fingerprint
+from halubench.backends._settings import TransformersSettings
 from halubench.errors import ConfigError, JudgeError
 
 if TYPE_CHECKING:
@@ -61,20 +62,10 @@ class TransformersJudge(Judge):
 
     def __init__(self, spec: JudgeSpec):
         super().__init__(spec)
-        if not spec.model:
-            raise ConfigError(f"judge {spec.name}: a transformers judge needs `model` (a hub id or a local folder)")
-        settings = spec.settings
-        self.local_path = Path(spec.model).expanduser()
+        self.settings: TransformersSettings = spec.settings
+        self.local_path = Path(self.settings.model).expanduser()
         self.is_local = self.local_path.is_dir()
-        self.architecture: str | None = settings.get("architecture")
-        if self.architecture not in (None, "sequence-classification", "seq2seq"):
-            raise ConfigError(f"judge {spec.name}: architecture {self.architecture!r}; "
-                              f"use sequence-classification or seq2seq")
-        self.template: str | None = settings.get("template")
-        self.threshold = float(settings.get("threshold", 0.5))
-        self.chunk_overlap = int(settings.get("chunk_overlap", 64))
-        self.batch_size = int(settings.get("batch_size", 32))
-        self.max_batch_tokens = int(settings.get("max_batch_tokens", 16384))
+        self.architecture = self.settings.architecture  # None until start() reads the model's config
         self.rule = hypothesis_rule("halubench")
         self._model: Any = None
         self._tokenizer: Any = None
@@ -95,10 +86,10 @@ class TransformersJudge(Judge):
         self.rule = hypothesis_rule(task.loader)
 
     def cache_identity(self) -> Mapping[str, Any]:
-        """Weights, ``reply_settings()`` (never device or batch sizes: settings_schema) and the pair rule."""
+        """Weights, ``reply_settings()`` (never device or batch sizes: their ``not_reply``) and the pair rule."""
         settings = self.spec.reply_settings()
         weights = ({"path": str(self.local_path.resolve()), "fingerprint": model_fingerprint(self.local_path)}
-                   if self.is_local else {"revision": self.spec.settings.get("revision")})
+                   if self.is_local else {"revision": self.settings.revision})
         return {"provider": "transformers", **settings, **weights, "pair": self.rule}
 
     async def start(self) -> None:
@@ -106,41 +97,41 @@ class TransformersJudge(Judge):
         import transformers
 
         transformers.utils.logging.disable_progress_bar()  # the run's own progress bar is the one to watch
-        settings = self.spec.settings
-        source = {"revision": settings.get("revision"), "trust_remote_code": bool(settings.get("trust_remote_code"))}
+        settings = self.settings
+        source = {"revision": settings.revision, "trust_remote_code": settings.trust_remote_code}
         try:
             config = transformers.AutoConfig.from_pretrained(self.spec.model, **source)
             if self.architecture is None:
                 self.architecture = "seq2seq" if config.is_encoder_decoder else "sequence-classification"
             if self.architecture == "sequence-classification":  # before the weights: a bad mapping fails fast
-                self._roles = label_roles(config.id2label or {}, settings.get("labels"), self.spec.name)
+                self._roles = label_roles(config.id2label or {}, settings.labels, self.spec.name)
             self._tokenizer = transformers.AutoTokenizer.from_pretrained(
-                settings.get("tokenizer") or self.spec.model, revision=settings.get("revision"))
+                settings.tokenizer or self.spec.model, revision=settings.revision)
             auto = (transformers.AutoModelForSeq2SeqLM if self.architecture == "seq2seq"
                     else transformers.AutoModelForSequenceClassification)
-            dtype = getattr(torch, settings.get("dtype") or "float32")
+            dtype = getattr(torch, settings.dtype)
             model = auto.from_pretrained(self.spec.model, dtype=dtype, **source)
         except (OSError, ValueError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise JudgeError(f"judge {self.spec.name}: could not load {self.spec.model} ({reason})") from None
         if not self._tokenizer.is_fast:
             raise ConfigError(f"judge {self.spec.name}: chunking needs a fast tokenizer; {self.spec.model} has none")
-        device = settings.get("device") or "auto"
+        device = settings.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self._device = torch.device(device)
         self._model = model.to(self._device).eval()
         self._max_length = self._window(config)
         if self.architecture == "seq2seq":
-            tokens = {**SEQ2SEQ_TOKENS, **(settings.get("label_tokens") or {})}
+            tokens = {**SEQ2SEQ_TOKENS, **(settings.label_tokens or {})}
             self._roles = list(tokens)
             self._token_ids = [self._token_id(tokens[role]) for role in self._roles]
         self._version = (f"{self.local_path.name}@{model_fingerprint(self.local_path)[:12]}" if self.is_local
-                         else f"{self.spec.model}@{settings.get('revision') or 'main'}")
+                         else f"{self.spec.model}@{settings.revision or 'main'}")
 
     def _window(self, config: Any) -> int:
         """Tokens one input may hold: the judge's ``max_length``, else the tokenizer's, else the model's."""
-        for value in (self.spec.settings.get("max_length"), self._tokenizer.model_max_length,
+        for value in (self.settings.max_length, self._tokenizer.model_max_length,
                       getattr(config, "max_position_embeddings", None)):
             if isinstance(value, int) and 0 < value < 1_000_000:
                 return value
@@ -156,8 +147,9 @@ class TransformersJudge(Judge):
         return ids[0]
 
     def _encode(self, pair: Pair) -> dict[str, list[int]]:
-        if self.template is not None:
-            encoded = self._tokenizer(self.template.format(premise=pair.premise, hypothesis=pair.hypothesis))
+        template = self.settings.template
+        if template is not None:
+            encoded = self._tokenizer(template.format(premise=pair.premise, hypothesis=pair.hypothesis))
         else:
             encoded = self._tokenizer(pair.premise, pair.hypothesis)
         return {k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
@@ -168,11 +160,10 @@ class TransformersJudge(Judge):
         offsets = self._tokenizer(pair.premise, add_special_tokens=False, return_offsets_mapping=True,
                                   verbose=False)["offset_mapping"]  # longer than the window on purpose
         budget = self._max_length - overhead - MARGIN_TOKENS
-        chunk_tokens = self.spec.settings.get("chunk_tokens")
-        if chunk_tokens:
-            budget = min(budget, int(chunk_tokens))
+        if self.settings.chunk_tokens:
+            budget = min(budget, self.settings.chunk_tokens)
         while budget >= MIN_PREMISE_TOKENS:
-            spans = chunk_spans(offsets, len(pair.premise), budget, self.chunk_overlap)
+            spans = chunk_spans(offsets, len(pair.premise), budget, self.settings.chunk_overlap)
             encoded = [self._encode(Pair(pair.premise[a:b], pair.hypothesis)) for a, b in spans]
             longest = max(len(e["input_ids"]) for e in encoded)
             if longest <= self._max_length:
@@ -188,7 +179,8 @@ class TransformersJudge(Judge):
         current: list[tuple[int, dict]] = []
         for item in items:
             width = len(item[1]["input_ids"])
-            if current and (len(current) >= self.batch_size or (len(current) + 1) * width > self.max_batch_tokens):
+            if current and (len(current) >= self.settings.batch_size
+                            or (len(current) + 1) * width > self.settings.max_batch_tokens):
                 batches.append(current)
                 current = []
             current.append(item)
@@ -243,7 +235,7 @@ class TransformersJudge(Judge):
             role = next(r for r in ("entailment", "contradiction", "neutral") if r in winners)
             verdict = labels[("entailment", "neutral", "contradiction").index(role)]
         elif len(labels) in (2, 3):
-            verdict = labels[0] if support >= self.threshold else labels[-1]
+            verdict = labels[0] if support >= self.settings.threshold else labels[-1]
         else:
             raise ConfigError(f"judge {self.spec.name} answers tasks with 2 or 3 labels, not {list(labels)}")
         text = json.dumps({"SCORE": verdict, "SUPPORT": round(support, 6), "CHUNKS": len(row.probs)})

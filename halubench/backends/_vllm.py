@@ -33,19 +33,15 @@ from halubench.backends._base import Judge, JudgeRequest, Reply
 from halubench.backends._judge_spec import JudgeSpec
 from halubench.backends._logprobs import TokenChoice, first_label_probability
 from halubench.backends._model_snapshot import hub_snapshot, model_chat_template, model_fingerprint, text_sha256
+from halubench.backends._settings import ApiSettings, VllmSettings
 from halubench.errors import ConfigError, JudgeError
 
-DEFAULT_GENERATION: dict[str, Any] = {"temperature": 0.0, "max_tokens": 600}
-# Placement only (settings_schema.VLLM_PLACEMENT_ARGS): not in the cache key.
-DEFAULT_ENGINE: dict[str, Any] = {"enable_prefix_caching": True, "tensor_parallel_size": "auto"}
-# Judge-file keys that only the in-process engine reads; a server was started with its own.
-ENGINE_ONLY_KEYS = ("engine", "revision", "chat_template", "served_model_name")
 SERVER_HINT = "or judge through a running `vllm serve` with --base-url http://HOST:8000/v1"
 
 
 def vllm_judge(spec: JudgeSpec) -> Judge:
     """The ``vllm`` backend: a server client when a base URL is set, else the in-process engine."""
-    if spec.settings.get("base_url"):
+    if spec.settings.base_url:
         from halubench.backends._openai import OpenAIJudge
 
         return OpenAIJudge(server_spec(spec))
@@ -66,9 +62,11 @@ def server_spec(spec: JudgeSpec) -> JudgeSpec:
     and refuses one that does not fit, which the client records as too long, so
     both modes draw the line at the same token.
     """
-    settings = {k: v for k, v in spec.settings.items() if k not in ENGINE_ONLY_KEYS}
-    model = spec.settings.get("served_model_name") or spec.model
-    return JudgeSpec(spec.name, "openai", model, settings, spec.source)
+    settings: VllmSettings = spec.settings
+    # The keys only the in-process engine reads (engine, revision, ...) stay here: the server has its own.
+    shared = {k: v for k, v in settings.model_dump(exclude_unset=True).items() if k in ApiSettings.model_fields}
+    model = settings.served_model_name or settings.model
+    return JudgeSpec(spec.name, "openai", ApiSettings.model_validate({**shared, "model": model}), spec.source)
 
 
 def auto_tensor_parallel(model: str, revision: str | None, gpus: int, trust_remote_code: bool = False) -> int:
@@ -113,14 +111,13 @@ class VLLMEngineJudge(Judge):
 
     def __init__(self, spec: JudgeSpec):
         super().__init__(spec)
-        if not spec.model:
-            raise ConfigError(f"judge {spec.name}: a vllm judge needs `model` (a hub id or a local folder)")
-        self.local_path = Path(spec.model).expanduser()
+        settings: VllmSettings = spec.settings
+        self.local_path = Path(settings.model).expanduser()
         self.is_local = self.local_path.is_dir()
-        self.revision: str | None = spec.settings.get("revision")
-        self.generation = {**DEFAULT_GENERATION, **spec.generation}
-        self.engine_args = {**DEFAULT_ENGINE, **(spec.settings.get("engine") or {})}
-        self.chat_template = self._read_chat_template(spec.settings.get("chat_template"))
+        self.revision = settings.revision
+        self.generation = settings.request_generation()
+        self.engine_args = settings.engine_args()
+        self.chat_template = self._read_chat_template(settings.chat_template)
         self._llm: Any = None
         self._max_model_len = 0
         self._model_version: str | None = None

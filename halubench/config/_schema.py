@@ -7,13 +7,12 @@ checked here before any data is loaded or any call made (``extra="forbid"``),
 and the first mistake stops the run with one line naming the file or flag, the
 key and the keys allowed there.
 
-Adding a backend: write one subclass of ``JudgeSettings`` (its keys, typed) in
-the "Judge backends" section below and register it in ``JUDGE_SCHEMAS`` under
-the backend's name (the name in ``halubench.backends.BACKENDS``). If some of its
-keys cannot change a reply or its status (placement, batching, prices), list
-them in its ``not_reply``; everything else is in the cache key and the run's
-identity by default. A new task loader registers its options in ``TASK_OPTIONS``
-the same way.
+Adding a backend: write one subclass of ``halubench.backends.JudgeSettings``
+(its keys, typed, with their defaults) and register it beside its judge class
+in ``halubench.backends.BACKENDS``. If some of its keys cannot change a reply or
+its status (placement, batching, prices), list them in its ``not_reply``;
+everything else is in the cache key and the run's identity by default. A new
+task loader registers its options in ``TASK_OPTIONS`` the same way.
 """
 
 from __future__ import annotations
@@ -38,12 +37,6 @@ class Strict(BaseModel):
     """No unknown keys; numbers are accepted where text is expected (YAML reads ``revision: 1234`` as a number)."""
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
-
-
-# --- Judge files ---------------------------------------------------------------------------------
-
-
-# --- Judge backends: one class each, registered in JUDGE_SCHEMAS ------------------------------------
 
 
 # --- Task files and task options ----------------------------------------------------------------

@@ -88,11 +88,11 @@ def _calls_and_cost(result: RunResult, spec: JudgeSpec, api: bool) -> tuple[int,
     """Calls this run really made (cache hits are free) and their cost at the judge file's prices."""
     if not api:
         return 0, 0.0
-    price = spec.settings.get("price_per_million") or {}
+    price = spec.settings.price_per_million
     called = [s for s in result.samples if not s.get("cached") and s["status"] != "error"]
     tokens_in = sum(s.get("input_tokens") or 0 for s in called)
     tokens_out = sum(s.get("output_tokens") or 0 for s in called)
-    cost = (tokens_in * price.get("input", 0) + tokens_out * price.get("output", 0)) / 1e6
+    cost = (tokens_in * price.input + tokens_out * price.output) / 1e6 if price else 0.0
     return sum(1 for s in result.samples if not s.get("cached")), cost
 
 

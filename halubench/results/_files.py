@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from halubench._atomic_io import atomic_write
-from halubench.backends import JudgeSpec
+from halubench.backends import recorded_reply_settings
 from halubench.config import config_id, dataset_identity, endpoint_info, run_config, selection_identity
 from halubench.errors import DataError
 
@@ -179,7 +179,7 @@ def upgrade_v1(summary: dict[str, Any]) -> dict[str, Any]:
         selection=selection_identity(selection.get("limit"), selection.get("seed", 0), selection.get("domains") or ()),
         options=options,
         template_sha256=(provenance.get("prompt_template") or {}).get("sha256", ""),
-        judge=JudgeSpec(summary["judge"], str(backend), model, judge).reply_settings(),
+        judge=recorded_reply_settings(str(backend), model, judge),
         endpoint=endpoint,
     )
     overall = (summary.get("metrics") or {}).get("overall") or {}

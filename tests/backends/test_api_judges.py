@@ -18,10 +18,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import halubench_row, read_results, run_cli, write_jsonl
+from conftest import halubench_row, judge_spec, read_results, run_cli, write_jsonl
 from fake_llm_server import Delay, Drop, FakeLLMServer, Garbage, Status, Text, verdict_reply, verdicts
 
-from halubench.backends import JudgeRequest, JudgeSpec, build_judge, cache_key, resolve_judge
+from halubench.backends import JudgeRequest, build_judge, cache_key, resolve_judge
 from halubench.config import resolve_template
 from halubench.data import Sample
 from halubench.errors import JudgeError
@@ -103,9 +103,9 @@ def test_named_judge_against_a_local_server(tmp_path, judge, api):
     usage = summary["usage"]
     input_tokens = sum(len(p.split()) for p in replies)
     output_tokens = sum(len(r.text.split()) for r in replies.values())
-    price = spec.settings["price_per_million"]
+    price = spec.settings.price_per_million
     assert (usage["input_tokens"], usage["output_tokens"]) == (input_tokens, output_tokens)
-    assert usage["cost_usd"] == pytest.approx((input_tokens * price["input"] + output_tokens * price["output"]) / 1e6)
+    assert usage["cost_usd"] == pytest.approx((input_tokens * price.input + output_tokens * price.output) / 1e6)
     assert usage["model_versions"] == {f"{spec.model}-fake-0001": 30}
     assert usage["latency_p50_s"] > 0 and usage["latency_p95_s"] >= usage["latency_p50_s"]
     assert summary["provenance"]["judge"]["model"] == spec.model
@@ -191,7 +191,7 @@ def test_results_under_faults_equal_fault_free_results(tmp_path, backend):
 
 def test_retry_after_is_honoured(monkeypatch):
     async def go(server):
-        judge = build_judge(JudgeSpec("fast", "openai", "m", {"retry": FAST_RETRY}))
+        judge = build_judge(judge_spec("fast", "openai", "m", retry=FAST_RETRY))
         await judge.start()
         try:
             return await judge.complete(request("slow down please"))
@@ -365,7 +365,7 @@ def test_unknown_model_stops_the_run(monkeypatch):
 
     with FakeLLMServer(no_such_model) as server:
         set_env(monkeypatch, api_env(server))
-        judge = build_judge(JudgeSpec("j", "openai", "gpt-9"))
+        judge = build_judge(judge_spec("j", "openai", "gpt-9"))
 
         async def go():
             await judge.start()
@@ -467,7 +467,7 @@ def test_kill_9_and_resume_calls_only_missing_rows(tmp_path):
         assert result.returncode == 0, result.stderr
         second_calls = Counter(server.calls)
         endpoint = {"base_url": server.openai_base_url}
-        identity = build_judge(JudgeSpec("fast", "openai", "fake-model", endpoint)).cache_identity()
+        identity = build_judge(judge_spec("fast", "openai", "fake-model", **endpoint)).cache_identity()
         replies = server.replies()
 
     def key(prompt: str) -> str:
@@ -525,19 +525,19 @@ def test_two_runs_sharing_the_cache_at_once(tmp_path):
 
 def test_cache_identity_separates_endpoints_models_and_settings(monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/")
-    base = build_judge(JudgeSpec("a", "openai", "m")).cache_identity()
+    base = build_judge(judge_spec("a", "openai", "m")).cache_identity()
     assert base == {"backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
                     "generation": {"temperature": 0, "max_tokens": 600}}
     others = [
-        JudgeSpec("a", "openai", "m2"),
-        JudgeSpec("a", "openai", "m", {"base_url": "http://127.0.0.1:10/v1"}),
-        JudgeSpec("a", "openai", "m", {"generation": {"temperature": 0.7}}),
-        JudgeSpec("a", "anthropic", "m"),
+        judge_spec("a", "openai", "m2"),
+        judge_spec("a", "openai", "m", base_url="http://127.0.0.1:10/v1"),
+        judge_spec("a", "openai", "m", generation={"temperature": 0.7}),
+        judge_spec("a", "anthropic", "m"),
     ]
     identities = [build_judge(spec).cache_identity() for spec in others]
     assert all(identity != base for identity in identities)
     assert "key" not in json.dumps(identities + [base]).lower()
-    same = build_judge(JudgeSpec("b", "openai", "m", {"retry": FAST_RETRY, "api_key_env": "MY_KEY"}))
+    same = build_judge(judge_spec("b", "openai", "m", retry=FAST_RETRY, api_key_env="MY_KEY"))
     assert same.cache_identity() == base  # retries and key names do not change a reply
 
 
@@ -560,7 +560,7 @@ def test_refresh_and_no_cache(tmp_path):
 def test_generation_settings_and_system_messages_reach_the_body(backend, monkeypatch):
     generation = {"temperature": 0, "max_tokens": 64, "top_k": 1,
                   ("stop" if backend == "openai" else "stop_sequences"): ["<|eot_id|>"]}
-    spec = JudgeSpec("j", backend, "m", {"generation": generation})
+    spec = judge_spec("j", backend, "m", generation=generation)
     messages = ({"role": "system", "content": "Be strict."}, {"role": "user", "content": "Record 0: hi"})
     with FakeLLMServer() as server:
         set_env(monkeypatch, api_env(server))

@@ -252,11 +252,14 @@ def test_batch_needs_the_cache_and_an_api_backend(tmp_path):
 def test_batch_settings_change_neither_the_cache_key_nor_the_run_identity():
     spec = resolve_judge("claude-sonnet-4-5")
     flagged = with_batch_flags(spec, True, "sync", 0)
-    assert flagged.settings["batch"] is True and spec.settings["batch_discount"] == 0.5
+    assert flagged.settings.batch is True and spec.settings.batch_discount == 0.5 and not spec.settings.batch
+    assert (flagged.settings.batch_fallback, flagged.settings.batch_wait_s) == ("sync", 0.0)
     assert flagged.reply_settings() == spec.reply_settings() and "batch_discount" not in spec.reply_settings()
     assert build_judge(flagged).cache_identity() == build_judge(spec).cache_identity()
     with pytest.raises(ConfigError, match="batch_fallback"):  # the judge-file schema checks batch keys too
         resolve_judge("gpt-4o", overrides=["batch_fallback=later"])
+    with pytest.raises(ConfigError, match="--batch --batch-fallback: key 'batch_fallback': Input should be"):
+        with_batch_flags(spec, True, "later", None)  # and the flags alike
 
 
 def test_the_cache_records_batches_until_they_are_read(tmp_path):

@@ -4,11 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import halubench_row, run_cli, write_jsonl
+from conftest import halubench_row, judge_spec, run_cli, write_jsonl
 from fake_llm_server import FakeLLMServer
 
-from halubench import backends
-from halubench.backends import JudgeSpec, Reply, RequestJudge, build_judge, cache_key
+from halubench.backends import BACKENDS, ApiSettings, Backend, JudgeSpec, Reply, RequestJudge, build_judge, cache_key
 from halubench.data import load_task
 from halubench.results import load_samples
 from halubench.run import RunOptions, run_task
@@ -16,28 +15,33 @@ from halubench.run import RunOptions, run_task
 CALLS: list[str] = []
 
 
+class CountingSettings(ApiSettings):
+    broken: list[str] = []
+    empty: list[str] = []
+    cut: list[str] = []
+
+
 class CountingJudge(RequestJudge):
-    """Answers PASS, except an error for ids in settings['broken'], "" for 'empty', a cut reply for 'cut'."""
+    """Answers PASS, except an error for ids in settings.broken, "" for settings.empty, a cut reply for .cut."""
 
     def cache_identity(self):
         return {"provider": "counting", "model": self.spec.model}
 
     async def complete(self, request):
         CALLS.append(request.key)
-        if request.key in self.spec.settings.get("broken", ()):
+        if request.key in self.spec.settings.broken:
             return Reply(request.key, error="HTTP 500 after 3 retries")
-        if request.key in self.spec.settings.get("empty", ()):
+        if request.key in self.spec.settings.empty:
             return Reply(request.key, text="", finish_reason="stop")
-        if request.key in self.spec.settings.get("cut", ()):
+        if request.key in self.spec.settings.cut:
             return Reply(request.key, text='{"REASONING": ["the passage', finish_reason="length")
         return Reply(request.key, text='{"SCORE": "PASS"}', input_tokens=100, output_tokens=10,
                      model_version="counting-1")
 
 
 def run(tmp_path, monkeypatch, **settings):
-    monkeypatch.setitem(backends.BACKENDS, "counting", f"{__name__}:CountingJudge")
-    spec = JudgeSpec("counting", "counting", "m1",
-                     {"price_per_million": {"input": 1.0, "output": 2.0}, **settings})
+    monkeypatch.setitem(BACKENDS, "counting", Backend(f"{__name__}:CountingJudge", CountingSettings))
+    spec = judge_spec("counting", "counting", "m1", price_per_million={"input": 1.0, "output": 2.0}, **settings)
     options = RunOptions(results_dir=tmp_path / "results", cache_path=tmp_path / "c.sqlite",
                          domains=["DROP"])
     return run_task(load_task("halubench-sample"), spec, options)
@@ -136,17 +140,19 @@ def test_a_wider_context_window_asks_the_rows_that_were_too_long(tmp_path):
     assert {s["status"] for s in samples} <= {"ok", "unparsed"} and summary["usage"]["cached_replies"] == 0
 
 
-def _spec(**settings) -> JudgeSpec:
-    base = {"context_window": 8000, "generation": {"temperature": 0, "max_tokens": 600},
+class FutureSettings(ApiSettings):
+    some_future_setting: bool = False
+
+
+def _spec(settings_class: type[ApiSettings] = ApiSettings, **settings) -> JudgeSpec:
+    base = {"model": "m", "context_window": 8000, "generation": {"temperature": 0, "max_tokens": 600},
             "price_per_million": {"input": 1.0, "output": 2.0}, "description": "a judge",
-            "display_name": "Judge", "retry": {"max_attempts": 3}}
-    return JudgeSpec("j", "openai", "m", {**base, **settings})
+            "display_name": "Judge", "retry": {"max_attempts": 3}, "base_url": "http://127.0.0.1:1/v1"}
+    return JudgeSpec("j", "openai", settings_class.model_validate({**base, **settings}))
 
 
 def _key(spec: JudgeSpec) -> str:
-    with_endpoint = {**spec.settings, "base_url": "http://127.0.0.1:1/v1"}
-    judge = build_judge(JudgeSpec(spec.name, spec.backend, spec.model, with_endpoint))
-    return cache_key(judge.cache_identity(), ({"role": "user", "content": "hi"},))
+    return cache_key(build_judge(spec).cache_identity(), ({"role": "user", "content": "hi"},))
 
 
 @pytest.mark.parametrize("change", [
@@ -154,10 +160,15 @@ def _key(spec: JudgeSpec) -> str:
     {"generation": {"temperature": 0.7, "max_tokens": 600}},
     {"generation": {"temperature": 0, "max_tokens": 600, "stop": ["x"]}},
     {"templates": {"faithfulness": "mine.jinja"}},
-    {"some_future_setting": True},  # unknown to the key's code: in, by exclusion
 ])
 def test_reply_affecting_settings_change_the_key(change):
     assert _key(_spec(**change)) != _key(_spec())
+
+
+def test_a_new_setting_is_in_the_key_unless_its_schema_says_otherwise():
+    """The key's code knows no setting by name: one a backend adds is in, by exclusion, once it is given."""
+    assert _key(_spec(FutureSettings, some_future_setting=True)) != _key(_spec())
+    assert _key(_spec(FutureSettings)) == _key(_spec())  # a default never given: keys made before it stay valid
 
 
 @pytest.mark.parametrize("change", [
@@ -172,7 +183,6 @@ def test_prices_descriptions_card_and_retry_leave_the_key_alone(change):
 
 
 def test_the_key_follows_the_endpoint():
-    spec = _spec()
-    here = build_judge(JudgeSpec("j", "openai", "m", {**spec.settings, "base_url": "http://127.0.0.1:1/v1"}))
-    there = build_judge(JudgeSpec("j", "openai", "m", {**spec.settings, "base_url": "http://127.0.0.1:2/v1"}))
+    here = build_judge(_spec(base_url="http://127.0.0.1:1/v1"))
+    there = build_judge(_spec(base_url="http://127.0.0.1:2/v1"))
     assert here.cache_identity() != there.cache_identity()

@@ -19,7 +19,7 @@ def test_pair_rule_follows_the_task_loader():
 def test_roles_from_id2label_or_overrides():
     assert label_roles({0: "ENTAILMENT", 1: "neutral", 2: "Contradiction"}, None, "m") == [
         "entailment", "neutral", "contradiction"]
-    assert label_roles({0: "LABEL_0", 1: "LABEL_1"}, {"0": "unsupported", 1: "supported"}, "m") == [
+    assert label_roles({0: "LABEL_0", 1: "LABEL_1"}, {0: "unsupported", 1: "supported"}, "m") == [
         "not_entailment", "entailment"]
     with pytest.raises(ConfigError, match=r"class 0 \('LABEL_0'\).*labels\.0="):
         label_roles({0: "LABEL_0", 1: "LABEL_1"}, None, "m")

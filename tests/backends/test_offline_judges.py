@@ -1,6 +1,8 @@
 import asyncio
 
-from halubench.backends import JudgeRequest, JudgeSpec, build_judge, lexical_verdict, resolve_judge
+from conftest import judge_spec
+
+from halubench.backends import JudgeRequest, build_judge, lexical_verdict, resolve_judge
 from halubench.data import Sample
 
 LABELS = ("PASS", "FAIL")
@@ -36,7 +38,7 @@ def test_random_judge_is_order_free_and_seeded():
     assert len({t for t in forward.values()}) == 2  # both verdicts occur in 40 coins
     other = asyncio.run(verdicts([JudgeRequest(r.key, (), sample.fields, LABELS) for r in requests]))
     assert other == forward
-    reseeded = JudgeSpec("random", "random", settings={"seed": 7})
+    reseeded = resolve_judge("random", overrides=["seed=7"])
     judge = build_judge(reseeded)
 
     async def collect():
@@ -46,8 +48,7 @@ def test_random_judge_is_order_free_and_seeded():
 
 
 def test_secrets_never_reach_public_settings():
-    spec = JudgeSpec("x", "openai", "m", {"api_key": "sk-secret", "headers": {"Authorization": "b"},
-                                          "generation": {"max_tokens": 600}})
-    public = spec.public_settings()
-    assert "api_key" not in public and "headers" not in public
-    assert public["generation"] == {"max_tokens": 600}
+    # A server's own generation fields pass through unchecked, credentials among them if a user puts them there.
+    spec = judge_spec("x", "openai", "m", generation={"max_tokens": 600, "api_key": "sk-secret",
+                                                      "headers": {"Authorization": "b"}})
+    assert spec.public_settings()["generation"] == spec.reply_settings()["generation"] == {"max_tokens": 600}

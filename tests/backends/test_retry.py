@@ -7,7 +7,14 @@ from email.utils import format_datetime
 
 import pytest
 
-from halubench.backends import RetryPolicy, call_with_retries, classify_status, parse_retry_after
+from halubench.backends import (
+    RetryPolicy,
+    build_judge,
+    call_with_retries,
+    classify_status,
+    parse_retry_after,
+    resolve_judge,
+)
 from halubench.errors import ConfigError
 
 
@@ -75,13 +82,15 @@ def test_backoff_is_jittered_capped_and_never_shorter_than_retry_after():
     assert all(policy.backoff_s(1, 5.0, rng) >= 5.0 for _ in range(100))
 
 
-def test_policy_from_settings():
-    assert RetryPolicy.from_settings({"max_attempts": "3", "deadline_s": 5}, "j") == RetryPolicy(
-        max_attempts=3, deadline_s=5.0)
-    with pytest.raises(ConfigError, match="unknown retry setting.*attempts"):
-        RetryPolicy.from_settings({"attempts": 3}, "judge j")
-    with pytest.raises(ConfigError, match="out of range"):
-        RetryPolicy.from_settings({"max_attempts": 0}, "judge j")
+def test_a_judges_retry_block_is_its_policy():
+    spec = resolve_judge("openai:m", overrides=["retry.max_attempts=3", "retry.deadline_s=5"])
+    assert build_judge(spec).retry == RetryPolicy(max_attempts=3, deadline_s=5.0)
+    assert build_judge(resolve_judge("openai:m")).retry == RetryPolicy()
+    with pytest.raises(ConfigError, match="unknown key 'retry.attempts'"):
+        resolve_judge("openai:m", overrides=["retry.attempts=3"])
+    for bad in ("retry.max_attempts=0", "retry.deadline_s=0", "retry.base_delay_s=-1"):
+        with pytest.raises(ConfigError, match=f"--judge-arg {bad}: key '{bad.split('=')[0]}'"):
+            resolve_judge("openai:m", overrides=[bad])
 
 
 def test_attempts_cap_and_deadline():

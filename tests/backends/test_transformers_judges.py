@@ -13,11 +13,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import REPO, assert_one_line_error, run_cli
+from conftest import REPO, assert_one_line_error, judge_spec, run_cli
 from refchecker_data import annotations_dir, write_references
 from tiny_classifiers import WINDOW, build_tiny_roberta, build_tiny_t5
 
-from halubench.backends import JudgeRequest, JudgeSpec, Pair, TransformersJudge, render_pair
+from halubench.backends import JudgeRequest, Pair, TransformersJudge, render_pair
 from halubench.results import load_samples, load_summaries
 
 pytest.importorskip("torch")
@@ -41,7 +41,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
 
 
 def judge_for(model: Path, **settings) -> TransformersJudge:
-    judge = TransformersJudge(JudgeSpec("tiny", "transformers", str(model), settings))
+    judge = TransformersJudge(judge_spec("tiny", "transformers", str(model), **settings))
     asyncio.run(judge.start())
     return judge
 

@@ -9,9 +9,9 @@ import json
 import os
 
 import pytest
-from conftest import assert_one_line_error, run_cli
+from conftest import assert_one_line_error, judge_spec, run_cli
 
-from halubench.backends import JudgeSpec, VLLMEngineJudge, resolve_judge
+from halubench.backends import VLLMEngineJudge, resolve_judge
 from halubench.config import apply_pairs, discover
 
 VLLM_JUDGES = {name: d.body for name, d in discover("judge").items() if d.body.get("backend") == "vllm"}
@@ -95,7 +95,7 @@ def test_malformed_judge_arg_is_one_line(tmp_path):
 
 
 def _engine_judge(model: str, **settings) -> VLLMEngineJudge:
-    return VLLMEngineJudge(JudgeSpec("test", "vllm", model, settings))
+    return VLLMEngineJudge(judge_spec("test", "vllm", model, **settings))
 
 
 def test_cache_identity_follows_the_weights_not_the_placement(tmp_path):

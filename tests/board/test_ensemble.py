@@ -229,7 +229,7 @@ def test_ensemble_of_offline_judges_ranks_on_the_board_without_building_a_judge(
         _offline(results, judge)
 
     for backend in list(BACKENDS):
-        monkeypatch.setitem(BACKENDS, backend, f"{__name__}:no_judge")
+        monkeypatch.setitem(BACKENDS, backend, replace(BACKENDS[backend], target=f"{__name__}:no_judge"))
     path, summary, records = build_ensemble(TASK, ["always-pass", "random", "lexical"], "majority", "vote3",
                                             results)
     assert summary["config"]["judge"]["backend"] == "ensemble" and summary["variant"] == []

@@ -4,14 +4,13 @@ Each mistake is one line (exit 2, no traceback) naming the file or flag, the key
 and the keys allowed there; the CLI tests run the real command in a subprocess.
 """
 
-import dataclasses
 import json
 import typing
 
 import pytest
 from conftest import assert_one_line_error, run_cli
 
-from halubench.backends import BACKENDS, JUDGE_SCHEMAS, Retry, RetryPolicy, resolve_judge
+from halubench.backends import BACKENDS, JudgeSettings, resolve_judge
 from halubench.config import discover
 from halubench.data import RefCheckerResponseOptions, RefCheckerSetting, load_task
 from halubench.data.refchecker import FAIL_RULES, SETTINGS
@@ -104,7 +103,7 @@ def test_card_metadata_is_accepted_and_never_reply_affecting():
             "license=llama3", "url=https://huggingface.co/PatronusAI", "kind=fine-tuned"]
     plain = resolve_judge("lynx-70b")
     carded = resolve_judge("lynx-70b", overrides=card)
-    assert carded.settings["weights"] == "open" and carded.reply_settings() == plain.reply_settings()
+    assert carded.settings.weights == "open" and carded.reply_settings() == plain.reply_settings()
     with pytest.raises(Exception, match="key 'weights': Input should be 'open', 'closed' or 'none'"):
         resolve_judge("lynx-70b", overrides=["weights=public"])
 
@@ -122,10 +121,10 @@ def test_vllm_placement_is_not_reply_affecting_but_the_rest_of_engine_is():
     assert resolve_judge("lynx-70b", overrides=["engine.quantization=fp8"]).reply_settings() != base
 
 
-def test_registries_cover_every_backend_and_loader():
-    """A new backend or loader without a schema would be refused; these lists must move together."""
-    assert set(JUDGE_SCHEMAS) == set(BACKENDS)
-    assert set(Retry.model_fields) == {f.name for f in dataclasses.fields(RetryPolicy)}
+def test_registries_name_what_exists_and_move_together():
+    """Each backend entry names a judge that imports and its settings schema; RefChecker's lists agree."""
+    for name, backend in BACKENDS.items():
+        assert callable(backend.load()) and issubclass(backend.settings, JudgeSettings), name
     assert set(typing.get_args(RefCheckerSetting)) == set(SETTINGS)
     fail_on = RefCheckerResponseOptions.model_fields["fail_on"].annotation
     assert set(typing.get_args(fail_on)) == set(FAIL_RULES)

@@ -141,7 +141,8 @@ def test_lm_eval_models_become_the_native_judges():
     assert spec.reply_settings() == resolve_judge("openai:gpt-4o").reply_settings()  # no base_url: the official API
     assert endpoint == "https://api.openai.com/v1"
     spec, _ = judge_for(_results("openai-chat-completions", {"model": "gpt-4o"}, max_gen_toks=300), "gpt-4o")
-    assert spec.name == "gpt-4o" and spec.generation == {"temperature": 0, "max_tokens": 300}
+    assert spec.name == "gpt-4o"
+    assert spec.settings.generation.model_dump(exclude_unset=True) == {"temperature": 0, "max_tokens": 300}
 
 
 def test_a_judge_file_of_another_model_is_refused():

@@ -123,7 +123,7 @@ def counting_constant(spec):
 
 def test_a_group_builds_and_starts_its_judge_once(tmp_path, monkeypatch):
     monkeypatch.setitem(BACKENDS, "constant-real", BACKENDS["constant"])
-    monkeypatch.setitem(BACKENDS, "constant", f"{__name__}:counting_constant")
+    monkeypatch.setitem(BACKENDS, "constant", replace(BACKENDS["constant"], target=f"{__name__}:counting_constant"))
     BUILT.clear()
     STARTED.clear()
     sample = load_task("halubench-sample")

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halubench.backends import DEFAULT_GENERATION, JudgeRequest, JudgeSpec, OpenAIJudge, Reply, resolve_judge
+from halubench.backends import JudgeRequest, JudgeSpec, OpenAIJudge, Reply, resolve_judge
 from halubench.config import PromptRenderer, PromptTemplate
 from halubench.data import LoadedRows, Sample, TaskSpec, load_task, select
 from halubench.errors import DataError
@@ -36,8 +36,6 @@ VLLM_HARNESS_ARGS = frozenset({
     "pretrained", "batch_size", "max_batch_size", "max_gen_toks", "add_bos_token", "prefix_token_id",
     "device", "data_parallel_size", "think_end_token", "enable_thinking", "chat_template_args",
 })
-# A native judge's generation settings before its judge file's (both greedy, 600 new tokens).
-NATIVE_GENERATION = {"openai": OpenAIJudge.default_generation, "vllm": DEFAULT_GENERATION}
 _SECRET = re.compile(r"(api_?key|secret|password|authorization|auth_token|^headers$)", re.IGNORECASE)
 TOLERANCE = 1e-9
 
@@ -134,7 +132,7 @@ def judge_for(run: LmEvalRun, name: str | None = None) -> tuple[JudgeSpec, str |
     spec = resolve_judge(name or derived, (), base_url, overrides if name is None else ())
     if spec.model != model:
         raise DataError(f"{run.results_path}: judge {name} is model {spec.model!r}, lm-eval ran {model!r}")
-    effective = {**NATIVE_GENERATION[spec.backend], **spec.generation}
+    effective = spec.settings.request_generation()
     differs = {k: v for k, v in _generation(run).items() if effective.get(k) != v}
     if differs:
         extra = [f"generation.{k}={json.dumps(v)}" for k, v in sorted(differs.items())]
@@ -280,13 +278,15 @@ def _summarize(
     loaded: LoadedRows, chosen: Chosen, records: list[dict[str, Any]], results_dir: Path,
 ) -> dict[str, Any]:
     """The summary a native run of these rows would have, scored by the task's own scorer."""
+    price = spec.settings.price_per_million
+    price_per_million = price.model_dump(exclude_unset=True) if price else None
     return build_summary(
         task=task, judge=spec.name, judge_settings=spec.reply_settings(), public_settings=spec.public_settings(),
         endpoint_url=endpoint, dataset=loaded.provenance, rows_available=len(loaded.samples),
         limit=chosen.limit, seed=chosen.seed, domains=chosen.domains, template=template,
         default_template=task_template(task), records=records,
         metrics=scorer_for(task)(records, task, loaded.samples), excluded=loaded.excluded,
-        results_dir=results_dir, started_at=_started(run), price=spec.settings.get("price_per_million"),
+        results_dir=results_dir, started_at=_started(run), price=price_per_million,
         extra_provenance={"lm_eval": lm_eval_provenance(run)},
     )
 
