@@ -20,7 +20,7 @@ from halubench.backends._classifier_inputs import Pair, chunk_spans, hypothesis_
 from halubench.backends._judge_spec import JudgeSpec, resolve_judge
 from halubench.backends._logprobs import TokenChoice, first_label_probability
 from halubench.backends._offline import lexical_verdict
-from halubench.backends._pricing import run_usage
+from halubench.backends._pricing import RunCost, run_cost
 from halubench.backends._ratelimit import Sent, go_duration_s, read_limits
 from halubench.backends._registry import BACKENDS, build_judge
 from halubench.backends._retry import RetryPolicy, call_with_retries, classify_status, parse_retry_after
@@ -70,6 +70,7 @@ __all__ = [
     "RequestJudge",
     "Retry",
     "RetryPolicy",
+    "RunCost",
     "Sent",
     "TokenChoice",
     "TransformersJudge",
@@ -89,7 +90,7 @@ __all__ = [
     "read_limits",
     "render_pair",
     "resolve_judge",
-    "run_usage",
+    "run_cost",
     "verdict_score",
     "vllm_judge",
     "with_batch_flags",

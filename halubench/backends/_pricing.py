@@ -11,6 +11,7 @@ is what its rows cost in that mode, however many were already cached.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from halubench.backends._base import Reply
@@ -52,12 +53,17 @@ def cost_usd(replies: Sequence[Reply], settings: Mapping[str, Any]) -> float | N
     return total
 
 
-def run_usage(replies: Sequence[Reply], settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The usage keys that depend on the mode: which one ran, and the cost at its prices."""
-    cost = cost_usd(replies, settings)
-    return {
-        "mode": run_mode(settings),
-        "cost_usd": cost,
-        "cost_per_1000_usd": cost * 1000 / len(replies) if cost is not None and replies else None,
-        "prices_as_of": (settings.get("price_per_million") or {}).get("as_of"),
-    }
+@dataclass(frozen=True)
+class RunCost:
+    """What a run's rows cost, which its records cannot say: ``usd`` (None: unknown, never free)
+    and, for a run that called a judge, the mode whose prices applied and their date."""
+
+    usd: float | None
+    mode: str | None = None  # None: no judge was called (an ensemble, an import)
+    prices_as_of: str | None = None
+
+
+def run_cost(replies: Sequence[Reply], settings: Mapping[str, Any]) -> RunCost:
+    """A judge's run: the cost of its replies in the mode that ran, and the date of its prices."""
+    return RunCost(cost_usd(replies, settings), run_mode(settings),
+                   (settings.get("price_per_million") or {}).get("as_of"))

@@ -12,7 +12,6 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from halubench.backends import (
     BatchJudge,
@@ -23,15 +22,15 @@ from halubench.backends import (
     ReplyCache,
     build_judge,
     cache_key,
-    run_usage,
+    run_cost,
 )
 from halubench.config import PromptRenderer, PromptTemplate, resolve_template
 from halubench.data import TaskSpec, select
 from halubench.errors import BatchPending, HalubenchError
-from halubench.results import write_run
+from halubench.results import RunSummary, write_run
 from halubench.run._records import row_record
 from halubench.run._summary import build_summary, now
-from halubench.scoring import scorer_for
+from halubench.scoring import SampleRecord, scorer_for
 
 
 @dataclass
@@ -50,8 +49,8 @@ class RunOptions:
 @dataclass
 class RunResult:
     summary_path: Path
-    summary: dict[str, Any]
-    samples: list[dict[str, Any]] = field(repr=False)
+    summary: RunSummary
+    samples: list[SampleRecord] = field(repr=False)
 
     @property
     def complete(self) -> bool:
@@ -185,8 +184,8 @@ async def _run_one(
         dataset=loaded.provenance, rows_available=len(loaded.samples), limit=options.limit, seed=options.seed,
         domains=options.domains, template=template, default_template=task_template(task), records=records,
         metrics=metrics, excluded=loaded.excluded, results_dir=options.results_dir, started_at=started,
+        cost=run_cost(list(replies.values()), judge.spec.settings),  # at batch or sync prices
     )
-    summary["usage"].update(run_usage(list(replies.values()), judge.spec.settings))  # batch or sync prices
     path = write_run(summary, records, options.results_dir)
     return RunResult(path, summary, records)
 
