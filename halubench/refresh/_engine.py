@@ -26,6 +26,7 @@ from halubench.refresh._config import JudgeEntry, RefreshConfig, TaskEntry
 from halubench.refresh._resume import ResumeFile
 from halubench.results import (
     PublishedState,
+    RunSummary,
     StoredRun,
     describe_failures,
     load_samples,
@@ -96,7 +97,7 @@ def _calls_and_cost(result: RunResult, spec: JudgeSpec, api: bool) -> tuple[int,
     return sum(1 for s in result.samples if not s.get("cached")), cost
 
 
-def _accuracy_change(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+def _accuracy_change(old: RunSummary, new: RunSummary) -> dict[str, Any] | None:
     """The overall accuracy, when the new figure lies outside the published run's 95% CI."""
     before = (old.get("metrics") or {}).get("overall") or {}
     after = (new.get("metrics") or {}).get("overall") or {}
