@@ -243,7 +243,7 @@ def build_ensemble(
     weights = {m.judge: weight(m.summary["metrics"]["overall"].get("balanced_accuracy"), len(task.labels))
                for m in members}
     by_member = _member_samples(members)
-    records = []
+    records: list[SampleRecord] = []
     for row_id in by_member[0]:
         rows = [samples[row_id] for samples in by_member]
         vote = combine(rule, {j: r["verdict"] for j, r in zip(judges, rows, strict=True)}, task.labels,
