@@ -23,7 +23,7 @@ from pathlib import Path
 from site_build import make_rows, text
 
 from halubench.results import TEXTS_FILE, write_run
-from halubench.scoring import Judged, score_run
+from halubench.scoring import score_run
 
 MB = 1e6
 
@@ -45,12 +45,11 @@ def run_samples(judge: str, night: int, rows: list[dict], rng: random.Random) ->
 
 
 def write(judge: str, samples: list[dict], results: Path) -> None:
-    judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
     summary = {
         "task": "halubench", "judge": judge, "config_id": f"{abs(hash(judge)) % 16**12:012x}",
         "config": {"task": "halubench"}, "variant": [], "complete": True, "failures": {}, "endpoint": None,
         "n": len(samples), "labels": ["PASS", "FAIL"], "positive_label": "FAIL",
-        "metrics": score_run(judged, ("PASS", "FAIL"), "FAIL", ("domain",)),
+        "metrics": score_run(samples, ("PASS", "FAIL"), "FAIL", ("domain",)),
         "usage": {"model_versions": {samples[0]["model_version"]: len(samples)}},
         "provenance": {"harness_version": "bench"},
     }

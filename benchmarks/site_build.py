@@ -22,7 +22,7 @@ from pathlib import Path
 
 from halubench.config import config_id, endpoint_info, run_config, selection_identity
 from halubench.results import write_run
-from halubench.scoring import Judged, score_run
+from halubench.scoring import score_run
 from halubench.sitegen import build_site
 
 BUILD_BOUND_S, LEADERBOARD_BOUND_KB = 20.0, 300.0
@@ -72,7 +72,6 @@ def make_run(judge: str, skill: float, rows: list[dict], rng: random.Random, res
             "error": "context length exceeded" if status == "too_long" else None, "latency_s": rng.uniform(0.3, 2.0),
             "input_tokens": 600, "output_tokens": 120, "model_version": f"{judge}-2024-05-13", "cached": False,
         })
-    judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
     dataset = {"source": "hub", "path": "PatronusAI/HaluBench", "name": None, "split": "test",
                "revision": "65ce786b" * 5}
     config = run_config(task="halubench", dataset=dataset, selection=selection_identity(None, 0, ()), options={},
@@ -82,7 +81,7 @@ def make_run(judge: str, skill: float, rows: list[dict], rng: random.Random, res
         "task": "halubench", "judge": judge, "config_id": config_id(config), "config": config, "variant": [],
         "complete": True, "failures": {}, "endpoint": endpoint_info("https://api.openai.com/v1"),
         "n": len(samples), "labels": ["PASS", "FAIL"], "positive_label": "FAIL",
-        "metrics": score_run(judged, ("PASS", "FAIL"), "FAIL", ("domain",)),
+        "metrics": score_run(samples, ("PASS", "FAIL"), "FAIL", ("domain",)),
         "usage": {"input_tokens": 600 * len(samples), "output_tokens": 120 * len(samples), "cost_usd": 42.0,
                   "cost_per_1000_usd": 42000 / len(samples), "latency_p50_s": 1.1, "latency_p95_s": 1.9,
                   "model_versions": {f"{judge}-2024-05-13": len(samples)}, "cached_replies": 0, "called": len(samples)},

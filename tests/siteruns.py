@@ -15,7 +15,7 @@ from conftest import SHARED_DATA, halubench_row, run_cli, write_jsonl
 from refchecker_data import annotations_dir, write_references
 
 from halubench.results import load_runs, load_samples, write_run
-from halubench.scoring import Judged, score_run
+from halubench.scoring import score_run
 
 OFFLINE_JUDGES = ("always-pass", "always-fail", "random", "lexical")
 SCRIPT = "<script>window.__pwned = (window.__pwned || 0) + 1</script>"
@@ -50,8 +50,7 @@ def make_payload_run(folder: Path) -> None:
             sample.update(verdict=None, status="unparsed", correct=False, reasoning=None,
                           raw=f"I cannot decide. {PAYLOAD}")
     summary = dict(run.summary)
-    judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
-    summary["metrics"] = score_run(judged, summary["labels"], summary["positive_label"], ("domain",))
+    summary["metrics"] = score_run(samples, summary["labels"], summary["positive_label"], ("domain",))
     for key in ("format", "samples_file"):
         summary.pop(key)
     write_run(summary, samples, folder / "results")
@@ -83,9 +82,8 @@ def write_claim_level_run(results_dir, judge="checker", verdicts=("Entailment", 
         samples.append({"id": f"c{i}", "gold": gold, "verdict": verdict, "status": "ok",
                         "correct": gold == verdict, "groups": {"setting": setting, "responder": "gpt4"},
                         "fields": {"claim": f"claim {i}", "reference": "ref"}, "raw": verdict})
-    judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
     summary = {"task": "refchecker-claims", "judge": judge, "n": len(samples), "labels": labels,
-               "positive_label": None, "metrics": score_run(judged, labels, None, ("setting", "responder")),
+               "positive_label": None, "metrics": score_run(samples, labels, None, ("setting", "responder")),
                "usage": {"cost_per_1000_usd": 1.25, "latency_p50_s": 0.8}, "provenance": {},
                "config_id": f"{judge}-config", "config": {"task": "refchecker-claims", "dataset": {"source": "x"}},
                "variant": [], "complete": True, "failures": {}, "endpoint": None}
@@ -121,9 +119,8 @@ def write_constructed_runs(results_dir: Path) -> dict[str, list[dict]]:
                             "fields": {"question": f"question {i}", "passage": f"passage {i}",
                                        "answer": f"answer {i}"},
                             "reasoning": f"{name} reasons about {row_id}", "raw": verdict})
-        judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in samples]
         summary = {"task": "halubench-sample", "judge": judge, "n": len(samples), "labels": labels,
-                   "positive_label": "FAIL", "metrics": score_run(judged, labels, "FAIL", ("domain",)),
+                   "positive_label": "FAIL", "metrics": score_run(samples, labels, "FAIL", ("domain",)),
                    "usage": {"cost_per_1000_usd": 0.5 * 3 ** number, "latency_p50_s": 0.2 * 2 ** number},
                    "provenance": {"finished_at": f"2026-11-0{number + 1}T12:00:00+00:00",
                                   "harness_version": "0.1.0",
@@ -136,9 +133,8 @@ def write_constructed_runs(results_dir: Path) -> dict[str, list[dict]]:
     # A sixth run with failed rows: listed apart, never ranked, never a strong judge or a chart point.
     flaky = [dict(s, verdict=None, status="error", correct=False, reasoning=None, raw=None, error="timeout")
              if i < 3 else s for i, s in enumerate(written["twin-a"])]
-    judged = [Judged(s["gold"], s["verdict"], s["status"], s["groups"]) for s in flaky]
     write_run({"task": "halubench-sample", "judge": "flaky", "n": len(flaky), "labels": labels,
-               "positive_label": "FAIL", "metrics": score_run(judged, labels, "FAIL", ("domain",)),
+               "positive_label": "FAIL", "metrics": score_run(flaky, labels, "FAIL", ("domain",)),
                "usage": {"cost_per_1000_usd": 0.1, "latency_p50_s": 0.1},
                "provenance": {"finished_at": "2026-11-01T12:00:00+00:00", "judge": {"display_name": "Flaky F"}},
                "config_id": "flaky-config", "config": {"task": "halubench-sample", "dataset": {"source": "x"}},

@@ -20,7 +20,7 @@ from halubench.backends._classifier_inputs import Pair, chunk_spans, hypothesis_
 from halubench.backends._judge_spec import JudgeSpec
 from halubench.backends._logprobs import TokenChoice, first_label_probability
 from halubench.backends._offline import lexical_verdict
-from halubench.backends._pricing import run_usage
+from halubench.backends._pricing import RunCost, run_cost
 from halubench.backends._ratelimit import Sent, go_duration_s, read_limits
 from halubench.backends._registry import BACKENDS, Backend, build_judge, recorded_reply_settings
 from halubench.backends._resolve import resolve_judge
@@ -69,6 +69,7 @@ __all__ = [
     "ReplyCache",
     "RequestJudge",
     "RetryPolicy",
+    "RunCost",
     "Sent",
     "TokenChoice",
     "TransformersJudge",
@@ -89,7 +90,7 @@ __all__ = [
     "recorded_reply_settings",
     "render_pair",
     "resolve_judge",
-    "run_usage",
+    "run_cost",
     "verdict_score",
     "vllm_judge",
     "with_batch_flags",

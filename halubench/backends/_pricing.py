@@ -11,7 +11,7 @@ is what its rows cost in that mode, however many were already cached.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 from halubench.backends._base import Reply
 from halubench.backends._settings import ApiSettings, JudgeSettings
@@ -56,13 +56,17 @@ def cost_usd(replies: Sequence[Reply], settings: JudgeSettings) -> float | None:
     return total
 
 
-def run_usage(replies: Sequence[Reply], settings: JudgeSettings) -> dict[str, Any]:
-    """The usage keys that depend on the mode: which one ran, and the cost at its prices."""
-    cost = cost_usd(replies, settings)
+@dataclass(frozen=True)
+class RunCost:
+    """What a run's rows cost, which its records cannot say: ``usd`` (None: unknown, never free)
+    and, for a run that called a judge, the mode whose prices applied and their date."""
+
+    usd: float | None
+    mode: str | None = None  # None: no judge was called (an ensemble, an import)
+    prices_as_of: str | None = None
+
+
+def run_cost(replies: Sequence[Reply], settings: JudgeSettings) -> RunCost:
+    """A judge's run: the cost of its replies in the mode that ran, and the date of its prices."""
     sync = settings.price_per_million if isinstance(settings, ApiSettings) else None
-    return {
-        "mode": run_mode(settings),
-        "cost_usd": cost,
-        "cost_per_1000_usd": cost * 1000 / len(replies) if cost is not None and replies else None,
-        "prices_as_of": sync.as_of if sync else None,
-    }
+    return RunCost(cost_usd(replies, settings), run_mode(settings), sync.as_of if sync else None)

@@ -3,22 +3,23 @@
 
 from __future__ import annotations
 
-from halubench.board._compare import Comparison, compare_runs, resolve_run
+from halubench.board._compare import Comparison, compare, compare_runs, resolve_run
 from halubench.board._contested import AGREE, CONTESTED_RULE, FLOOR, Contested, StrongRun, find_contested
 from halubench.board._ensemble import WEIGHTED_VARIANT, build_ensemble, check_members, combine, weight
-from halubench.board._frame import (
+from halubench.board._judge_cards import JudgeCard, card_for, card_for_reported, judge_definitions, kinds_present
+from halubench.board._leaderboard import (
     HEAD_COLUMNS,
     MEASURED,
     REPORTED,
+    BoardRow,
     Leaderboard,
     build_leaderboards,
     comparable_set,
     dataset_label,
+    leaderboards,
     missing,
     to_csv_frame,
 )
-from halubench.board._from_folder import compare, leaderboards
-from halubench.board._judge_cards import JudgeCard, card_for, card_for_reported, judge_definitions, kinds_present
 from halubench.board._reported import ReportedRow, ReportedTable, load_reported, read_reported
 from halubench.board._stats import (
     Samples,
@@ -27,12 +28,13 @@ from halubench.board._stats import (
     board_score,
     data_changed,
     harness_versions,
-    ranked_records,
+    ranked_rows,
 )
 
 __all__ = [
     "CONTESTED_RULE",
     "AGREE",
+    "BoardRow",
     "Comparison",
     "Contested",
     "FLOOR",
@@ -67,7 +69,7 @@ __all__ = [
     "kinds_present",
     "leaderboards",
     "load_reported",
-    "ranked_records",
+    "ranked_rows",
     "read_reported",
     "resolve_run",
     "to_csv_frame",

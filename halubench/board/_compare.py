@@ -7,15 +7,14 @@ verdict counts as wrong, as in the headline accuracy.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from halubench.board._frame import comparable_set
+from halubench.board._leaderboard import comparable_set
 from halubench.errors import DataError
-from halubench.results import FORMAT, FORMAT_V1, StoredRun, load_summaries, upgrade_v1
+from halubench.results import StoredRun, read_run, runs_under
 from halubench.scoring import McNemar, mcnemar
 
 
@@ -27,8 +26,8 @@ def resolve_run(ref: str, results_dir: Path, task: str | None) -> StoredRun:
     """
     path = Path(ref)
     if path.is_file():
-        return _read(path)
-    runs = [StoredRun(p, s) for p, s in load_summaries(results_dir)] if results_dir.is_dir() else []
+        return read_run(path)
+    runs = runs_under(results_dir)
     by_id = [r for r in runs if r.run_id == ref]
     if by_id:
         return by_id[0]
@@ -48,18 +47,6 @@ def resolve_run(ref: str, results_dir: Path, task: str | None) -> StoredRun:
         raise DataError(f"judge {ref!r} has {len(mine)} runs of {task!r} ({len(chosen)} ranked); name one by its "
                         f"run id: {ids}")
     return chosen[0]
-
-
-def _read(path: Path) -> StoredRun:
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: not a readable results summary ({exc.__class__.__name__})") from None
-    if isinstance(summary, dict) and summary.get("format") == FORMAT_V1:
-        summary = upgrade_v1(summary)
-    if not isinstance(summary, dict) or summary.get("format") not in (FORMAT, FORMAT_V1):
-        raise DataError(f"{path}: not a halubench results summary (format {FORMAT})")
-    return StoredRun(path, summary)
 
 
 def gold_rule(run: StoredRun) -> dict[str, object]:
@@ -141,3 +128,12 @@ def compare_runs(a: StoredRun, b: StoredRun) -> Comparison:
     c_count = int((~paired["correct_a"] & paired["correct_b"]).sum())
     return Comparison(a, b, breakdown, paired, len(left) - len(paired), len(right) - len(paired),
                       mcnemar(b_count, c_count))
+
+
+def compare(
+    a: str | Path, b: str | Path, *, results_dir: str | Path = "results", task: str | None = None
+) -> Comparison:
+    """Two runs of one task row by row (``halubench compare``); each is a summary path, a run id
+    (``task/judge/config_id``) or, with ``task``, a judge name."""
+    folder = Path(results_dir)
+    return compare_runs(resolve_run(str(a), folder, task), resolve_run(str(b), folder, task))

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from halubench.scoring import SampleRecord
+
 STRONG = 4
 AGREE = 3
 FLOOR = 0.70
@@ -34,7 +36,7 @@ class StrongRun:
     run_id: str
     name: str
     score: float
-    samples: Sequence[dict[str, Any]]
+    samples: Sequence[SampleRecord]
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def strong_runs(candidates: Sequence[StrongRun]) -> list[StrongRun]:
     return ranked[:STRONG]
 
 
-def _reasoning(sample: dict[str, Any]) -> str | None:
+def _reasoning(sample: SampleRecord) -> str | None:
     reasoning = sample.get("reasoning")
     if reasoning is None or isinstance(reasoning, str):
         return reasoning or sample.get("raw")
@@ -92,7 +94,7 @@ def find_contested(candidates: Sequence[StrongRun], breakdown: str | None) -> Co
     result = Contested(breakdown, [replace(run, samples=()) for run in strong])
     if len(strong) < AGREE:
         return result
-    by_id: dict[str, list[tuple[StrongRun, dict[str, Any]]]] = {}
+    by_id: dict[str, list[tuple[StrongRun, SampleRecord]]] = {}
     for run in strong:
         for sample in run.samples:
             by_id.setdefault(sample["id"], []).append((run, sample))

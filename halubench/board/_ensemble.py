@@ -33,12 +33,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from halubench.backends import RunCost
 from halubench.board._compare import resolve_run
 from halubench.data import Sample, TaskSpec, load_task
 from halubench.errors import DataError
-from halubench.results import StoredRun, load_summaries, slug, write_run
+from halubench.results import RunSummary, StoredRun, runs_under, slug, write_run
 from halubench.run import build_summary, now, portable_path, task_template
-from halubench.scoring import scorer_for
+from halubench.scoring import SampleRecord, scorer_for
 
 RULES = ("majority", "unanimous-fail", "weighted")
 # Two voters under majority split on every disagreement, which the tie rule would turn into
@@ -147,7 +148,7 @@ def check_members(members: Sequence[StoredRun], rule: str, task: TaskSpec) -> No
                             "an ensemble's members must be measured alike but for the judge")
 
 
-def _member_samples(members: Sequence[StoredRun]) -> list[dict[str, dict[str, Any]]]:
+def _member_samples(members: Sequence[StoredRun]) -> list[dict[str, SampleRecord]]:
     """Each member's records by row id, after checking they judged the same rows with the same gold."""
     by_member = [{s["id"]: s for s in run.samples()} for run in members]
     first = by_member[0]
@@ -167,11 +168,12 @@ def _sum(values: Sequence[float | int | None]) -> float | int | None:
     return sum(known) if known else None
 
 
-def _record(row_id: str, rows: Sequence[dict[str, Any]], judges: Sequence[str], vote: Vote) -> dict[str, Any]:
+def _record(row_id: str, rows: Sequence[SampleRecord], judges: Sequence[str], vote: Vote) -> SampleRecord:
+    """The ensemble's record of a row: its members' rows, voted; it has ``members`` and no ``score``."""
     first = rows[0]
     statuses = {r["status"] for r in rows}
     status = "ok" if vote.verdict is not None else ("too_long" if statuses == {"too_long"} else "unparsed")
-    record = {
+    record: SampleRecord = {
         "id": row_id,
         "gold": first["gold"],
         "verdict": vote.verdict,
@@ -196,19 +198,18 @@ def _record(row_id: str, rows: Sequence[dict[str, Any]], judges: Sequence[str], 
     return record
 
 
-def _cost(members: Sequence[StoredRun], n: int) -> tuple[float | None, float | None]:
+def _cost(members: Sequence[StoredRun]) -> RunCost:
     """The members' total cost; unknown when any member's is (no price, or a private endpoint)."""
     costs = []
     for run in members:
         usage = run.summary.get("usage") or {}
         if run.private_endpoint or usage.get("cost_usd") is None:
-            return None, None
+            return RunCost(None)
         costs.append(usage["cost_usd"])
-    total = sum(costs)
-    return total, total * 1000 / n if n else None
+    return RunCost(sum(costs))
 
 
-def _population(task: TaskSpec, records: Sequence[dict[str, Any]], first: StoredRun) -> list[Sample]:
+def _population(task: TaskSpec, records: Sequence[SampleRecord], first: StoredRun) -> list[Sample]:
     """The rows a scorer may need beyond the judged ones: the judged ones, when they are the whole task."""
     selection = (first.summary.get("config") or {}).get("selection") or {}
     if task.scorer != "classification" and (selection.get("limit") is not None or selection.get("domains")):
@@ -224,7 +225,7 @@ def build_ensemble(
     name: str,
     results_dir: Path,
     include_paths: Sequence[Path] = (),
-) -> tuple[Path, dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[Path, RunSummary, list[SampleRecord]]:
     """Vote, score and write the ensemble run; returns its summary path, summary and records."""
     started = now()
     if rule not in RULES:
@@ -242,7 +243,7 @@ def build_ensemble(
     weights = {m.judge: weight(m.summary["metrics"]["overall"].get("balanced_accuracy"), len(task.labels))
                for m in members}
     by_member = _member_samples(members)
-    records = []
+    records: list[SampleRecord] = []
     for row_id in by_member[0]:
         rows = [samples[row_id] for samples in by_member]
         vote = combine(rule, {j: r["verdict"] for j, r in zip(judges, rows, strict=True)}, task.labels,
@@ -259,18 +260,16 @@ def build_ensemble(
         template=TemplateRef(str(template.get("name")), str(template.get("sha256"))),
         default_template=task_template(task), records=records, metrics=metrics,
         excluded=first.summary.get("excluded") or {}, results_dir=results_dir, started_at=started,
+        cost=_cost(members),
+        # The members' dataset provenance is already portable, relative to this same results folder.
+        published_dataset=provenance.get("dataset"),
+        extra_variant=[WEIGHTED_VARIANT] if rule == "weighted" else [],
         extra_provenance={"members": [_member_provenance(m, results_dir) for m in members]},
+        ensemble={"rule": rule, "members": member_ids, **({"weights": weights} if rule == "weighted" else {})},
     )
-    # The members' dataset provenance is already portable, relative to this same results folder.
-    summary["provenance"]["dataset"] = provenance.get("dataset")
     if {k: v for k, v in summary["config"].items() if k != "judge"} != _configuration(first):
         raise DataError(f"{first.run_id}: its configuration cannot be rebuilt from its provenance (an old "
                         "results file?); run the members again before voting with them")
-    summary["usage"]["cost_usd"], summary["usage"]["cost_per_1000_usd"] = _cost(members, len(records))
-    if rule == "weighted":
-        summary["variant"] = [*summary["variant"], WEIGHTED_VARIANT]
-    summary["ensemble"] = {"rule": rule, "members": member_ids,
-                           **({"weights": weights} if rule == "weighted" else {})}
     path = write_run(summary, records, results_dir)
     return path, summary, records
 
@@ -290,12 +289,12 @@ def _check_name(
     """
     if slug(name) in {slug(m.judge) for m in members}:
         raise DataError(f"--name {name!r} is a member's name; give the ensemble a name of its own")
-    for path, summary in load_summaries(results_dir):
-        if summary["task"] != task or slug(summary["judge"]) != slug(name):
+    for run in runs_under(results_dir):
+        if run.task != task or slug(run.judge) != slug(name):
             continue
-        if "ensemble" not in summary:
+        if "ensemble" not in run.summary:
             raise DataError(f"--name {name!r} is the name of a measured judge with runs of {task}; "
                             "give the ensemble a name of its own")
-        if {k: v for k, v in summary["config"]["judge"].items() if k != "endpoint"} != dict(judge_part):
-            raise DataError(f"--name {name!r} is already an ensemble of other runs ({path}); give this one "
+        if {k: v for k, v in run.summary["config"]["judge"].items() if k != "endpoint"} != dict(judge_part):
+            raise DataError(f"--name {name!r} is already an ensemble of other runs ({run.path}); give this one "
                             "another name, or remove that file and its samples file first")

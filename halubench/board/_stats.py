@@ -1,46 +1,44 @@
 """Figures computed across a board's runs: rank ranges, contested labels, when the data changed.
 
-Only the runs on the main board count (the ``ranked`` column, when the frame
-has one): runs of another configuration are not comparable row for row.
+Only the runs on the main board count (their row's ``ranked``): runs of
+another configuration are not comparable row for row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from halubench.board._contested import Contested, StrongRun, find_contested
-from halubench.board._frame import MEASURED, Leaderboard, missing
-from halubench.scoring import RankRange, rank_ranges
+from halubench.board._leaderboard import MEASURED, BoardRow, Leaderboard, missing
+from halubench.scoring import RankRange, SampleRecord, rank_ranges
 
-Samples = Mapping[str, list[dict[str, Any]]]  # run id -> the run's samples
+Samples = Mapping[str, list[SampleRecord]]  # run id -> the run's samples
 
 
-def board_score(record: Mapping[str, Any]) -> float | None:
+def board_score(row: BoardRow) -> float | None:
     """The figure a board is sorted by: the breakdown-macro accuracy, else accuracy."""
     for key in ("acc_macro", "acc_micro"):
-        if not missing(record.get(key)):
-            return float(record[key])
+        if not missing(row.get(key)):
+            return float(row[key])
     return None
 
 
-def ranked_records(board: Leaderboard) -> list[dict[str, Any]]:
+def ranked_rows(board: Leaderboard) -> list[BoardRow]:
     """The measured rows of the main board, best first."""
-    records = board.frame.to_dict("records")
-    return [r for r in records if r["kind"] == MEASURED and r["ranked"]]
+    return [r for r in board.rows if r["kind"] == MEASURED and r["ranked"]]
 
 
 def board_rank_ranges(board: Leaderboard, samples: Samples) -> dict[str, RankRange]:
     """Rank ranges of the main board's runs (see ``significance``)."""
     correct = {r["run_id"]: {s["id"]: bool(s.get("correct")) for s in samples[r["run_id"]]}
-               for r in ranked_records(board)}
+               for r in ranked_rows(board)}
     return rank_ranges(correct)
 
 
 def board_contested(board: Leaderboard, samples: Samples, name: Callable[[str], str]) -> Contested:
     """Contested rows of a board; ``name`` gives the name to show for a run id."""
     candidates = [StrongRun(r["run_id"], name(r["run_id"]), score, samples[r["run_id"]])
-                  for r in ranked_records(board) if (score := board_score(r)) is not None]
+                  for r in ranked_rows(board) if (score := board_score(r)) is not None]
     return find_contested(candidates, board.breakdown)
 
 

@@ -26,6 +26,7 @@ from halubench.data import TaskSpec
 from halubench.data.refchecker import make_references
 from halubench.errors import BatchPending
 from halubench.report import print_definitions, print_run_table
+from halubench.results import RunSummary, describe_failures
 
 
 class HalubenchGroup(TyperGroup):
@@ -217,12 +218,10 @@ def run(
         raise typer.Exit(1)
 
 
-def failure_line(summary: dict) -> str:
-    """``96 errors: connection failed (ConnectError) x96`` for one task's run."""
-    failures = summary.get("failures") or {}
-    count = sum(failures.values())
-    reasons = "; ".join(f"{reason} x{n}" for reason, n in failures.items())
-    return f"{summary['task']}: {count} error{'s' if count != 1 else ''}: {reasons}"
+def failure_line(summary: RunSummary) -> str:
+    """``halubench: 96 errors: connection failed (ConnectError) x96`` for one task's run."""
+    rows, reasons = describe_failures(summary.get("failures") or {}, "error")
+    return f"{summary['task']}: {rows}: {reasons}"
 
 
 @contextmanager

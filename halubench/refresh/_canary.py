@@ -27,7 +27,9 @@ from halubench.backends import JudgeSpec
 from halubench.config import config_id, selection_identity
 from halubench.data import TaskSpec
 from halubench.refresh._config import CanarySettings
+from halubench.results import RunSummary
 from halubench.run import RunOptions, run_tasks
+from halubench.scoring import SampleRecord
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,8 @@ def run_canary(
     spec: JudgeSpec,
     data: Path | None,
     settings: CanarySettings,
-    published: dict[str, Any],
-    published_samples: list[dict[str, Any]],
+    published: RunSummary,
+    published_samples: list[SampleRecord],
 ) -> CanaryResult:
     """Ask the canary rows without any cache and compare them with the published run."""
     with tempfile.TemporaryDirectory(prefix="halubench-canary-") as folder:

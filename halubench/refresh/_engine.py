@@ -10,7 +10,6 @@ the state file, and the others go on.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,16 @@ from halubench.errors import HalubenchError
 from halubench.refresh._canary import run_canary
 from halubench.refresh._config import JudgeEntry, RefreshConfig, TaskEntry
 from halubench.refresh._resume import ResumeFile
-from halubench.results import PublishedState, load_samples, slug, write_run
+from halubench.results import (
+    PublishedState,
+    RunSummary,
+    StoredRun,
+    describe_failures,
+    load_samples,
+    runs_under,
+    slug,
+    write_run,
+)
 from halubench.run import RunOptions, RunResult, run_tasks
 
 Status = Literal["refreshed", "unchanged", "stale", "failed", "skipped"]
@@ -71,17 +79,10 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def published_run(results_dir: Path, task: str, judge: str) -> tuple[Path, dict[str, Any]] | None:
+def published_run(results_dir: Path, task: str, judge: str) -> StoredRun | None:
     """The judge's run on the board: its complete default-configuration run, the latest if several."""
-    found = []
-    for path in (results_dir / slug(task) / slug(judge)).glob("*.json"):
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        if summary.get("complete") and not summary.get("variant"):
-            found.append((str((summary.get("provenance") or {}).get("finished_at")), path, summary))
-    if not found:
-        return None
-    _, path, summary = max(found, key=lambda item: item[0])
-    return path, summary
+    found = [run for run in runs_under(results_dir / slug(task) / slug(judge)) if run.complete and not run.variant]
+    return max(found, key=lambda run: str((run.summary.get("provenance") or {}).get("finished_at")), default=None)
 
 
 def _calls_and_cost(result: RunResult, spec: JudgeSpec, api: bool) -> tuple[int, float]:
@@ -96,7 +97,7 @@ def _calls_and_cost(result: RunResult, spec: JudgeSpec, api: bool) -> tuple[int,
     return sum(1 for s in result.samples if not s.get("cached")), cost
 
 
-def _accuracy_change(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+def _accuracy_change(old: RunSummary, new: RunSummary) -> dict[str, Any] | None:
     """The overall accuracy, when the new figure lies outside the published run's 95% CI."""
     before = (old.get("metrics") or {}).get("overall") or {}
     after = (new.get("metrics") or {}).get("overall") or {}
@@ -186,7 +187,7 @@ class Night:
         entry: JudgeEntry,
         spec: JudgeSpec,
         api: bool,
-        published: tuple[Path, dict[str, Any]] | None,
+        published: StoredRun | None,
         outcome: Outcome,
     ) -> None:
         task = load_task(task_entry.name)
@@ -194,9 +195,9 @@ class Night:
         full_spec = with_batch_flags(spec, True, None, None) if entry.batch else spec
         bypass = False
         if api and published is not None:
-            path, summary = published
+            summary = published.summary
             canary = run_canary(task, spec, task_entry.data, self.config.canary_for(entry), summary,
-                                load_samples(path, summary))
+                                load_samples(published.path, summary))
             outcome.calls += canary.calls
             outcome.cost_usd += canary.cost_usd
             if canary.drifted:
@@ -228,26 +229,25 @@ class Night:
         outcome.cost_usd += cost
         if not result.complete:
             failures = result.summary.get("failures") or {}
-            reasons = "; ".join(f"{reason} x{n}" for reason, n in failures.items())
+            reasons = describe_failures(failures, "row").reasons
             raise RunFailed(f"{sum(failures.values())} rows failed ({reasons}); not published")
         return result
 
-    def _promote(self, result: RunResult, published: tuple[Path, dict[str, Any]] | None, outcome: Outcome) -> None:
+    def _promote(self, result: RunResult, published: StoredRun | None, outcome: Outcome) -> None:
         """Publish a complete run; it supersedes the judge's earlier default-configuration runs."""
-        before = published[0].read_bytes() if published else None
+        before = published.path.read_bytes() if published else None
         path = write_run(result.summary, result.samples, self.results_dir)
-        for other in path.parent.glob("*.json"):
-            body = json.loads(other.read_text(encoding="utf-8"))
-            if other != path and not body.get("variant"):
-                (other.parent / body["samples_file"]).unlink(missing_ok=True)
-                other.unlink()
+        for other in runs_under(path.parent):
+            if other.path != path and not other.variant:
+                (other.path.parent / other.summary["samples_file"]).unlink(missing_ok=True)
+                other.path.unlink()
         self.state.clear_stale(outcome.run)
-        if published is not None and path == published[0] and path.read_bytes() == before:
+        if published is not None and path == published.path and path.read_bytes() == before:
             outcome.status = "unchanged"
             return
         if published is None:
             return
-        old = published[1]
+        old = published.summary
         old_versions = sorted((old.get("usage") or {}).get("model_versions") or {})
         new_versions = sorted(result.summary["usage"]["model_versions"])
         if old_versions != new_versions and new_versions:

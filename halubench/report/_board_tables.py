@@ -6,10 +6,10 @@ figure is never read as one this harness measured.
 
 from __future__ import annotations
 
-import pandas as pd
 from rich.console import Console
+from tabulate import tabulate
 
-from halubench.board import AGREE, REPORTED, Leaderboard, board_contested, missing
+from halubench.board import AGREE, REPORTED, BoardRow, Leaderboard, board_contested, missing
 from halubench.report._fit import Narrowing, Rows, drop, fitted
 from halubench.report._formatting import count, interval, money, pct, seconds
 
@@ -22,7 +22,7 @@ def _with_interval(value: float | None, low: float | None, high: float | None) -
     return shown if missing(low) else f"{shown} ({interval(low, high)})"
 
 
-def judge_label(r: pd.Series) -> str:
+def judge_label(r: BoardRow) -> str:
     """The judge's name, with the endpoint when it is not the provider's own (a local server)."""
     if r["kind"] == REPORTED:
         return f"{r['judge']} {REPORTED_MARK}"
@@ -31,28 +31,27 @@ def judge_label(r: pd.Series) -> str:
     return f"{r['judge']} @ {r['endpoint']}" if isinstance(r.get("endpoint"), str) else r["judge"]
 
 
-def main_rows(board: Leaderboard) -> pd.DataFrame:
+def main_rows(board: Leaderboard) -> list[BoardRow]:
     """The ranked runs and the papers' reported rows: runs measured the same way."""
-    return board.frame[board.frame["apart"].isna()]
+    return [r for r in board.rows if r["apart"] is None]
 
 
-def apart_rows(board: Leaderboard) -> pd.DataFrame:
+def apart_rows(board: Leaderboard) -> list[BoardRow]:
     """Runs measured differently (subset, options, template, data) or incomplete: listed, never ranked."""
-    return board.frame[board.frame["apart"].notna()]
+    return [r for r in board.rows if r["apart"] is not None]
 
 
-def display_frame(board: Leaderboard, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+def display_rows(board: Leaderboard, rows: list[BoardRow] | None = None) -> Rows:
     """Strings, one column per figure a reader compares; the order of the board is kept."""
     breakdown = board.breakdown or "group"
-    frame = main_rows(board) if frame is None else frame
-    rows = []
-    for _, r in frame.iterrows():
+    shown = []
+    for r in main_rows(board) if rows is None else rows:
         row = {"judge": judge_label(r)}
         for group in board.groups:
             row[board.group_names[group]] = pct(r[f"acc:{group}"])
-        row[f"{breakdown}-macro (95% CI)"] = _with_interval(r["acc_macro"], r.get("acc_macro_lo"),
+        row[f"{breakdown}-macro (95% CI)"] = _with_interval(r.get("acc_macro"), r.get("acc_macro_lo"),
                                                             r.get("acc_macro_hi"))
-        row["micro (95% CI)"] = _with_interval(r["acc_micro"], r.get("acc_micro_lo"), r.get("acc_micro_hi"))
+        row["micro (95% CI)"] = _with_interval(r.get("acc_micro"), r.get("acc_micro_lo"), r.get("acc_micro_hi"))
         row["AUROC %"] = pct(r.get("auroc"))  # blank ("-") for judges that give no score
         row["unparsed %"] = pct(r.get("unparsed_rate"))
         row["truncated %"] = pct(r.get("truncated_rate"))
@@ -62,8 +61,8 @@ def display_frame(board: Leaderboard, frame: pd.DataFrame | None = None) -> pd.D
         row["n"] = count(r["n"])
         if isinstance(r.get("apart"), str):
             row["measured differently"] = r["apart"]
-        rows.append(row)
-    return pd.DataFrame(rows)
+        shown.append(row)
+    return shown
 
 
 def footnotes(board: Leaderboard) -> list[str]:
@@ -75,21 +74,18 @@ def footnotes(board: Leaderboard) -> list[str]:
              + (f" {table.url}" if table.url else "")]
     if table.caveat:
         lines.append(table.caveat)
-    notes = board.frame[board.frame["note"].notna()]
-    lines += [f"{r['judge']}: {r['note']}" for _, r in notes.iterrows()]
+    lines += [f"{r['judge']}: {r['note']}" for r in board.rows if r["note"] is not None]
     return lines
 
 
 def data_lines(board: Leaderboard) -> list[str]:
-    measured = main_rows(board)
-    measured = measured[measured["kind"] != REPORTED]
-    return [f"{r['judge']}: {r['data']}, run {r['run_date']}" for _, r in measured.iterrows()]
+    return [f"{r['judge']}: {r['data']}, run {r['run_date']}" for r in main_rows(board) if r["kind"] != REPORTED]
 
 
 def ensemble_lines(board: Leaderboard) -> list[str]:
     """What each ensemble on the board votes with: its rule and its members' judges."""
     lines = []
-    for run_id in board.frame["run_id"][board.frame["ensemble_of"].notna()]:
+    for run_id in (r["run_id"] for r in board.rows if r.get("ensemble_of") is not None):
         summary = board.runs[run_id].summary
         weights = summary["ensemble"].get("weights") or {}
         members = ", ".join(m["judge"] + (f" (weight {weights[m['judge']]:.2f})" if weights else "")
@@ -117,20 +113,19 @@ APART_TITLE = "not ranked: measured differently or incomplete"
 
 def print_leaderboards(boards: list[Leaderboard], console: Console) -> None:
     for board in boards:
-        _print_table(console, f"{board.task}: accuracy %", display_frame(board), main_rows(board)["kind"])
+        _print_table(console, f"{board.task}: accuracy %", board, main_rows(board))
         for line in [*data_lines(board), *ensemble_lines(board), *footnotes(board)]:
             console.print(f"  {line}", highlight=False, soft_wrap=True)
         apart = apart_rows(board)
-        if len(apart):
-            _print_table(console, f"{board.task}: {APART_TITLE}", display_frame(board, apart), apart["kind"])
+        if apart:
+            _print_table(console, f"{board.task}: {APART_TITLE}", board, apart)
         console.print()
 
 
-def _print_table(console: Console, title: str, shown: pd.DataFrame, kinds: pd.Series) -> None:
+def _print_table(console: Console, title: str, board: Leaderboard, rows: list[BoardRow]) -> None:
     """Every figure whole: a narrow terminal loses the least important columns (with a note), or stacks."""
-    styles = ["dim italic" if kind == REPORTED else None for kind in kinds]
-    rows = shown.astype(str).to_dict("records")
-    table, left_out = fitted(rows, console, NARROWINGS, title, styles, left=("judge",),
+    styles = ["dim italic" if r["kind"] == REPORTED else None for r in rows]
+    table, left_out = fitted(display_rows(board, rows), console, NARROWINGS, title, styles, left=("judge",),
                              prose=("measured differently",))
     console.print(table)
     if left_out:
@@ -138,19 +133,20 @@ def _print_table(console: Console, title: str, shown: pd.DataFrame, kinds: pd.Se
                       highlight=False)
 
 
-def _markdown_table(shown: pd.DataFrame) -> str:
-    return shown.map(lambda v: str(v).replace("|", "\\|")).to_markdown(index=False, disable_numparse=True)
+def _markdown_table(shown: Rows) -> str:
+    escaped = [{k: v.replace("|", "\\|") for k, v in row.items()} for row in shown]
+    return tabulate(escaped, headers="keys", tablefmt="pipe", disable_numparse=True)
 
 
 def to_markdown(boards: list[Leaderboard]) -> str:
     parts = ["# halubench leaderboard", ""]
     for board in boards:
-        parts += [f"## {board.task}", "", "Accuracy in %.", "", _markdown_table(display_frame(board)), ""]
+        parts += [f"## {board.task}", "", "Accuracy in %.", "", _markdown_table(display_rows(board)), ""]
         parts += [f"- {line}" for line in [*data_lines(board), *ensemble_lines(board), *footnotes(board)]]
         parts.append("")
         apart = apart_rows(board)
-        if len(apart):
-            parts += [f"### {board.task}: {APART_TITLE}", "", _markdown_table(display_frame(board, apart)), ""]
+        if apart:
+            parts += [f"### {board.task}: {APART_TITLE}", "", _markdown_table(display_rows(board, apart)), ""]
     return "\n".join(parts)
 
 

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from halubench.report._formatting import count, money, seconds
+from halubench.results import RunSummary
+from halubench.scoring import SampleRecord
 
 TOP_REASONS = 3
 REASON_CHARS = 90  # an error message is text; a long one is cut, a number never is
 
 
-def summary_lines(summary: Mapping[str, Any], samples: Sequence[Mapping[str, Any]], path: Path) -> list[str]:
+def summary_lines(summary: RunSummary, samples: Sequence[SampleRecord], path: Path) -> list[str]:
     usage = summary.get("usage") or {}
     overall = summary["metrics"]["overall"]
     lines = [f"rows: {count(summary['n'])} judged, {count(usage.get('cached_replies', 0))} from cache, "
@@ -57,7 +59,7 @@ def _outcomes(overall: Mapping[str, Any]) -> str:
     return f"without a verdict: {shown}"
 
 
-def _reasons(summary: Mapping[str, Any], samples: Sequence[Mapping[str, Any]]) -> list[str]:
+def _reasons(summary: RunSummary, samples: Sequence[SampleRecord]) -> list[str]:
     """Top reasons for failed calls (the summary's ``failures`` when it has them) and truncated replies."""
     failures = Counter(summary.get("failures") or Counter(
         s["error"] for s in samples if s.get("status") == "error" and s.get("error")))

@@ -1,36 +1,44 @@
-"""Results on disk: the files of a run, the stored-run type every reader uses, and the published refresh state.
+"""Results on disk: the files of a run, its summary and the stored-run type every reader gets, its failed rows,
+and the published refresh state.
 """
 
 from __future__ import annotations
 
+from halubench.results._failures import FailureText, describe_failures, failure_reasons
 from halubench.results._files import (
     FORMAT,
     FORMAT_V1,
     TEXTS_FILE,
     load_samples,
-    load_summaries,
     result_paths,
     slug,
     upgrade_v1,
     write_run,
 )
 from halubench.results._refresh_state import PublishedState, describe_change, read_state
-from halubench.results._stored_run import StoredRun, breakdowns, first_breakdown, load_runs
+from halubench.results._run_summary import RunSummary, RunUsage
+from halubench.results._stored_run import StoredRun, breakdowns, first_breakdown, load_runs, read_run, runs_under
 
 __all__ = [
     "FORMAT",
     "FORMAT_V1",
+    "FailureText",
     "PublishedState",
+    "RunSummary",
+    "RunUsage",
     "StoredRun",
     "TEXTS_FILE",
     "breakdowns",
     "describe_change",
+    "describe_failures",
+    "failure_reasons",
     "first_breakdown",
     "load_runs",
     "load_samples",
-    "load_summaries",
+    "read_run",
     "read_state",
     "result_paths",
+    "runs_under",
     "slug",
     "upgrade_v1",
     "write_run",

@@ -40,6 +40,8 @@ from halubench._atomic_io import atomic_write
 from halubench.backends import recorded_reply_settings
 from halubench.config import config_id, dataset_identity, endpoint_info, run_config, selection_identity
 from halubench.errors import DataError
+from halubench.results._run_summary import RunSummary
+from halubench.scoring import SampleRecord
 
 FORMAT = "halubench-results/2"
 FORMAT_V1 = "halubench-results/1"
@@ -70,11 +72,11 @@ def _stable_summary(summary: dict[str, Any]) -> dict[str, Any]:
     return stable
 
 
-def _stable_samples(samples: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def _stable_samples(samples: Iterable[SampleRecord]) -> list[dict[str, Any]]:
     return [{k: v for k, v in s.items() if k not in _VOLATILE_SAMPLE} for s in samples]
 
 
-def _unchanged(summary_path: Path, summary: dict[str, Any], samples: list[dict[str, Any]]) -> bool:
+def _unchanged(summary_path: Path, summary: RunSummary, samples: list[SampleRecord]) -> bool:
     try:
         old = json.loads(summary_path.read_text(encoding="utf-8"))
         old_samples = load_samples(summary_path, old)
@@ -85,20 +87,21 @@ def _unchanged(summary_path: Path, summary: dict[str, Any], samples: list[dict[s
     )
 
 
-def write_run(summary: dict[str, Any], samples: list[dict[str, Any]], results_dir: Path) -> Path:
+def write_run(summary: RunSummary, samples: list[SampleRecord], results_dir: Path) -> Path:
     """Write (or keep, when nothing but this execution's facts changed) a run's two files."""
     summary_path, samples_path = result_paths(results_dir, summary["task"], summary["judge"], summary["config_id"])
-    summary = {"format": FORMAT, **summary, "samples_file": samples_path.name, "texts_file": f"../{TEXTS_FILE}"}
-    if _unchanged(summary_path, summary, samples):
+    stored: RunSummary = {"format": FORMAT, **summary, "samples_file": samples_path.name,
+                          "texts_file": f"../{TEXTS_FILE}"}
+    if _unchanged(summary_path, stored, samples):
         return summary_path
-    slim = _store_texts(_texts_path(summary_path, summary), samples)
+    slim = _store_texts(_texts_path(summary_path, stored), samples)
     atomic_write(samples_path, ((json.dumps(s, ensure_ascii=False) + "\n").encode() for s in slim))
-    atomic_write(summary_path, [(json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode()])
-    _drop_v1_twin(results_dir, summary)
+    atomic_write(summary_path, [(json.dumps(stored, indent=2, ensure_ascii=False) + "\n").encode()])
+    _drop_v1_twin(results_dir, stored)
     return summary_path
 
 
-def _texts_path(summary_path: Path, summary: dict[str, Any]) -> Path:
+def _texts_path(summary_path: Path, summary: RunSummary) -> Path:
     """Normalised: ``judge/../texts.jsonl`` does not resolve before the judge's folder exists."""
     return Path(os.path.normpath(summary_path.parent / summary.get("texts_file", f"../{TEXTS_FILE}")))
 
@@ -123,7 +126,7 @@ def _read_texts(path: Path) -> dict[str, dict[str, Any]]:
     return _texts_cache[key]
 
 
-def _store_texts(path: Path, samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _store_texts(path: Path, samples: list[SampleRecord]) -> list[dict[str, Any]]:
     """Samples with ``fields`` replaced by their key; texts the task's file lacks are appended to it."""
     known = _read_texts(path)
     new: dict[str, dict[str, Any]] = {}
@@ -146,7 +149,7 @@ def _store_texts(path: Path, samples: list[dict[str, Any]]) -> list[dict[str, An
     return slim
 
 
-def _drop_v1_twin(results_dir: Path, summary: dict[str, Any]) -> None:
+def _drop_v1_twin(results_dir: Path, summary: RunSummary) -> None:
     """A format-1 file of the same configuration is this run's older copy: the new one replaces it."""
     old = results_dir / slug(summary["task"]) / f"{slug(summary['judge'])}.json"
     try:
@@ -160,7 +163,7 @@ def _drop_v1_twin(results_dir: Path, summary: dict[str, Any]) -> None:
         old.unlink()
 
 
-def upgrade_v1(summary: dict[str, Any]) -> dict[str, Any]:
+def upgrade_v1(summary: dict[str, Any]) -> RunSummary:
     """A format-1 summary with the keys format 2 adds, rebuilt from its provenance.
 
     Format 1 did not record task options, so only RefChecker's ``fail_on`` (kept
@@ -199,24 +202,7 @@ def upgrade_v1(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def load_summaries(results_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Every results summary under ``results_dir`` (format 1 upgraded; other files skipped)."""
-    found = []
-    for path in sorted(results_dir.rglob("*.json")):
-        try:
-            body = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if not isinstance(body, dict):
-            continue
-        if body.get("format") == FORMAT:
-            found.append((path, body))
-        elif body.get("format") == FORMAT_V1:
-            found.append((path, upgrade_v1(body)))
-    return found
-
-
-def load_samples(summary_path: Path, summary: dict[str, Any]) -> list[dict[str, Any]]:
+def load_samples(summary_path: Path, summary: RunSummary) -> list[SampleRecord]:
     """A run's sample records, whole: ``fields`` stored in the task's texts file are put back."""
     samples_path = summary_path.parent / summary["samples_file"]
     with samples_path.open(encoding="utf-8") as handle:

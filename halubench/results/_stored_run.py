@@ -1,14 +1,21 @@
-"""A run as stored on disk: its summary and the path of its files, read in one place."""
+"""A run as stored on disk: its summary and the path of its files, read in one place.
+
+Every reader of results (the board, ``compare``, ensembles, the site, the
+nightly refresh) gets ``StoredRun``s from the functions at the end of this
+module, so a format-1 file is upgraded and a stray JSON file skipped alike.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from halubench.errors import DataError
-from halubench.results._files import load_samples, load_summaries, slug
+from halubench.results._files import FORMAT, FORMAT_V1, load_samples, slug, upgrade_v1
+from halubench.results._run_summary import RunSummary
+from halubench.scoring import SampleRecord
 
 
 @dataclass(frozen=True)
@@ -16,7 +23,7 @@ class StoredRun:
     """One results summary on disk."""
 
     path: Path
-    summary: dict[str, Any]
+    summary: RunSummary
 
     @property
     def task(self) -> str:
@@ -63,7 +70,7 @@ class StoredRun:
         key = self.breakdown
         return self.summary["metrics"][f"by_{key}"] if key else {}
 
-    def samples(self) -> list[dict[str, Any]]:
+    def samples(self) -> list[SampleRecord]:
         """The run's per-sample records; a summary whose samples file is gone is the user's to fix."""
         try:
             return load_samples(self.path, self.summary)
@@ -85,13 +92,53 @@ def first_breakdown(metrics: dict[str, Any]) -> str | None:
     return next(iter(breakdowns(metrics)), None)
 
 
+def _read_summary(path: Path) -> RunSummary | None:
+    """The summary in ``path`` (format 1 upgraded), None for a JSON file that is not one.
+
+    Raises OSError or JSONDecodeError for a file that cannot be read as JSON.
+    """
+    body = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(body, dict):
+        return None
+    if body.get("format") == FORMAT:
+        return cast(RunSummary, body)  # as ``write_run`` wrote it
+    if body.get("format") == FORMAT_V1:
+        return upgrade_v1(body)
+    return None
+
+
+def read_run(path: Path) -> StoredRun:
+    """The run a summary file holds; a file that is not one is the user's mistake."""
+    try:
+        summary = _read_summary(path)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not a readable results summary ({exc.__class__.__name__})") from None
+    if summary is None:
+        raise DataError(f"{path}: not a halubench results summary (format {FORMAT})")
+    return StoredRun(path, summary)
+
+
+def runs_under(folder: Path) -> list[StoredRun]:
+    """Every run whose summary lies under ``folder``, by path; other files are skipped, and no
+    folder has no runs."""
+    runs = []
+    for path in sorted(folder.rglob("*.json")) if folder.is_dir() else []:
+        try:
+            summary = _read_summary(path)
+        except (OSError, json.JSONDecodeError):
+            continue
+        if summary is not None:
+            runs.append(StoredRun(path, summary))
+    return runs
+
+
 def load_runs(results_dir: str | Path = "results") -> list[StoredRun]:
     """Every run under ``results_dir``; an empty or missing folder is the user's mistake."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise DataError(f"results folder {results_dir} does not exist; run `halubench run` first "
                         "or point --results-dir at one")
-    runs = [StoredRun(path, summary) for path, summary in load_summaries(results_dir)]
+    runs = runs_under(results_dir)
     if not runs:
         raise DataError(f"no results files (halubench-results/1) under {results_dir}; run "
                         "`halubench run --judge lexical --task halubench-sample` to make one")

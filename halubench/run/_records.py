@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from halubench.backends import (
     JudgeRequest,
     Reply,
 )
 from halubench.data import Sample
-from halubench.scoring import parse_verdict
+from halubench.scoring import SampleRecord, parse_verdict
 
 
 def row_status(reply: Reply, verdict: str | None) -> str:
@@ -23,10 +21,11 @@ def row_status(reply: Reply, verdict: str | None) -> str:
     return "truncated" if reply.cut_off else "unparsed"
 
 
-def row_record(sample: Sample, request: JudgeRequest, reply: Reply) -> dict[str, Any]:
+def row_record(sample: Sample, request: JudgeRequest, reply: Reply) -> SampleRecord:
+    """The record of a row a judge answered: the one place a ``SampleRecord`` is made of a reply."""
     parsed = parse_verdict(reply.text, request.labels) if reply.ok else None
     verdict = parsed.verdict if parsed else None
-    record = {
+    record: SampleRecord = {
         "id": sample.id,
         "gold": sample.label,
         "verdict": verdict,

@@ -12,7 +12,6 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from halubench.backends import (
     BatchJudge,
@@ -23,16 +22,16 @@ from halubench.backends import (
     ReplyCache,
     build_judge,
     cache_key,
-    run_usage,
+    run_cost,
 )
 from halubench.config import PromptRenderer, PromptTemplate, resolve_template
 from halubench.data import TaskSpec, select
 from halubench.errors import BatchPending, HalubenchError
-from halubench.results import write_run
+from halubench.results import RunSummary, write_run
 from halubench.run._blocking import run_blocking
 from halubench.run._records import row_record
 from halubench.run._summary import build_summary, now
-from halubench.scoring import scorer_for
+from halubench.scoring import SampleRecord, scorer_for
 
 
 @dataclass
@@ -53,8 +52,8 @@ class RunResult:
     """One task's run as written: the summary its ``.json`` file is written from, and the per-row records."""
 
     summary_path: Path
-    summary: dict[str, Any] = field(repr=False)  # a notebook shows the path, not pages of metrics
-    samples: list[dict[str, Any]] = field(repr=False)
+    summary: RunSummary = field(repr=False)  # a notebook shows the path, not pages of metrics
+    samples: list[SampleRecord] = field(repr=False)
 
     @property
     def complete(self) -> bool:
@@ -203,8 +202,8 @@ async def _run_one(
         dataset=loaded.provenance, rows_available=len(loaded.samples), limit=options.limit, seed=options.seed,
         domains=options.domains, template=template, default_template=task_template(task), records=records,
         metrics=metrics, excluded=loaded.excluded, results_dir=options.results_dir, started_at=started,
+        cost=run_cost(list(replies.values()), judge.spec.settings),  # at batch or sync prices
     )
-    summary["usage"].update(run_usage(list(replies.values()), judge.spec.settings))  # batch or sync prices
     path = write_run(summary, records, options.results_dir)
     return RunResult(path, summary, records)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import statistics
 import sys
 from collections import Counter
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from halubench._version import __version__
+from halubench.backends import RunCost
 from halubench.config import (
     PACKAGE_DIR,
     builtin_dirs,
@@ -31,8 +31,8 @@ from halubench.config import (
     variant,
 )
 from halubench.data import TaskSpec
-
-_ATTEMPTS = re.compile(r"\s*\((gave up after \d+ attempts?|deadline of [^)]*reached)\)")
+from halubench.results import RunSummary, RunUsage, failure_reasons
+from halubench.scoring import SampleRecord
 
 
 class NamedTemplate(Protocol):
@@ -47,13 +47,6 @@ class NamedTemplate(Protocol):
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def failure_reasons(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Failed rows grouped by reason (retry counts stripped), most common first."""
-    reasons = Counter(_ATTEMPTS.sub("", str(r.get("error") or "unknown error")) for r in records
-                      if r["status"] == "error")
-    return dict(reasons.most_common())
 
 
 def portable_path(path: str | Path, results_dir: Path) -> str:
@@ -88,28 +81,25 @@ def _percentile(values: list[float], q: int) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def usage_summary(records: Sequence[Mapping[str, Any]], price: Mapping[str, float] | None) -> dict[str, Any]:
-    """Tokens, cost (only where the judge file's prices apply), latency and model versions."""
+def usage_summary(records: Sequence[SampleRecord], cost: RunCost) -> RunUsage:
+    """Tokens, cost, latency and model versions; the cost is given, as the records cannot price themselves."""
     def total(key: str) -> int | None:
         values = [r[key] for r in records if r.get(key) is not None]
         return sum(values) if values else None
 
-    input_tokens, output_tokens = total("input_tokens"), total("output_tokens")
-    cost = None
-    if price and input_tokens is not None:
-        cost = (input_tokens * price.get("input", 0) + (output_tokens or 0) * price.get("output", 0)) / 1e6
     answered = [r for r in records if r["status"] not in ("error", "too_long")]
     latencies = sorted(r["latency_s"] for r in answered if r.get("latency_s") is not None)
     return {
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "cost_usd": cost,
-        "cost_per_1000_usd": cost * 1000 / len(records) if cost is not None and records else None,
+        "input_tokens": total("input_tokens"),
+        "output_tokens": total("output_tokens"),
+        "cost_usd": cost.usd,
+        "cost_per_1000_usd": cost.usd * 1000 / len(records) if cost.usd is not None and records else None,
         "latency_p50_s": _percentile(latencies, 50),
         "latency_p95_s": _percentile(latencies, 95),
         "model_versions": dict(Counter(r["model_version"] for r in records if r.get("model_version"))),
         "cached_replies": sum(1 for r in records if r.get("cached")),
         "called": sum(1 for r in records if not r.get("cached")),
+        **({"mode": cost.mode, "prices_as_of": cost.prices_as_of} if cost.mode is not None else {}),
     }
 
 
@@ -127,15 +117,26 @@ def build_summary(
     domains: Sequence[str],
     template: NamedTemplate,
     default_template: NamedTemplate,
-    records: Sequence[Mapping[str, Any]],
+    records: Sequence[SampleRecord],
     metrics: Mapping[str, Any],
     excluded: Mapping[str, Any],
     results_dir: Path,
     started_at: str,
-    price: Mapping[str, float] | None = None,
+    cost: RunCost,
+    published_dataset: Mapping[str, Any] | None = None,
+    extra_variant: Sequence[str] = (),
     extra_provenance: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The summary a results file holds; ``judge_settings`` are the reply-affecting ones."""
+    ensemble: Mapping[str, Any] | None = None,
+) -> RunSummary:
+    """The summary a results file holds, whole: nothing is added to it afterwards.
+
+    ``judge_settings`` are the reply-affecting ones. ``cost`` is what the records
+    cannot say (the prices of the mode that answered, an ensemble's members' sum).
+    ``published_dataset`` is the dataset provenance when the caller has it in its
+    published form already (an ensemble: its members'); else it is ``dataset``
+    with local paths made portable. ``extra_variant`` adds to the ways the run
+    departs from its task's default; ``ensemble`` marks an ensemble's run.
+    """
     endpoint = endpoint_info(endpoint_url)
     selection = selection_identity(limit, seed, domains)
     options = identity_options(task.options)
@@ -152,7 +153,7 @@ def build_summary(
         "variant": variant(
             selection, options, identity_options(task.default_options),
             {"name": template.name, "sha256": template.sha256}, default_template.sha256,
-        ),
+        ) + list(extra_variant),
         "complete": not failures,
         "failures": failures,
         "endpoint": endpoint,
@@ -163,13 +164,14 @@ def build_summary(
         "metrics": dict(metrics),
         # At the judge file's prices, which are the official API's: the board hides the cost of a
         # run against another endpoint (``endpoint.official`` false), whose real cost is unknown.
-        "usage": usage_summary(records, price),
+        "usage": usage_summary(records, cost),
         "provenance": {
             "harness_version": __version__,
             "python": sys.version.split()[0],
             "platform": platform.platform(terse=True),
             "task_file": portable_path(task.source, results_dir) if task.source else None,
-            "dataset": portable_provenance(dict(dataset), results_dir),
+            "dataset": published_dataset if published_dataset is not None
+            else portable_provenance(dict(dataset), results_dir),
             "selection": {"rows_available": rows_available, "domains": list(domains), "limit": limit, "seed": seed},
             "prompt_template": {"name": template.name, "sha256": template.sha256},
             "judge": dict(public_settings),
@@ -177,4 +179,5 @@ def build_summary(
             "started_at": started_at,
             "finished_at": now(),
         },
+        **({"ensemble": dict(ensemble)} if ensemble is not None else {}),
     }

@@ -1,13 +1,15 @@
-"""From replies to figures: verdict parsing, classification metrics, intervals, AUROC, paired tests, task scorers.
+"""From replies to figures: the judged row (``SampleRecord``), verdict parsing, classification metrics,
+intervals, AUROC, paired tests, task scorers.
 """
 
 from __future__ import annotations
 
 from halubench.scoring._auroc import add_ranking_metrics, auroc_delong, ranking, roc_points
 from halubench.scoring._intervals import Z95, clustered_wilson_interval, macro_interval, wilson_interval
-from halubench.scoring._metrics import STATUSES, Judged, score, score_run
+from halubench.scoring._metrics import STATUSES, score, score_run
 from halubench.scoring._paired_tests import EXACT_BELOW, McNemar, binomial_two_sided_half, chi2_1_sf, mcnemar
 from halubench.scoring._rank_ranges import ALPHA, RANK_RANGE_METHOD, RankRange, better_pairs, holm, rank_ranges
+from halubench.scoring._records import SampleRecord, ScoredRow
 from halubench.scoring._refchecker_agreement import agreement
 from halubench.scoring._task_scorers import SCORERS, scorer_for
 from halubench.scoring._verdicts import parse_verdict
@@ -15,12 +17,13 @@ from halubench.scoring._verdicts import parse_verdict
 __all__ = [
     "ALPHA",
     "EXACT_BELOW",
-    "Judged",
     "RANK_RANGE_METHOD",
     "McNemar",
     "RankRange",
     "SCORERS",
     "STATUSES",
+    "SampleRecord",
+    "ScoredRow",
     "Z95",
     "add_ranking_metrics",
     "agreement",

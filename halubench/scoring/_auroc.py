@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from halubench.scoring._intervals import Z95
+from halubench.scoring._records import SampleRecord
 
 BOOTSTRAP_RESAMPLES = 1000
 
@@ -127,7 +128,7 @@ def ranking(golds: Sequence[str], scores: Sequence[float], positive: str) -> dic
 
 
 def add_ranking_metrics(
-    metrics: dict[str, Any], records: Sequence[dict[str, Any]], positive: str | None, breakdowns: Iterable[str]
+    metrics: dict[str, Any], records: Sequence[SampleRecord], positive: str | None, breakdowns: Iterable[str]
 ) -> None:
     """Add the ranking keys to ``overall`` and every ``by_<breakdown>`` group, for runs with scores."""
     scored = [r for r in records if r.get("score") is not None]
@@ -135,7 +136,7 @@ def add_ranking_metrics(
         return
     metrics["overall"].update(ranking([r["gold"] for r in scored], [r["score"] for r in scored], positive))
     for breakdown in breakdowns:
-        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        groups: dict[str, list[SampleRecord]] = defaultdict(list)
         for record in scored:
             groups[record["groups"].get(breakdown, "")].append(record)
         for name, table in metrics.get(f"by_{breakdown}", {}).items():

@@ -1,4 +1,4 @@
-"""Metrics over judged records, overall and per breakdown group.
+"""Metrics over judged rows (``SampleRecord``s, read as they are), overall and per breakdown group.
 
 Conventions (the HaluBench paper's): a row whose reply could not be parsed
 (or was empty or cut off at the token limit: ``truncated``), whose call failed,
@@ -13,33 +13,22 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from halubench.scoring._intervals import clustered_wilson_interval, wilson_interval
+from halubench.scoring._records import ScoredRow
 
 STATUSES = ("ok", "unparsed", "truncated", "error", "too_long")
 NO_VERDICT = "none"  # confusion-matrix column for rows without a verdict
 
 
-@dataclass(frozen=True)
-class Judged:
-    """The part of a per-sample record that scoring reads."""
-
-    gold: str
-    verdict: str | None
-    status: str
-    groups: dict[str, str]
-    cluster: str | None = None  # rows of one cluster (claims of a response) are not independent
-
-
-def _interval(rows: Sequence[Judged], correct: int) -> tuple[float, float]:
-    if not any(r.cluster for r in rows):
+def _interval(rows: Sequence[ScoredRow], correct: int) -> tuple[float, float]:
+    if not any(r.get("cluster") for r in rows):
         return wilson_interval(correct, len(rows))
     clusters: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for index, r in enumerate(rows):
-        tally = clusters[r.cluster or f"row {index}"]
-        tally[0] += r.verdict == r.gold
+        tally = clusters[r.get("cluster") or f"row {index}"]
+        tally[0] += r["verdict"] == r["gold"]
         tally[1] += 1
     return clustered_wilson_interval([(s, m) for s, m in clusters.values()])
 
@@ -57,15 +46,15 @@ def _f1(precision: float | None, recall: float | None) -> float | None:
     return 2 * precision * recall / (precision + recall)
 
 
-def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -> dict[str, Any]:
+def score(rows: Sequence[ScoredRow], labels: Sequence[str], positive: str | None) -> dict[str, Any]:
     n = len(rows)
-    status = Counter(r.status for r in rows)
-    correct = sum(1 for r in rows if r.verdict == r.gold)
+    status = Counter(r["status"] for r in rows)
+    correct = sum(1 for r in rows if r["verdict"] == r["gold"])
     parsed = status["ok"]
     low, high = _interval(rows, correct)
     confusion = {g: {p: 0 for p in [*labels, NO_VERDICT]} for g in labels}
     for r in rows:
-        confusion[r.gold][r.verdict or NO_VERDICT] += 1
+        confusion[r["gold"]][r["verdict"] or NO_VERDICT] += 1
     per_class: dict[str, dict[str, float | int | None]] = {}
     for label in labels:
         tp = confusion[label][label]
@@ -107,7 +96,7 @@ def score(rows: Sequence[Judged], labels: Sequence[str], positive: str | None) -
 
 
 def score_run(
-    rows: Sequence[Judged], labels: Sequence[str], positive: str | None, breakdowns: Iterable[str]
+    rows: Sequence[ScoredRow], labels: Sequence[str], positive: str | None, breakdowns: Iterable[str]
 ) -> dict[str, Any]:
     """``overall`` plus ``by_<breakdown>`` tables; overall adds the unweighted group mean.
 
@@ -116,9 +105,9 @@ def score_run(
     """
     metrics: dict[str, Any] = {"overall": score(rows, labels, positive)}
     for index, breakdown in enumerate(breakdowns):
-        groups: dict[str, list[Judged]] = defaultdict(list)
+        groups: dict[str, list[ScoredRow]] = defaultdict(list)
         for row in rows:
-            groups[row.groups.get(breakdown, "")].append(row)
+            groups[row["groups"].get(breakdown, "")].append(row)
         table = {name: score(members, labels, positive) for name, members in sorted(groups.items())}
         metrics[f"by_{breakdown}"] = table
         if index == 0:

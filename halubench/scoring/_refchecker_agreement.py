@@ -23,7 +23,8 @@ from typing import Any
 import pandas as pd
 
 from halubench.data.refchecker import RESPONDERS
-from halubench.scoring._metrics import Judged, score
+from halubench.scoring._metrics import score
+from halubench.scoring._records import SampleRecord, ScoredRow
 
 PAPER_RESPONDERS = tuple(r for r in RESPONDERS if r != "davinci001")
 CLASSES = ("factual", "non-factual")
@@ -44,7 +45,8 @@ def _correlation(gold: list[float], predicted: list[float], ranks: bool) -> floa
 
 
 def _setting_figures(responses: list[tuple[list[str], list[str | None]]]) -> dict[str, Any]:
-    judged, gold_rates, predicted_rates = [], [], []
+    judged: list[ScoredRow] = []
+    gold_rates, predicted_rates = [], []
     for gold, verdicts in responses:
         gold_class = CLASSES[0] if all(g == SUPPORTED for g in gold) else CLASSES[1]
         known = [v for v in verdicts if v is not None]
@@ -54,7 +56,8 @@ def _setting_figures(responses: list[tuple[list[str], list[str | None]]]) -> dic
             predicted = None
         else:
             predicted = CLASSES[0]
-        judged.append(Judged(gold_class, predicted, "ok" if predicted else "unparsed", {}))
+        judged.append({"gold": gold_class, "verdict": predicted, "status": "ok" if predicted else "unparsed",
+                       "groups": {}})
         if len(known) == len(verdicts):
             gold_rates.append(_rate(gold))
             predicted_rates.append(_rate(known))
@@ -74,13 +77,13 @@ def _setting_figures(responses: list[tuple[list[str], list[str | None]]]) -> dic
     }
 
 
-def agreement(records: Sequence[Mapping[str, Any]], claims_per_response: Mapping[str, int]) -> dict[str, Any]:
+def agreement(records: Sequence[SampleRecord], claims_per_response: Mapping[str, int]) -> dict[str, Any]:
     """``refchecker_agreement`` for a results summary, from claim-level records.
 
     A record's ``cluster`` is its response (``<setting>/<responder>/<item id>``);
     ``claims_per_response`` says how many claims each response has in all.
     """
-    grouped: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    grouped: dict[str, list[SampleRecord]] = defaultdict(list)
     for record in records:
         if record["groups"]["responder"] in PAPER_RESPONDERS:
             grouped[record["cluster"]].append(record)

@@ -9,25 +9,22 @@ agreement). The loader only turns rows into samples; it never scores.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from halubench.data import Sample, TaskSpec
 from halubench.errors import ConfigError
 from halubench.scoring._auroc import add_ranking_metrics
-from halubench.scoring._metrics import Judged, score_run
+from halubench.scoring._metrics import score_run
+from halubench.scoring._records import SampleRecord
 
-Records = Sequence[Mapping[str, Any]]
+Records = Sequence[SampleRecord]
 Scorer = Callable[[Records, TaskSpec, Sequence[Sample]], dict[str, Any]]
-
-
-def judged(records: Records) -> list[Judged]:
-    return [Judged(r["gold"], r["verdict"], r["status"], r["groups"], r.get("cluster")) for r in records]
 
 
 def classification(records: Records, task: TaskSpec, population: Sequence[Sample]) -> dict[str, Any]:
     """Accuracy, CIs, per-class figures, overall and per breakdown group; AUROC and PR-AUC where rows have scores."""
-    metrics = score_run(judged(records), task.labels, task.positive_label, task.breakdowns)
+    metrics = score_run(records, task.labels, task.positive_label, task.breakdowns)
     add_ranking_metrics(metrics, records, task.positive_label, task.breakdowns)
     return metrics
 

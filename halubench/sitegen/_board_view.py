@@ -1,4 +1,4 @@
-"""What the site shows about one board beyond its frame: cards, ranks, charts, contested rows, facts.
+"""What the site shows about one board beyond its rows: cards, ranks, charts, contested rows, facts.
 
 Computed once per board from its runs' samples, which the build loads once
 and shares with the explorer data.
@@ -22,13 +22,13 @@ from halubench.board import (
     data_changed,
     harness_versions,
     missing,
-    ranked_records,
+    ranked_rows,
 )
 from halubench.config import Definition
 from halubench.scoring import RankRange
 from halubench.sitegen._charts import Point, tradeoff_chart
 
-TRADEOFFS = (  # (file suffix, frame column, axis label, what a run lacks when it is not shown)
+TRADEOFFS = (  # (file suffix, board column, axis label, what a run lacks when it is not shown)
     ("cost", "cost_per_1000_usd", "cost per 1,000 judgments, USD (log scale)", "a cost figure"),
     ("latency", "latency_p50_s", "median latency per call, seconds (log scale)", "a latency above 0 s"),
 )
@@ -64,21 +64,21 @@ def chance(board: Leaderboard) -> float | None:
 def _tradeoffs(board: Leaderboard, cards: dict[str, JudgeCard], task_slug: str) -> list[Tradeoff]:
     """One accuracy-versus-X chart per figure that at least one row of the board has."""
     made = []
-    records = ranked_records(board) + [r for r in board.frame.to_dict("records") if r["kind"] == REPORTED]
+    rows = ranked_rows(board) + [r for r in board.rows if r["kind"] == REPORTED]
     for name, column, label, what in TRADEOFFS:
         points = []
-        for r in records:
+        for r in rows:
             score = board_score(r)
             if missing(r.get(column)) or r[column] <= 0 or score is None:
                 continue
-            low, high = (r["acc_macro_lo"], r["acc_macro_hi"]) if not missing(r["acc_macro"]) else \
-                (r["acc_micro_lo"], r["acc_micro_hi"])
+            low, high = (r.get("acc_macro_lo"), r.get("acc_macro_hi")) if not missing(r.get("acc_macro")) else \
+                (r.get("acc_micro_lo"), r.get("acc_micro_hi"))
             reported = r["kind"] == REPORTED
             points.append(Point(r["judge"] if reported else cards[r["run_id"]].display_name, float(r[column]),
                                 score, None if missing(low) else low, None if missing(high) else high, reported))
         if points:
             made.append(Tradeoff(name, f"{task_slug}-{name}.svg", tradeoff_chart(points, label, chance(board)),
-                                 len(points), len(records) - len(points), what))
+                                 len(points), len(rows) - len(points), what))
     return made
 
 
@@ -87,7 +87,7 @@ def board_view(board: Leaderboard, samples: Samples, files: dict[str, Definition
              for run_id, run in board.runs.items()}
     reported = {row.judge: card_for_reported(row.judge, row.matches, files)
                 for row in (board.reported.rows if board.reported else [])}
-    ranked = ranked_records(board)
+    ranked = ranked_rows(board)
     return BoardView(
         cards=cards, reported_cards=reported, ranks=board_rank_ranges(board, samples),
         contested=board_contested(board, samples, lambda run_id: cards[run_id].display_name),

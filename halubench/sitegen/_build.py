@@ -20,6 +20,7 @@ from halubench._version import __version__
 from halubench.board import (
     CONTESTED_RULE,
     REPORTED,
+    BoardRow,
     Leaderboard,
     ReportedTable,
     build_leaderboards,
@@ -34,7 +35,7 @@ from halubench.config import Definition, discover
 from halubench.errors import OutputError
 from halubench.report import count, interval, money, pct, seconds
 from halubench.results import StoredRun, breakdowns, describe_change, load_runs, read_state, slug
-from halubench.scoring import RANK_RANGE_METHOD, roc_points
+from halubench.scoring import RANK_RANGE_METHOD, SampleRecord, roc_points
 from halubench.sitegen._board_view import BoardView, board_view, chance
 from halubench.sitegen._charts import Bar, accuracy_chart, roc_chart
 from halubench.sitegen._explorer_data import TextStore, write_rows_index, write_run_data
@@ -102,25 +103,27 @@ def _headers(board: Leaderboard) -> list[dict[str, Any]]:
     return [{"opt": False, **header} for header in headers]
 
 
-def _cells(board: Leaderboard, record: dict[str, Any], run: StoredRun | None) -> list[dict[str, Any]]:
+def _cells(board: Leaderboard, record: BoardRow, run: StoredRun | None) -> list[dict[str, Any]]:
     cells = []
     for g in board.groups:
-        low, high, n = record[f"lo:{g}"], record[f"hi:{g}"], record[f"n:{g}"]
+        low, high, n = record.get(f"lo:{g}"), record.get(f"hi:{g}"), record.get(f"n:{g}")
         title = None if missing(low) else f"95% CI {interval(low, high)} · n = {count(n)}"
         cells.append(_cell(pct(record[f"acc:{g}"]), record[f"acc:{g}"], title=title))
-    low, high = record["acc_macro_lo"], record["acc_macro_hi"]
-    cells.append(_cell(pct(record["acc_macro"]), record["acc_macro"], None if missing(low) else interval(low, high)))
+    macro, low, high = record.get("acc_macro"), record.get("acc_macro_lo"), record.get("acc_macro_hi")
+    cells.append(_cell(pct(macro), macro, None if missing(low) else interval(low, high)))
     balanced = run.summary["metrics"]["overall"].get("balanced_accuracy") if run else None
     cells.append(_cell(pct(balanced), balanced))
     if _has_auroc(board):
-        cells.append(_cell(pct(record["auroc"]), record["auroc"]))
-    low, high = record["acc_micro_lo"], record["acc_micro_hi"]
-    cells.append(_cell(pct(record["acc_micro"]), record["acc_micro"], None if missing(low) else interval(low, high)))
+        cells.append(_cell(pct(record.get("auroc")), record.get("auroc")))
+    micro, low, high = record.get("acc_micro"), record.get("acc_micro_lo"), record.get("acc_micro_hi")
+    cells.append(_cell(pct(micro), micro, None if missing(low) else interval(low, high)))
+    unparsed, errors = record.get("unparsed_rate"), record.get("error_rate")
+    cost, latency = record.get("cost_per_1000_usd"), record.get("latency_p50_s")
     cells += [
-        _cell(pct(record["unparsed_rate"]), record["unparsed_rate"]),
-        _cell(pct(record["error_rate"]), record["error_rate"]),
-        _cell(money(record["cost_per_1000_usd"]), record["cost_per_1000_usd"]),
-        _cell(seconds(record["latency_p50_s"]), record["latency_p50_s"]),
+        _cell(pct(unparsed), unparsed),
+        _cell(pct(errors), errors),
+        _cell(money(cost), cost),
+        _cell(seconds(latency), latency),
         _cell(count(record["n"]), record["n"]),
     ]
     for cell, header in zip(cells, _headers(board), strict=True):
@@ -134,7 +137,7 @@ def leaderboard_table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
     reported_rows = {r.judge: r for r in (board.reported.rows if board.reported else [])}
     notes: list[dict[str, str]] = []
     rows, unranked = [], []
-    for record in board.frame.to_dict("records"):
+    for record in board.rows:
         reported = record["kind"] == REPORTED
         run = None if reported else board.runs[record["run_id"]]
         card = view.reported_cards[record["judge"]] if reported else view.cards[record["run_id"]]
@@ -185,7 +188,7 @@ def _ordered(board: Leaderboard, run: StoredRun) -> list[tuple[str, dict[str, An
 
 def _chart(board: Leaderboard, run: StoredRun, paper: dict[str, float] | None) -> str:
     overall = run.summary["metrics"]["overall"]
-    record = board.frame.set_index("run_id").loc[run.run_id]
+    record = board.row(run.run_id)
     bars = [Bar(board.group_names.get(g, g), m["accuracy"], *m["accuracy_ci95"]) for g, m in _ordered(board, run)]
     if run.breakdown:
         bars.append(Bar(f"{run.breakdown}-macro", record["acc_macro"], record["acc_macro_lo"],
@@ -196,11 +199,11 @@ def _chart(board: Leaderboard, run: StoredRun, paper: dict[str, float] | None) -
 
 
 def _has_auroc(board: Leaderboard) -> bool:
-    """The frame always has the column (halubench.board); the site shows it when some run has a score."""
-    return "auroc" in board.frame.columns and bool(board.frame["auroc"].notna().any())
+    """The site shows the column when some run has a score (halubench.board)."""
+    return any(not missing(r.get("auroc")) for r in board.rows)
 
 
-def _roc(run: StoredRun, samples: list[dict[str, Any]]) -> str | None:
+def _roc(run: StoredRun, samples: list[SampleRecord]) -> str | None:
     """The run's ROC curve as SVG, for runs whose samples carry scores (halubench.scoring)."""
     overall = run.summary["metrics"]["overall"]
     positive = run.summary.get("positive_label")
@@ -227,7 +230,7 @@ def _run_context(board: Leaderboard, run: StoredRun) -> dict[str, Any]:
     summary = run.summary
     provenance = dict.fromkeys(PROVENANCE_KEYS) | (summary.get("provenance") or {})
     metrics = summary["metrics"]
-    record = board.frame.set_index("run_id").loc[run.run_id].to_dict()
+    record = board.row(run.run_id)
     labels = list(summary["labels"])
     paper = _paper_row(board, run)
     return {
@@ -339,7 +342,7 @@ def _write_board(env: Environment, board: Leaderboard, files: dict[str, Definiti
                 board=board, run=run, card=card, data_key=key, n_rows=len(samples[run.run_id]), others=others,
                 **common)
         site.runs += 1
-    order = [run_id for run_id in board.frame["run_id"] if run_id in board.runs]  # the board's order
+    order = [r["run_id"] for r in board.rows if r["run_id"] in board.runs]  # the board's order
     row_runs = [(keys[run_id], view.cards[run_id].display_name, f"runs/{run_id}.html", samples[run_id])
                 for run_id in order]
     rows_key = f"{task_dir}/rows"

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from halubench.scoring import STATUSES
+from halubench.scoring import STATUSES, SampleRecord
 
 TEXT_SHARD_ROWS = 100  # texts are long (passages): small shards
 REPLY_SHARD_ROWS = 250
@@ -57,7 +57,7 @@ class TextStore:
         return written
 
 
-def _reply(sample: dict[str, Any]) -> list[str | None]:
+def _reply(sample: SampleRecord) -> list[str | None]:
     """Reasoning, raw reply and error: the raw text only where the reasoning does not stand for it."""
     reasoning = sample.get("reasoning")
     if reasoning is not None and not isinstance(reasoning, str):
@@ -67,7 +67,7 @@ def _reply(sample: dict[str, Any]) -> list[str | None]:
 
 
 def write_run_data(
-    samples: list[dict[str, Any]],
+    samples: list[SampleRecord],
     breakdowns: list[str],
     labels: list[str],
     store: TextStore,
@@ -80,7 +80,7 @@ def write_run_data(
     An index row is ``[id, gold, verdict (-1: none), status, text position, group per breakdown...]``,
     the labels, statuses and groups as positions in the index's lists.
     """
-    def group(sample: dict[str, Any], breakdown: str) -> str:
+    def group(sample: SampleRecord, breakdown: str) -> str:
         return str((sample.get("groups") or {}).get(breakdown, ""))
 
     groups = [sorted({group(s, b) for s in samples}, key=lambda g: (g.lower(), g)) for b in breakdowns]
@@ -112,7 +112,7 @@ def write_run_data(
 
 
 def write_rows_index(
-    runs: list[tuple[str, str, str, list[dict[str, Any]]]],
+    runs: list[tuple[str, str, str, list[SampleRecord]]],
     labels: list[str],
     store: TextStore,
     path: Path,

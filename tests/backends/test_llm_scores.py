@@ -8,7 +8,7 @@ from conftest import run_cli
 from fake_llm_server import FakeLLMServer, verdict_confidence
 
 from halubench.backends import TokenChoice, first_label_probability
-from halubench.results import load_samples, load_summaries
+from halubench.results import load_runs
 
 LOGPROBS = ("--judge-arg", "generation.logprobs=true", "--judge-arg", "generation.top_logprobs=5")
 
@@ -18,8 +18,8 @@ def run_sample(tmp_path, server, *args):
     result = run_cli("run", "--judge", "openai:judge-model", "--task", "halubench-sample", *args,
                      cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
-    (found,) = load_summaries(tmp_path / "results")
-    return found[1], load_samples(*found)
+    (run,) = load_runs(tmp_path / "results")
+    return run.summary, run.samples()
 
 
 def test_logprobs_give_scores_and_auroc(tmp_path):

@@ -18,7 +18,7 @@ from refchecker_data import annotations_dir, write_references
 from tiny_classifiers import WINDOW, build_tiny_roberta, build_tiny_t5
 
 from halubench.backends import JudgeRequest, Pair, TransformersJudge, render_pair
-from halubench.results import load_samples, load_summaries
+from halubench.results import load_runs
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -57,8 +57,8 @@ def judge_rows(judge: TransformersJudge, fields: list[dict[str, str]], labels=("
 
 
 def only_run(folder: Path) -> tuple[dict, list[dict]]:
-    (found,) = load_summaries(folder / "results")
-    return found[1], load_samples(*found)
+    (run,) = load_runs(folder / "results")
+    return run.summary, run.samples()
 
 
 def test_sample_end_to_end_scores_verdicts_and_cache(tmp_path, models):

@@ -15,7 +15,7 @@ import pytest
 from conftest import run_cli
 from refchecker_data import annotations_dir, write_references
 
-from halubench.backends import BACKENDS, resolve_judge
+from halubench.backends import BACKENDS, RunCost, resolve_judge
 from halubench.board import (
     WEIGHTED_VARIANT,
     ReportedRow,
@@ -64,7 +64,8 @@ def constructed_run(results: Path, judge: str, verdict_of: Verdicts, error_rows:
         public_settings={"backend": "constructed"}, endpoint_url=None, dataset=loaded.provenance,
         rows_available=len(loaded.samples), limit=None, seed=0, domains=(), template=template,
         default_template=template, records=records, metrics=scorer_for(task)(records, task, loaded.samples),
-        excluded={}, results_dir=results, started_at=now(), price={"input": 1.0, "output": 2.0},
+        excluded={}, results_dir=results, started_at=now(),
+        cost=RunCost(len(records) * (100 * 1.0 + 10 * 2.0) / 1e6),  # at $1 / $2 per million tokens
     )
     return write_run(summary, records, results)
 
@@ -153,7 +154,7 @@ def test_weighted_votes_by_log_odds_and_is_listed_apart(voters):
     assert all(r["verdict"] == r["gold"] for r in records)  # the oracle outweighs b and c everywhere
     assert summary["variant"] == [WEIGHTED_VARIANT]
     (board,) = build_leaderboards(load_runs(results), reported=[])
-    row = board.frame.set_index("judge").loc["weighted"]
+    (row,) = [r for r in board.rows if r["judge"] == "weighted"]
     assert not row["ranked"] and row["apart"] == WEIGHTED_VARIANT
 
 
@@ -239,10 +240,10 @@ def test_ensemble_of_offline_judges_ranks_on_the_board_without_building_a_judge(
     table = ReportedTable(TASK, "a paper", "a paper", None, None, "domain_macro_accuracy", "domain", {},
                           [paper])
     (board,) = build_leaderboards(load_runs(results), reported=[table])
-    row = board.frame.set_index("judge").loc["vote3"]
-    assert row["ranked"] and row["ensemble_of"] == ", ".join(summary["ensemble"]["members"])
-    assert missing(row["same_model"])  # an ensemble is no single model, whatever its name says
-    assert board.frame.set_index("judge").loc["lexical", "same_model"] == "Lexical (paper)"
+    rows = {r["judge"]: r for r in board.rows}
+    assert rows["vote3"]["ranked"] and rows["vote3"]["ensemble_of"] == ", ".join(summary["ensemble"]["members"])
+    assert missing(rows["vote3"]["same_model"])  # an ensemble is no single model, whatever its name says
+    assert rows["lexical"]["same_model"] == "Lexical (paper)"
     assert StoredRun(path, summary).run_id in board.runs
     report = run_cli("report", "--task", TASK, "--no-reported", cwd=tmp_path)
     assert report.returncode == 0, report.stderr

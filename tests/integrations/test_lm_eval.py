@@ -28,7 +28,7 @@ from tiny_llama import build_tiny_llama
 from halubench.backends import resolve_judge
 from halubench.config import PromptRenderer
 from halubench.data import load_task
-from halubench.results import load_samples
+from halubench.results import runs_under
 from halubench.run import choose_template
 from halubench.scoring import parse_verdict
 
@@ -76,11 +76,7 @@ def native_prompts(task_name: str = "halubench", data: Path = SAMPLE, options: d
 
 def read_runs(results_dir: Path) -> dict[str, tuple[Path, dict, list[dict]]]:
     """task -> (summary path, summary, samples) of every run under ``results_dir``."""
-    runs = {}
-    for path in results_dir.rglob("*.json"):
-        summary = json.loads(path.read_text())
-        runs[summary["task"]] = (path, summary, load_samples(path, summary))
-    return runs
+    return {run.task: (run.path, run.summary, run.samples()) for run in runs_under(results_dir)}
 
 
 def assert_same_scores(imported: tuple, native: tuple) -> None:
@@ -144,6 +140,8 @@ def test_import_equals_a_native_run_on_the_same_replies(loopback_run, server, tm
     summary = a[1]
     for key in ("config", "config_id"):
         assert summary.get(key) == b[1].get(key)
+    # lm-eval logs no tokens: no cost, and no mode (no judge was called by halubench)
+    assert list(summary["usage"]) == list(b[1]["usage"])[:-2] and summary["usage"]["cost_usd"] is None
     lm = summary["provenance"]["lm_eval"]
     assert lm["version"] and lm["model"] == "local-chat-completions"
     assert lm["model_args"]["model"] == "judge-under-test" and lm["task_versions"]["halubench_drop"] == 1.0

@@ -57,8 +57,8 @@ def test_leaderboard_numbers_come_from_the_summaries(sample_results):
     boards = {b.task: b for b in build_leaderboards(load_runs(sample_results / "results"))}
     assert set(boards) == {"halubench", "halubench-sample"}  # the paper's table is always shown
     board = boards["halubench-sample"]
-    assert set(board.frame["judge"]) == set(JUDGES) and (board.frame["kind"] != REPORTED).all()
-    for _, row in board.frame.iterrows():
+    assert {r["judge"] for r in board.rows} == set(JUDGES) and all(r["kind"] != REPORTED for r in board.rows)
+    for row in board.rows:
         summary = json.loads(results_file(sample_results / "results", "halubench-sample", row["judge"]).read_text())
         overall = summary["metrics"]["overall"]
         assert row["acc_micro"] == overall["accuracy"]
@@ -66,9 +66,9 @@ def test_leaderboard_numbers_come_from_the_summaries(sample_results):
         assert row["acc_macro_lo"] <= row["acc_macro"] <= row["acc_macro_hi"]
         for domain, metrics in summary["metrics"]["by_domain"].items():
             assert row[f"acc:{domain}"] == metrics["accuracy"]
-    macro = board.frame["acc_macro"].tolist()
+    macro = [r["acc_macro"] for r in board.rows]
     assert macro == sorted(macro, reverse=True)
-    assert (boards["halubench"].frame["kind"] == REPORTED).all()
+    assert all(r["kind"] == REPORTED for r in boards["halubench"].rows)
 
 
 def test_report_cli_terminal_markdown_csv(sample_results, tmp_path):

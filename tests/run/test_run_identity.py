@@ -18,7 +18,7 @@ from halubench.config import BUILTIN_DIR
 from halubench.data import load_task
 from halubench.results import FORMAT_V1, load_runs, write_run
 from halubench.run import RunOptions, run_tasks
-from halubench.scoring import Judged, score, wilson_interval
+from halubench.scoring import ScoredRow, score, wilson_interval
 
 
 def _files(results: Path) -> dict[Path, bytes]:
@@ -43,11 +43,9 @@ def test_five_configurations_of_one_judge_survive_and_only_the_default_is_ranked
     assert by_variant["only DROP, covidQA"]["n"] == 32 and by_variant[""]["n"] == 96
 
     (board,) = [b for b in build_leaderboards(load_runs(results), reported=[]) if b.task == "halubench-sample"]
-    ranked = board.frame[board.frame["ranked"]]
-    assert list(ranked["config_id"]) == [by_variant[""]["config_id"]]
-    apart = board.frame[~board.frame["ranked"]]
-    assert sorted(apart["apart"]) == sorted(k for k in by_variant if k)
-    assert list(board.frame["ranked"]) == [True, False, False, False, False]  # the main board first
+    assert [r["config_id"] for r in board.rows if r["ranked"]] == [by_variant[""]["config_id"]]
+    assert sorted(r["apart"] for r in board.rows if not r["ranked"]) == sorted(k for k in by_variant if k)
+    assert [r["ranked"] for r in board.rows] == [True, False, False, False, False]  # the main board first
 
     # Re-running the full default run replaces its own files and touches no other.
     before = _files(results)
@@ -76,9 +74,8 @@ def test_a_different_gold_rule_is_never_ranked_beside_the_default(tmp_path, shar
         assert result.returncode == 0, result.stderr
     (board,) = [b for b in build_leaderboards(load_runs(tmp_path / "results"), reported=[])
                 if b.task == "refchecker-zero"]
-    ranked = board.frame[board.frame["ranked"]]
-    assert sorted(ranked["judge"]) == ["always-fail", "always-pass"]
-    (apart,) = board.frame[~board.frame["ranked"]]["apart"]
+    assert sorted(r["judge"] for r in board.rows if r["ranked"]) == ["always-fail", "always-pass"]
+    (apart,) = [r["apart"] for r in board.rows if not r["ranked"]]
     assert apart == "option fail_on=not_entailment"
     # compare pairs a judge name with its ranked run, and refuses two gold rules in one line
     fail_runs = sorted((tmp_path / "results" / "refchecker-zero" / "always-fail").glob("*.json"))
@@ -135,11 +132,14 @@ def test_a_group_builds_and_starts_its_judge_once(tmp_path, monkeypatch):
 
 
 def test_claim_intervals_account_for_clustering():
-    rows = [Judged("E", "E" if c % 2 else "N", "ok", {}, cluster=f"r{c}") for c in range(10) for _ in range(10)]
+    def claim(verdict: str, cluster: str) -> ScoredRow:
+        return {"gold": "E", "verdict": verdict, "status": "ok", "groups": {}, "cluster": cluster}
+
+    rows = [claim("E" if c % 2 else "N", f"r{c}") for c in range(10) for _ in range(10)]
     clustered = score(rows, ("E", "N", "C"), None)["accuracy_ci95"]
     independent = wilson_interval(50, 100)
     assert clustered[1] - clustered[0] > 2 * (independent[1] - independent[0])  # 10 clusters, not 100 rows
-    singletons = [replace(r, cluster=f"s{i}") for i, r in enumerate(rows)]
+    singletons = [{**r, "cluster": f"s{i}"} for i, r in enumerate(rows)]
     # Clusters of one row: Wilson's interval, but for the C/(C-1) small-sample factor (100/99 here).
     assert score(singletons, ("E", "N", "C"), None)["accuracy_ci95"] == pytest.approx(list(independent), rel=2e-3)
 

@@ -2,14 +2,18 @@ import math
 
 import pytest
 
-from halubench.scoring import Judged, score, score_run, wilson_interval
+from halubench.scoring import ScoredRow, score, score_run, wilson_interval
 
 LABELS = ("PASS", "FAIL")
 
 
+def judged(gold: str, verdict: str | None, status: str = "ok", groups: dict[str, str] | None = None) -> ScoredRow:
+    return {"gold": gold, "verdict": verdict, "status": status, "groups": groups or {}}
+
+
 def rows(spec):
     """spec: list of (gold, verdict or None, status, domain)."""
-    return [Judged(g, v, s, {"domain": d}) for g, v, s, d in spec]
+    return [judged(g, v, s, {"domain": d}) for g, v, s, d in spec]
 
 
 # 10 rows by hand: domain A has 6, domain B has 4.
@@ -70,7 +74,7 @@ def test_three_labels_macro_f1():
     labels = ("Entailment", "Neutral", "Contradiction")
     spec = [("Entailment", "Entailment"), ("Entailment", "Neutral"), ("Neutral", "Neutral"),
             ("Contradiction", "Entailment")]
-    m = score([Judged(g, v, "ok", {}) for g, v in spec], labels, None)
+    m = score([judged(g, v) for g, v in spec], labels, None)
     assert m["accuracy"] == 0.5
     e_f1 = 2 * 0.5 * 0.5 / 1.0
     n_f1 = 2 * 0.5 * 1.0 / 1.5
@@ -95,12 +99,12 @@ E, N, C = "Entailment", "Neutral", "Contradiction"
     (LABELS, ["FAIL", "PASS"], ["PASS", "PASS"], 0.3333333333333333),
 ])
 def test_macro_f1_matches_sklearn(labels, gold, verdicts, sklearn_macro_f1):
-    judged = [Judged(g, v, "ok" if v else "unparsed", {}) for g, v in zip(gold, verdicts, strict=True)]
-    assert score(judged, labels, None)["macro_f1"] == pytest.approx(sklearn_macro_f1, abs=1e-12)
+    rows = [judged(g, v, "ok" if v else "unparsed") for g, v in zip(gold, verdicts, strict=True)]
+    assert score(rows, labels, None)["macro_f1"] == pytest.approx(sklearn_macro_f1, abs=1e-12)
 
 
 def test_a_predicted_class_without_support_has_f1_zero():
-    m = score([Judged(g, v, "ok", {}) for g, v in zip([E, E, N, N], [E, C, N, N], strict=True)], (E, N, C), None)
+    m = score([judged(g, v) for g, v in zip([E, E, N, N], [E, C, N, N], strict=True)], (E, N, C), None)
     assert m["per_class"][C] == {"support": 0, "precision": 0.0, "recall": None, "f1": 0.0}
 
 

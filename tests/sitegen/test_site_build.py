@@ -241,7 +241,7 @@ def test_auroc_column_appears_only_when_runs_carry_it(tmp_path):
     samples = {run_id: run.samples() for run_id, run in board.runs.items()}
     view = board_view(board, samples, {}, "halubench-sample")
     assert "AUROC" not in [h["text"] for h in leaderboard_table(board, view)["headers"]]
-    board.frame["auroc"] = [0.875] + [None] * (len(board.frame) - 1)  # as the classifiers' frame has it
+    board.rows[0]["auroc"] = 0.875  # as a classifier's row has it
     table = leaderboard_table(board, view)
     column = [h["text"] for h in table["headers"]].index("AUROC")
     assert table["rows"][0]["cells"][column]["text"] == "87.5"

@@ -20,13 +20,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halubench.backends import JudgeRequest, JudgeSpec, OpenAIJudge, Reply, resolve_judge
+from halubench.backends import (
+    JudgeRequest,
+    JudgeSpec,
+    OpenAIJudge,
+    Reply,
+    RunCost,
+    resolve_judge,
+)
 from halubench.config import PromptRenderer, PromptTemplate
 from halubench.data import LoadedRows, Sample, TaskSpec, load_task, select
 from halubench.errors import DataError
-from halubench.results import write_run
+from halubench.results import RunSummary, write_run
 from halubench.run import RunResult, build_summary, now, row_record, task_template
-from halubench.scoring import scorer_for
+from halubench.scoring import SampleRecord, scorer_for
 
 PACK_DIR = Path(__file__).resolve().parent / "task_pack"
 # lm-eval models whose requests are chat messages sent to an OpenAI-compatible server.
@@ -193,7 +200,8 @@ def _import_task(
     template = task_template(task)
     renderer = PromptRenderer(template)
     logged = [(lm_task, row) for lm_task in lm_tasks for row in run.samples[lm_task]]
-    records, lm_correct = {}, {}
+    records: dict[str, SampleRecord] = {}
+    lm_correct = {}
     for lm_task, row in logged:
         sample = _sample(row, by_id, run, lm_task)
         messages = renderer.messages(sample.fields)
@@ -275,18 +283,19 @@ def _selection(population: Sequence[Sample], ids: set[str], task: TaskSpec) -> C
 
 def _summarize(
     run: LmEvalRun, task: TaskSpec, spec: JudgeSpec, endpoint: str | None, template: PromptTemplate,
-    loaded: LoadedRows, chosen: Chosen, records: list[dict[str, Any]], results_dir: Path,
-) -> dict[str, Any]:
-    """The summary a native run of these rows would have, scored by the task's own scorer."""
-    price = spec.settings.price_per_million
-    price_per_million = price.model_dump(exclude_unset=True) if price else None
+    loaded: LoadedRows, chosen: Chosen, records: list[SampleRecord], results_dir: Path,
+) -> RunSummary:
+    """The summary a native run of these rows would have, scored by the task's own scorer.
+
+    lm-eval logs no token counts, so the run's cost is unknown.
+    """
     return build_summary(
         task=task, judge=spec.name, judge_settings=spec.reply_settings(), public_settings=spec.public_settings(),
         endpoint_url=endpoint, dataset=loaded.provenance, rows_available=len(loaded.samples),
         limit=chosen.limit, seed=chosen.seed, domains=chosen.domains, template=template,
         default_template=task_template(task), records=records,
         metrics=scorer_for(task)(records, task, loaded.samples), excluded=loaded.excluded,
-        results_dir=results_dir, started_at=_started(run), price=price_per_million,
+        results_dir=results_dir, started_at=_started(run), cost=RunCost(None),
         extra_provenance={"lm_eval": lm_eval_provenance(run)},
     )
 
@@ -318,7 +327,7 @@ def _started(run: LmEvalRun) -> str:
 
 
 def _task_problems(
-    run: LmEvalRun, native: str, lm_tasks: Sequence[str], records: Mapping[str, dict[str, Any]],
+    run: LmEvalRun, native: str, lm_tasks: Sequence[str], records: Mapping[str, SampleRecord],
     lm_correct: Mapping[str, tuple[str, Any]],
 ) -> list[str]:
     """lm-eval's reported accuracy and unparsed rate per task against the re-scored rows."""

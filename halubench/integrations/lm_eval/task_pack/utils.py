@@ -19,7 +19,7 @@ from typing import Any
 from halubench.config import PromptRenderer
 from halubench.data import TaskSpec, load_task
 from halubench.run import task_template
-from halubench.scoring import Judged, parse_verdict, score
+from halubench.scoring import ScoredRow, parse_verdict, score
 
 # The native task a row stands for: RefChecker rows name theirs, HaluBench rows (hub or file) are this one.
 DEFAULT_TASK = "halubench"
@@ -51,8 +51,9 @@ def row_metrics(native: str, gold: str, reply: str | None) -> dict[str, float]:
     """One row scored by this project's parser and scoring: ``acc`` is 0 for a reply without verdict."""
     task = native_task(native)
     verdict = parse_verdict(reply, task.labels).verdict
-    status = "ok" if verdict is not None else "unparsed"
-    metrics = score([Judged(gold, verdict, status, {})], task.labels, task.positive_label)
+    row: ScoredRow = {"gold": gold, "verdict": verdict, "status": "ok" if verdict is not None else "unparsed",
+                      "groups": {}}
+    metrics = score([row], task.labels, task.positive_label)
     return {"acc": metrics["accuracy"], "unparsed": float(metrics["unparsed"])}
 
 

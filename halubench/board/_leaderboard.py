@@ -1,15 +1,18 @@
-"""The leaderboard as data: one pandas frame per task, measured runs and reported rows.
+"""The leaderboard as data: one board per task, a row per measured run and per reported row.
 
 Generic over tasks: the columns come from each summary's first breakdown
 (``by_domain`` for HaluBench, ``by_setting`` / ``by_responder`` for RefChecker)
-and its labels, never from a list of HaluBench's domains. The terminal report,
-the Markdown and CSV files and the static site all render these frames.
+and its labels, never from a list of HaluBench's domains. The rows are built
+once, in the board's order, and every view reads them as they are: the
+terminal report, the Markdown file and the static site; the CSV file is the
+one table made of them (``to_csv_frame``).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from halubench.board._reported import ReportedTable, load_reported
-from halubench.results import StoredRun
+from halubench.results import RunSummary, StoredRun, describe_failures, load_runs
 from halubench.scoring import macro_interval
 
 MEASURED, REPORTED = "measured", "reported"
@@ -29,9 +32,13 @@ TAIL_COLUMNS = (
     "unparsed_rate", "truncated_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model",
     "ensemble_of", "auroc",
 )
+# One row of a board, by column (HEAD_COLUMNS, GROUP_PARTS per group as ``acc:<group>``, TAIL_COLUMNS):
+# a dict, as the columns depend on the task's groups. A reported row lacks the figures a paper does
+# not give (CIs, rates, cost, latency, AUROC): read those with ``.get``. A run's figure may be None.
+BoardRow = dict[str, Any]
 
 
-def dataset_label(summary: dict[str, Any]) -> str:
+def dataset_label(summary: RunSummary) -> str:
     """Where the rows came from, short: hub id and revision, or file name and hash (no local paths)."""
     provenance = summary.get("provenance", {})
     dataset = provenance.get("dataset") or {}
@@ -61,23 +68,39 @@ def _rate(metrics: dict[str, Any], *keys: str) -> float | None:
 
 @dataclass
 class Leaderboard:
-    """One task's table: ``frame`` has a row per measured run and per reported row."""
+    """One task's table: a row per measured run and per reported row, in the board's order
+    (the main board, best first, then the runs measured differently)."""
 
     task: str
     breakdown: str | None
     groups: list[str]  # column order
     group_names: dict[str, str]  # group -> name shown (a paper's spelling when it has one)
     labels: list[str]
-    frame: pd.DataFrame
+    rows: list[BoardRow]
     reported: ReportedTable | None = None
     runs: dict[str, StoredRun] = field(default_factory=dict)  # run_id -> run
 
+    @property
+    def columns(self) -> list[str]:
+        return _columns(self.groups)
 
-def failures_text(summary: dict[str, Any]) -> str:
-    failures = summary.get("failures") or {}
-    count = sum(failures.values())
-    top = ", ".join(f"{reason} x{n}" for reason, n in list(failures.items())[:2])
-    return f"incomplete: {count} failed row{'s' if count != 1 else ''}" + (f" ({top})" if top else "")
+    def row(self, run_id: str) -> BoardRow:
+        """A measured run's row."""
+        return next(r for r in self.rows if r["run_id"] == run_id)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows as a pandas frame, one column per figure (for notebooks and the CSV file)."""
+        return pd.DataFrame(self.rows, columns=self.columns)
+
+
+def _columns(groups: list[str]) -> list[str]:
+    return [*HEAD_COLUMNS, *(f"{p}:{g}" for g in groups for p in GROUP_PARTS), *TAIL_COLUMNS]
+
+
+def _incomplete(summary: RunSummary) -> str:
+    rows, reasons = describe_failures(summary.get("failures") or {}, "failed row", shown=2, separator=", ")
+    return f"incomplete: {rows}" + (f" ({reasons})" if reasons else "")
 
 
 def comparable_set(runs: list[StoredRun]) -> tuple[set[str], dict[str, str]]:
@@ -91,7 +114,7 @@ def comparable_set(runs: list[StoredRun]) -> tuple[set[str], dict[str, str]]:
     apart: dict[str, str] = {}
     for run in runs:
         if not run.complete:
-            apart[run.run_id] = failures_text(run.summary)
+            apart[run.run_id] = _incomplete(run.summary)
         elif run.variant:
             apart[run.run_id] = "; ".join(run.variant)
     candidates = [r for r in runs if r.run_id not in apart]
@@ -106,7 +129,7 @@ def comparable_set(runs: list[StoredRun]) -> tuple[set[str], dict[str, str]]:
     return ranked, apart
 
 
-def _measured_row(run: StoredRun, groups: list[str], ranked: bool, apart: str | None) -> dict[str, Any]:
+def _measured_row(run: StoredRun, groups: list[str], ranked: bool, apart: str | None) -> BoardRow:
     summary = run.summary
     overall = summary["metrics"]["overall"]
     by_group = run.groups
@@ -150,7 +173,7 @@ def _measured_row(run: StoredRun, groups: list[str], ranked: bool, apart: str | 
     return row
 
 
-def _reported_row(table: ReportedTable, index: int, groups: list[str]) -> dict[str, Any]:
+def _reported_row(table: ReportedTable, index: int, groups: list[str]) -> BoardRow:
     reported = table.rows[index]
     row: dict[str, Any] = {
         "kind": REPORTED, "judge": reported.judge, "run_id": None, "config_id": None, "ranked": False,
@@ -203,20 +226,33 @@ def build_leaderboards(runs: list[StoredRun], reported: list[ReportedTable] | No
         for row in rows:
             key = row["run_id"] or f"reported:{row['judge']}"
             row["same_model"] = ", ".join(links.get(key, [])) or None
-        columns = [*HEAD_COLUMNS, *(f"{p}:{g}" for g in groups for p in GROUP_PARTS), *TAIL_COLUMNS]
-        frame = pd.DataFrame(rows, columns=columns)
-        score = "acc_macro" if breakdown else "acc_micro"
-        # The main board (ranked runs and the papers' reported rows) first, then runs measured differently.
-        frame["_apart"] = frame["apart"].notna()
-        frame = frame.sort_values(["_apart", score, "acc_micro"], ascending=[True, False, False],
-                                  na_position="last", kind="stable").drop(columns="_apart")
+        rows = _board_order(rows, "acc_macro" if breakdown else "acc_micro")
         boards.append(Leaderboard(
             task=task, breakdown=breakdown, groups=groups,
             group_names={g: (table.groups.get(g, g) if table else g) for g in groups},
-            labels=labels, frame=frame.reset_index(drop=True), reported=table,
-            runs={r.run_id: r for r in members},
+            labels=labels, rows=rows, reported=table, runs={r.run_id: r for r in members},
         ))
     return boards
+
+
+def leaderboards(
+    results_dir: str | Path = "results", *, tasks: str | Iterable[str] = (), reported: bool = True
+) -> list[Leaderboard]:
+    """One board per task (``halubench report``): only ``tasks`` when given, with the papers' figures
+    unless ``reported`` is False."""
+    boards = build_leaderboards(load_runs(Path(results_dir)), None if reported else [])
+    wanted = [tasks] if isinstance(tasks, str) else list(tasks)
+    return [b for b in boards if b.task in wanted] if wanted else boards
+
+
+def _board_order(rows: list[BoardRow], score: str) -> list[BoardRow]:
+    """The main board (ranked runs and the papers' reported rows) first, then runs measured
+    differently; each best first by ``score``, then micro accuracy; a row without a figure last."""
+    def descending(value: Any) -> tuple[bool, float]:
+        return (True, 0.0) if missing(value) else (False, -float(value))
+
+    return sorted(rows, key=lambda r: (r["apart"] is not None, descending(r.get(score)),
+                                       descending(r.get("acc_micro"))))
 
 
 def to_csv_frame(boards: list[Leaderboard]) -> pd.DataFrame:
