@@ -25,7 +25,7 @@ from halubench.backends._ratelimit import Sent, go_duration_s, read_limits
 from halubench.backends._registry import BACKENDS, Backend, build_judge, recorded_reply_settings
 from halubench.backends._resolve import resolve_judge
 from halubench.backends._retry import RetryPolicy, call_with_retries, classify_status, parse_retry_after
-from halubench.backends._settings import ApiSettings, JudgeSettings
+from halubench.backends._settings import CARD_KEYS, ApiSettings, JudgeSettings
 
 if TYPE_CHECKING:
     from halubench.backends._openai import OpenAIJudge
@@ -54,6 +54,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
+    "CARD_KEYS",
     "ApiJudge",
     "ApiSettings",
     "BACKENDS",

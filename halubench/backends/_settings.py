@@ -56,8 +56,8 @@ class Generation(BaseModel):
     extra_body: dict[str, Any] | None = None
 
 
-# Keys every judge file may carry that never change a reply or its status.
-CARD_KEYS = frozenset({"display_name", "provider", "weights", "parameters", "license", "url", "kind"})
+# The judge card: keys every judge file may carry that never change a reply or its status (in the card's order).
+CARD_KEYS = ("display_name", "provider", "weights", "parameters", "license", "url", "kind")
 
 
 NOT_REPLY_SETTINGS = frozenset({"description", "price_per_million", "retry", *CARD_KEYS})

@@ -1,7 +1,7 @@
 """Judge cards: who made a judge, whether its weights are open, how big it is, what it is.
 
 The card keys live in the judge files beside the reply settings but never change
-a reply (``judge_spec.NOT_REPLY_SETTINGS``). A card is read from the run's own
+a reply (``halubench.backends.CARD_KEYS``). A card is read from the run's own
 record of its judge settings first (what was actually run, including judges
 from ``--include-path`` folders the site builder may not see), then from the
 judge file of the same name; an ad-hoc judge (``openai:gpt-4o``) has no card
@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from halubench.backends import CARD_KEYS
 from halubench.config import Definition, discover
 
-CARD_KEYS = ("display_name", "provider", "weights", "parameters", "license", "url", "kind")
 KINDS = {"llm": "LLM", "fine-tuned": "fine-tuned judge", "classifier": "classifier", "baseline": "baseline"}
 WEIGHTS = {"open": "open weights", "closed": "closed weights", "none": "no weights"}
 
