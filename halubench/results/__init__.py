@@ -16,8 +16,8 @@ from halubench.results._files import (
     write_run,
 )
 from halubench.results._refresh_state import PublishedState, describe_change, read_state
-from halubench.results._run_summary import RunSummary, RunUsage
 from halubench.results._stored_run import StoredRun, breakdowns, first_breakdown, load_runs, read_run, runs_under
+from halubench.results._summary_types import RunSummary, RunUsage
 
 __all__ = [
     "FORMAT",

@@ -40,7 +40,7 @@ from halubench._atomic_io import atomic_write
 from halubench.backends import recorded_reply_settings
 from halubench.config import config_id, dataset_identity, endpoint_info, run_config, selection_identity
 from halubench.errors import DataError
-from halubench.results._run_summary import RunSummary
+from halubench.results._summary_types import RunSummary
 from halubench.scoring import SampleRecord
 
 FORMAT = "halubench-results/2"

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from halubench.errors import DataError
 from halubench.results._files import FORMAT, FORMAT_V1, load_samples, slug, upgrade_v1
-from halubench.results._run_summary import RunSummary
+from halubench.results._summary_types import RunSummary
 from halubench.scoring import SampleRecord
 
 

@@ -9,8 +9,8 @@ from halubench.scoring._intervals import Z95, clustered_wilson_interval, macro_i
 from halubench.scoring._metrics import STATUSES, score, score_run
 from halubench.scoring._paired_tests import EXACT_BELOW, McNemar, binomial_two_sided_half, chi2_1_sf, mcnemar
 from halubench.scoring._rank_ranges import ALPHA, RANK_RANGE_METHOD, RankRange, better_pairs, holm, rank_ranges
-from halubench.scoring._records import SampleRecord, ScoredRow
 from halubench.scoring._refchecker_agreement import agreement
+from halubench.scoring._sample_record import SampleRecord, ScoredRow
 from halubench.scoring._task_scorers import SCORERS, scorer_for
 from halubench.scoring._verdicts import parse_verdict
 

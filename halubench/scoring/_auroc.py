@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from halubench.scoring._intervals import Z95
-from halubench.scoring._records import SampleRecord
+from halubench.scoring._sample_record import SampleRecord
 
 BOOTSTRAP_RESAMPLES = 1000
 

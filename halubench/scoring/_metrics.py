@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from halubench.scoring._intervals import clustered_wilson_interval, wilson_interval
-from halubench.scoring._records import ScoredRow
+from halubench.scoring._sample_record import ScoredRow
 
 STATUSES = ("ok", "unparsed", "truncated", "error", "too_long")
 NO_VERDICT = "none"  # confusion-matrix column for rows without a verdict

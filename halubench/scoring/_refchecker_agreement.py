@@ -24,7 +24,7 @@ import pandas as pd
 
 from halubench.data.refchecker import RESPONDERS
 from halubench.scoring._metrics import score
-from halubench.scoring._records import SampleRecord, ScoredRow
+from halubench.scoring._sample_record import SampleRecord, ScoredRow
 
 PAPER_RESPONDERS = tuple(r for r in RESPONDERS if r != "davinci001")
 CLASSES = ("factual", "non-factual")

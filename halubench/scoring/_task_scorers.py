@@ -16,7 +16,7 @@ from halubench.data import Sample, TaskSpec
 from halubench.errors import ConfigError
 from halubench.scoring._auroc import add_ranking_metrics
 from halubench.scoring._metrics import score_run
-from halubench.scoring._records import SampleRecord
+from halubench.scoring._sample_record import SampleRecord
 
 Records = Sequence[SampleRecord]
 Scorer = Callable[[Records, TaskSpec, Sequence[Sample]], dict[str, Any]]
