@@ -4,7 +4,17 @@
 from __future__ import annotations
 
 from halubench.board._compare import Comparison, compare, compare_runs, resolve_run
-from halubench.board._contested import AGREE, CONTESTED_RULE, FLOOR, Contested, StrongRun, find_contested
+from halubench.board._contested import (
+    AGREE,
+    CONTESTED_RULE,
+    FLOOR,
+    Contested,
+    ContestedRow,
+    Details,
+    StrongRun,
+    Vote,
+    find_contested,
+)
 from halubench.board._ensemble import WEIGHTED_VARIANT, build_ensemble, check_members, combine, weight
 from halubench.board._judge_cards import JudgeCard, card_for, card_for_reported, judge_definitions, kinds_present
 from halubench.board._leaderboard import (
@@ -22,7 +32,6 @@ from halubench.board._leaderboard import (
 )
 from halubench.board._reported import ReportedRow, ReportedTable, load_reported, read_reported
 from halubench.board._stats import (
-    Samples,
     board_contested,
     board_rank_ranges,
     board_score,
@@ -30,6 +39,7 @@ from halubench.board._stats import (
     harness_versions,
     ranked_rows,
 )
+from halubench.board._verdicts import RunVerdicts, Verdicts, run_verdicts
 
 __all__ = [
     "CONTESTED_RULE",
@@ -37,6 +47,8 @@ __all__ = [
     "BoardRow",
     "Comparison",
     "Contested",
+    "ContestedRow",
+    "Details",
     "FLOOR",
     "HEAD_COLUMNS",
     "JudgeCard",
@@ -45,8 +57,10 @@ __all__ = [
     "REPORTED",
     "ReportedRow",
     "ReportedTable",
-    "Samples",
+    "RunVerdicts",
     "StrongRun",
+    "Verdicts",
+    "Vote",
     "WEIGHTED_VARIANT",
     "board_contested",
     "board_rank_ranges",
@@ -70,6 +84,7 @@ __all__ = [
     "leaderboards",
     "load_reported",
     "ranked_rows",
+    "run_verdicts",
     "read_reported",
     "resolve_run",
     "to_csv_frame",

@@ -15,11 +15,12 @@ The rule, kept here and printed on the site:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from halubench.scoring import SampleRecord
+from halubench.board._verdicts import RunVerdicts, Verdicts
+from halubench.scoring import STATUSES
 
 STRONG = 4
 AGREE = 3
@@ -27,16 +28,17 @@ FLOOR = 0.70
 CONTESTED_RULE = (f"a row is contested when at least {AGREE} of the task's {STRONG} best measured judges "
         f"(by the board's score, each at or above {FLOOR:.0%}) gave a verdict other than the gold label; "
         "a missing verdict counts as no vote")
+# run id, positions of rows in that run -> per row its texts and the judge's reasoning (or raw reply)
+Details = Callable[[str, Sequence[int]], Sequence[tuple[dict[str, Any], str | None]]]
 
 
 @dataclass(frozen=True)
 class StrongRun:
-    """A strong judge's run: its id, the name shown, its score and its samples."""
+    """A judge's run that may count as strong: its id, the name shown and its score."""
 
     run_id: str
     name: str
     score: float
-    samples: Sequence[SampleRecord]
 
 
 @dataclass(frozen=True)
@@ -80,32 +82,44 @@ def strong_runs(candidates: Sequence[StrongRun]) -> list[StrongRun]:
     return ranked[:STRONG]
 
 
-def _reasoning(sample: SampleRecord) -> str | None:
-    reasoning = sample.get("reasoning")
-    if reasoning is None or isinstance(reasoning, str):
-        return reasoning or sample.get("raw")
-    return "\n".join(map(str, reasoning)) if isinstance(reasoning, list) else str(reasoning)
+def find_contested(candidates: Sequence[StrongRun], breakdown: str | None, verdicts: Verdicts,
+                   details: Details | None = None) -> Contested:
+    """Apply the rule to a task's measured runs (``candidates``: every run that may count as strong).
 
-
-def find_contested(candidates: Sequence[StrongRun], breakdown: str | None) -> Contested:
-    """Apply the rule to a task's measured runs (``candidates``: every run that may count as strong)."""
+    Only the strong runs' verdicts are read. With ``details``, each contested row carries its texts
+    and each vote the judge's reasoning (the site shows them); without, rows are counted only.
+    """
     strong = strong_runs(candidates)
-    # The result keeps the strong judges' names and scores, not their samples (a build holds many).
-    result = Contested(breakdown, [replace(run, samples=()) for run in strong])
+    result = Contested(breakdown, strong)
     if len(strong) < AGREE:
         return result
-    by_id: dict[str, list[tuple[StrongRun, SampleRecord]]] = {}
+    columns = {run.run_id: verdicts(run.run_id) for run in strong}
+    by_id: dict[str, list[tuple[StrongRun, RunVerdicts, int]]] = {}
     for run in strong:
-        for sample in run.samples:
-            by_id.setdefault(sample["id"], []).append((run, sample))
+        for position, row_id in enumerate(columns[run.run_id].ids):
+            by_id.setdefault(row_id, []).append((run, columns[run.run_id], position))
+    found: list[tuple[str, list[tuple[StrongRun, RunVerdicts, int]]]] = []
     for row_id, judged in by_id.items():
-        first = judged[0][1]
-        votes = [Vote(run.run_id, run.name, s.get("verdict"), s.get("status", "ok"), _reasoning(s))
-                 for run, s in judged]
-        row = ContestedRow(row_id, str((first.get("groups") or {}).get(breakdown, "") if breakdown else ""),
-                           first["gold"], first.get("fields") or {}, votes)
-        if row.against >= AGREE:
-            result.groups.setdefault(row.group, []).append(row)
+        first, at = judged[0][1], judged[0][2]
+        gold = first.gold[at]
+        # Gold labels are compared by name: each run numbers its own extra labels.
+        against = sum((label := c.verdict_label(p)) is not None and label != first.labels[gold]
+                      for _, c, p in judged)
+        if against >= AGREE:
+            found.append((row_id, judged))
+    wanted: dict[str, list[int]] = {}
+    for _, judged in found:
+        for run, _, position in judged:
+            wanted.setdefault(run.run_id, []).append(position)
+    read = {run_id: dict(zip(positions, details(run_id, positions), strict=True)) if details else {}
+            for run_id, positions in wanted.items()}
+    for row_id, judged in found:
+        first_run, first, at = judged[0]
+        fields = read[first_run.run_id][at][0] if details else {}
+        votes = [Vote(run.run_id, run.name, c.verdict_label(p), STATUSES[c.status[p]],
+                      read[run.run_id][p][1] if details else None) for run, c, p in judged]
+        row = ContestedRow(row_id, first.groups[first.group[at]], first.labels[first.gold[at]], fields, votes)
+        result.groups.setdefault(row.group, []).append(row)
     result.groups = {g: sorted(rows, key=lambda r: r.id)
                      for g, rows in sorted(result.groups.items(), key=lambda item: (item[0].lower(), item[0]))}
     return result

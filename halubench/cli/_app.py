@@ -370,19 +370,28 @@ def ensemble(
 SiteOut = Annotated[Path, _opt("--out", help="Folder for the site (replaced if an earlier build made it).")]
 
 
+SiteJobs = Annotated[int | None, _opt("--jobs", help="Worker processes for runs to rebuild (default: one per core).")]
+
+
 @app.command()
 def site(
     results_dir: ResultsIn = Path("results"),
     out: SiteOut = Path("site"),
     no_reported: NoReported = False,
+    jobs: SiteJobs = None,
 ) -> None:
-    """Write the static leaderboard site: tables, one page per run, a sample explorer."""
+    """Write the static leaderboard site: tables, one page per run, a sample explorer.
+
+    Only what changed is rewritten: a run whose results did not change is not read again.
+    """
     from halubench.sitegen import build_site
 
-    built = build_site(results_dir, out, [] if no_reported else None)
+    built = build_site(results_dir, out, [] if no_reported else None, jobs)
     leaderboard = built.pages["index.html"]
+    changes = (f"{len(built.written)} files written, {len(built.removed)} removed, {len(built.remade)} runs remade"
+               if built.changed else "nothing changed")
     console.print(f"site: {built.runs} runs, {len(built.pages)} pages, {built.total_bytes / 1e6:.1f} MB "
-                  f"(leaderboard page {leaderboard / 1024:.0f} KiB) -> {out / 'index.html'}")
+                  f"(leaderboard page {leaderboard / 1024:.0f} KiB); {changes} -> {out / 'index.html'}")
 
 
 ConfigFile = Annotated[Path, _opt("--config", help="The board's tasks and judges (YAML).")]

@@ -32,7 +32,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,7 @@ def _texts_path(summary_path: Path, summary: RunSummary) -> Path:
 
 
 def fields_key(fields: dict[str, Any]) -> str:
+    """The key of a row's texts in the task's texts file: the start of the sha256 of their canonical JSON."""
     canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
 
@@ -124,6 +125,19 @@ def _read_texts(path: Path) -> dict[str, dict[str, Any]]:
         _texts_cache.clear()
         _texts_cache[key] = {line["sha256"]: line["fields"] for line in lines}
     return _texts_cache[key]
+
+
+def iter_texts(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A texts file's ``(key, fields)`` lines in file order, one at a time (none when it does not exist)."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    with handle:
+        for line in handle:
+            if line.strip():
+                text = json.loads(line)
+                yield text["sha256"], text["fields"]
 
 
 def _store_texts(path: Path, samples: list[SampleRecord]) -> list[dict[str, Any]]:
@@ -200,6 +214,21 @@ def upgrade_v1(summary: dict[str, Any]) -> RunSummary:
         "failures": {"failed calls (format 1 kept no reasons)": overall["errors"]} if overall.get("errors") else {},
         "endpoint": endpoint,
     }
+
+
+def texts_path(summary_path: Path, summary: RunSummary) -> Path | None:
+    """The texts file a run's samples point into; None for a run that keeps its texts inline (written
+    before texts were stored once per task)."""
+    return _texts_path(summary_path, summary) if summary.get("texts_file") else None
+
+
+def iter_stored_samples(summary_path: Path, summary: RunSummary) -> Iterator[dict[str, Any]]:
+    """A run's samples lines as stored, one at a time: texts stay a key (``fields_sha256``) into the
+    task's texts file, so a reader that needs few texts (or none) holds none of them."""
+    with (summary_path.parent / summary["samples_file"]).open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
 
 
 def load_samples(summary_path: Path, summary: RunSummary) -> list[SampleRecord]:

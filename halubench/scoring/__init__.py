@@ -8,7 +8,16 @@ from halubench.scoring._auroc import add_ranking_metrics, auroc_delong, ranking,
 from halubench.scoring._intervals import Z95, clustered_wilson_interval, macro_interval, wilson_interval
 from halubench.scoring._metrics import STATUSES, score, score_run
 from halubench.scoring._paired_tests import EXACT_BELOW, McNemar, binomial_two_sided_half, chi2_1_sf, mcnemar
-from halubench.scoring._rank_ranges import ALPHA, RANK_RANGE_METHOD, RankRange, better_pairs, holm, rank_ranges
+from halubench.scoring._rank_ranges import (
+    ALPHA,
+    RANK_RANGE_METHOD,
+    RankRange,
+    RowMarks,
+    better_pairs,
+    holm,
+    marks_by_id,
+    rank_ranges,
+)
 from halubench.scoring._refchecker_agreement import agreement
 from halubench.scoring._sample_record import SampleRecord, ScoredRow
 from halubench.scoring._task_scorers import SCORERS, scorer_for
@@ -20,6 +29,7 @@ __all__ = [
     "RANK_RANGE_METHOD",
     "McNemar",
     "RankRange",
+    "RowMarks",
     "SCORERS",
     "STATUSES",
     "SampleRecord",
@@ -34,6 +44,7 @@ __all__ = [
     "clustered_wilson_interval",
     "holm",
     "macro_interval",
+    "marks_by_id",
     "mcnemar",
     "parse_verdict",
     "rank_ranges",

@@ -1,7 +1,8 @@
 """What the site shows about one board beyond its rows: cards, ranks, charts, contested rows, facts.
 
-Computed once per board from its runs' samples, which the build loads once
-and shares with the explorer data.
+Computed once per board from its runs' verdicts (``RunVerdicts``, read back
+from the runs' explorer indexes), never from their replies: only the contested
+rows' texts and reasoning are read, through ``details``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from dataclasses import dataclass, field
 from halubench.board import (
     REPORTED,
     Contested,
+    Details,
     JudgeCard,
     Leaderboard,
-    Samples,
+    Verdicts,
     board_contested,
     board_rank_ranges,
     board_score,
@@ -26,7 +28,7 @@ from halubench.board import (
 )
 from halubench.config import Definition
 from halubench.scoring import RankRange
-from halubench.sitegen._charts import Point, tradeoff_chart
+from halubench.sitegen._charts import Point
 
 TRADEOFFS = (  # (file suffix, board column, axis label, what a run lacks when it is not shown)
     ("cost", "cost_per_1000_usd", "cost per 1,000 judgments, USD (log scale)", "a cost figure"),
@@ -38,7 +40,9 @@ TRADEOFFS = (  # (file suffix, board column, axis label, what a run lacks when i
 class Tradeoff:
     name: str  # file suffix: cost or latency
     file: str  # SVG file name, beside index.html under charts/
-    svg: str
+    points: list[Point]
+    label: str  # the x axis
+    chance: float | None
     shown: int
     left_out: int
     what: str
@@ -77,20 +81,28 @@ def _tradeoffs(board: Leaderboard, cards: dict[str, JudgeCard], task_slug: str) 
             points.append(Point(r["judge"] if reported else cards[r["run_id"]].display_name, float(r[column]),
                                 score, None if missing(low) else low, None if missing(high) else high, reported))
         if points:
-            made.append(Tradeoff(name, f"{task_slug}-{name}.svg", tradeoff_chart(points, label, chance(board)),
+            made.append(Tradeoff(name, f"{task_slug}-{name}.svg", points, label, chance(board),
                                  len(points), len(rows) - len(points), what))
     return made
 
 
-def board_view(board: Leaderboard, samples: Samples, files: dict[str, Definition], task_slug: str) -> BoardView:
-    cards = {run_id: card_for(run.judge, (run.summary.get("provenance") or {}).get("judge"), files)
-             for run_id, run in board.runs.items()}
+def measured_cards(board: Leaderboard, files: dict[str, Definition]) -> dict[str, JudgeCard]:
+    """The card of each measured run of a board, by run id."""
+    return {run_id: card_for(run.judge, (run.summary.get("provenance") or {}).get("judge"), files)
+            for run_id, run in board.runs.items()}
+
+
+def board_view(board: Leaderboard, verdicts: Verdicts, files: dict[str, Definition], task_slug: str,
+               details: Details | None = None) -> BoardView:
+    """``verdicts``: a run id's verdicts; ``details``: texts and reasoning of contested rows (see
+    ``halubench.board.find_contested``)."""
+    cards = measured_cards(board, files)
     reported = {row.judge: card_for_reported(row.judge, row.matches, files)
                 for row in (board.reported.rows if board.reported else [])}
     ranked = ranked_rows(board)
     return BoardView(
-        cards=cards, reported_cards=reported, ranks=board_rank_ranges(board, samples),
-        contested=board_contested(board, samples, lambda run_id: cards[run_id].display_name),
+        cards=cards, reported_cards=reported, ranks=board_rank_ranges(board, verdicts),
+        contested=board_contested(board, verdicts, lambda run_id: cards[run_id].display_name, details),
         tradeoffs=_tradeoffs(board, cards, task_slug), data_changed=data_changed(board),
         harness_versions=harness_versions(board),
         datasets=sorted({str(r["data"]) for r in ranked}),

@@ -1,147 +1,325 @@
-"""Sample-explorer data as small JavaScript shards, so a 15,000-row run stays light.
+"""Sample-explorer and row-view data: per run an index and reply shards, per task texts and a row index.
 
-Per run, ``index.js`` holds what the filters need for every row (id, group,
-gold, verdict, status) as small integers; the texts and the judge's replies are
-in shards that the explorer loads only for the page being shown. The texts
-(question, passage, answer) are the same for every judge of a task, so they are
-stored once per task and each run points into that store.
+Per run, ``index.js`` holds what the filters need for every row as columns of
+small integers (gold, verdict, status, text position, group per breakdown) and
+the row ids; the judge's replies are in shards of ``REPLY_SHARD_ROWS`` rows
+that the explorer loads only for the page being shown. The texts (question,
+passage, answer) are the same for every judge of a task, so they are stored
+once per task, in the order of the task's texts file (``TextTable``), and each
+run's index points into them by position: appending texts never moves one, so
+a run's data stays valid while other runs bring new rows.
 
-Each file is one call, ``halubenchData.put("<key>", <JSON>)``: a script tag can
-load it from ``file://``, where ``fetch()`` of a local file is refused.
+A run's index is also what the build reads back, instead of the run's samples,
+for the figures across runs (``RunVerdicts``): an unchanged run is never read
+from the results again. Every file is written with ``halubench.sitegen``'s data
+encoding (``_data_files``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from halubench.scoring import STATUSES, SampleRecord
+from halubench.board import RunVerdicts
+from halubench.errors import DataError
+from halubench.results import fields_key, iter_texts
+from halubench.scoring import STATUSES
+from halubench.sitegen._data_files import decode, encode
+from halubench.sitegen._site_files import FileStates, SiteFiles, file_sha256, fingerprint
 
 TEXT_SHARD_ROWS = 100  # texts are long (passages): small shards
 REPLY_SHARD_ROWS = 250
+_KEY_LINE = re.compile(r'\{"sha256": "([0-9a-f]+)", "fields": ')  # as results' write_run writes a texts line
 
 
-def write_js(path: Path, key: str, value: Any) -> int:
-    """Write one data file; returns its size in bytes."""
-    payload = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    body = f"halubenchData.put({json.dumps(key)},{payload});\n".encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(body)
-    return len(body)
+def shard_name(position: int, rows: int) -> str:
+    return f"{position // rows:05d}"
 
 
-class TextStore:
-    """The texts of one task's rows, each stored once whatever the number of judges."""
+class TextTable:
+    """The texts of one task's rows, each once, numbered: the lines of the task's texts files in order,
+    then texts that runs written before texts were shared keep inline (sorted by key)."""
 
-    def __init__(self) -> None:
-        self.rows: list[dict[str, str]] = []
-        self._positions: dict[str, list[int]] = {}
+    def __init__(self, files: Sequence[Path], inline: Mapping[str, dict[str, Any]]):
+        self.files = list(files)
+        self._inline = inline
 
-    def position(self, sample_id: str, fields: dict[str, str]) -> int:
-        """Where this row's texts are; rows with the same id but other texts get their own place."""
-        places = self._positions.setdefault(sample_id, [])
-        for place in places:
-            if self.rows[place] == fields:
-                return place
-        places.append(len(self.rows))
-        self.rows.append(fields)
-        return places[-1]
+    @functools.cached_property
+    def positions(self) -> dict[str, int]:
+        """Text key -> position; read (keys only) the first time a run's data is made."""
+        positions: dict[str, int] = {}
+        lines = 0  # a key seen twice keeps its first place; the later line's place stays empty
+        for path in self.files:
+            for key in _keys(path):
+                positions.setdefault(key, lines)
+                lines += 1
+        for key in sorted(self._inline):
+            if key not in positions:
+                positions[key] = lines
+                lines += 1
+        return positions
 
-    def write(self, folder: Path, key_prefix: str) -> int:
-        written = 0
-        for start in range(0, len(self.rows), TEXT_SHARD_ROWS):
-            name = f"{start // TEXT_SHARD_ROWS:05d}"
-            written += write_js(folder / f"{name}.js", f"{key_prefix}/{name}",
-                                self.rows[start:start + TEXT_SHARD_ROWS])
-        return written
+    @property
+    def inline_keys(self) -> list[str]:
+        return sorted(self._inline)
+
+    def rows(self) -> Iterator[dict[str, Any] | None]:
+        """Every text in position order (None for a key seen twice: its first place holds it)."""
+        seen: set[str] = set()
+        for path in self.files:
+            for key, fields in iter_texts(path):
+                yield None if key in seen else fields
+                seen.add(key)
+        for key in sorted(self._inline):
+            if key not in seen:
+                yield self._inline[key]
+                seen.add(key)
+
+    def lineage(self, states: FileStates, before: Mapping[str, Any] | None) -> tuple[list[Any], str]:
+        """The texts files' state, and a token that stays the same while the files only grow at the end
+        (no text moves): the runs' indexes, which point into the table by position, stay valid."""
+        state = [[str(p), states.size(p), states.sha256(p)] for p in self.files]
+        if before and _appended(before.get("state") or [], state):
+            return state, str(before["lineage"])
+        return state, fingerprint(state)
 
 
-def _reply(sample: SampleRecord) -> list[str | None]:
+def _keys(path: Path) -> Iterator[str]:
+    """A texts file's keys in order, without parsing each line's texts."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    with handle:
+        for line in handle:
+            match = _KEY_LINE.match(line)
+            if match:
+                yield match.group(1)
+            elif line.strip():
+                yield json.loads(line)["sha256"]
+
+
+def _appended(before: list[Any], now: list[Any]) -> bool:
+    """Whether ``now``'s files are ``before``'s, the last one perhaps grown at its end."""
+    if [p for p, *_ in before] != [p for p, *_ in now] or not now:
+        return False
+    if before[:-1] != now[:-1]:
+        return False
+    (path, size, sha), (_, new_size, new_sha) = before[-1], now[-1]
+    return sha == new_sha or (new_size > size and file_sha256(Path(path), size) == sha)
+
+
+def write_texts(table: TextTable, files: SiteFiles, folder: str) -> int:
+    """The task's text shards (``<folder>/00000.js``...); returns bytes written."""
+    written, chunk, start = 0, [], 0
+    for fields in table.rows():
+        chunk.append(fields)
+        if len(chunk) == TEXT_SHARD_ROWS:
+            written += _put_texts(files, folder, start, chunk)
+            start, chunk = start + len(chunk), []
+    if chunk:
+        written += _put_texts(files, folder, start, chunk)
+    return written
+
+
+def _put_texts(files: SiteFiles, folder: str, start: int, chunk: list[Any]) -> int:
+    name = shard_name(start, TEXT_SHARD_ROWS)
+    return files.put(f"data/{folder}/{name}.js", encode(f"{folder}/{name}", chunk))
+
+
+def _reply(sample: Mapping[str, Any]) -> list[str | None]:
     """Reasoning, raw reply and error: the raw text only where the reasoning does not stand for it."""
     reasoning = sample.get("reasoning")
-    if reasoning is not None and not isinstance(reasoning, str):
+    if isinstance(reasoning, list):  # an older results file
+        reasoning = "\n".join(map(str, reasoning))
+    elif reasoning is not None and not isinstance(reasoning, str):
         reasoning = json.dumps(reasoning, ensure_ascii=False)
     raw = sample.get("raw") if sample.get("status") != "ok" or not reasoning else None
     return [reasoning, raw, sample.get("error")]
 
 
+def _sorted_groups(names: Iterable[str]) -> list[str]:
+    return sorted(names, key=lambda g: (g.lower(), g))
+
+
+@dataclass
+class RunData:
+    """What writing a run's explorer data gives back: its index, and the scores of its rows (ROC)."""
+
+    index: dict[str, Any]
+    scored: list[tuple[str, float]] = field(default_factory=list)  # (gold, score) of rows with a score
+    data_bytes: int = 0
+
+
 def write_run_data(
-    samples: list[SampleRecord],
+    samples: Iterable[Mapping[str, Any]],
     breakdowns: list[str],
     labels: list[str],
-    store: TextStore,
-    folder: Path,
-    key_prefix: str,
+    positions: Mapping[str, int],
+    files: SiteFiles,
+    key: str,
     texts_key: str,
-) -> int:
-    """The index and reply shards of one run; texts go to ``store``. Returns bytes written.
+    source: Path,
+) -> RunData:
+    """A run's index and reply shards, its samples (as stored: texts by key) read once, in order.
 
-    An index row is ``[id, gold, verdict (-1: none), status, text position, group per breakdown...]``,
-    the labels, statuses and groups as positions in the index's lists.
+    The index: ``ids``, then columns of positions: ``gold`` and ``verdict`` (-1: none) in ``labels``,
+    ``status`` in ``statuses``, ``text`` in the task's texts, ``group`` (one column per breakdown) in
+    that breakdown's ``groups``. ``source``: the samples file, for messages.
     """
-    def group(sample: SampleRecord, breakdown: str) -> str:
-        return str((sample.get("groups") or {}).get(breakdown, ""))
-
-    groups = [sorted({group(s, b) for s in samples}, key=lambda g: (g.lower(), g)) for b in breakdowns]
-    group_at = [{g: i for i, g in enumerate(names)} for names in groups]
-    labels = [*labels, *sorted({s["gold"] for s in samples} - set(labels))]
-    label_at = {label: i for i, label in enumerate(labels)}
-    status_at = {status: i for i, status in enumerate(STATUSES)}
-    rows = []
+    ids: list[str] = []
+    gold_names: list[str] = []
+    verdict_names: list[str | None] = []
+    status: list[int] = []
+    text: list[int] = []
+    group_names: list[list[str]] = [[] for _ in breakdowns]
+    status_at = {s: i for i, s in enumerate(STATUSES)}
+    data = RunData({})
+    chunk: list[list[str | None]] = []
     for sample in samples:
-        verdict = sample.get("verdict")
-        rows.append([
-            sample["id"], label_at[sample["gold"]],
-            label_at.get(verdict, -1) if verdict is not None else -1,
-            status_at.get(sample.get("status"), status_at["error"]),
-            store.position(sample["id"], sample.get("fields") or {}),
-            *(group_at[i][group(sample, b)] for i, b in enumerate(breakdowns)),
-        ])
-    index = {
-        "breakdowns": [{"name": b, "groups": g} for b, g in zip(breakdowns, groups, strict=True)],
-        "labels": labels, "statuses": list(STATUSES), "rows": rows,
+        ids.append(sample["id"])
+        gold_names.append(sample["gold"])
+        verdict_names.append(sample.get("verdict"))
+        status.append(status_at.get(sample.get("status") or "ok", status_at["error"]))
+        text_key = sample.get("fields_sha256") or fields_key(sample.get("fields") or {})
+        if text_key not in positions:
+            raise DataError(f"{source}: row {sample['id']}: its texts ({text_key}) are missing from the task's "
+                            "texts file; restore that file from the results' history")
+        text.append(positions[text_key])
+        groups = sample.get("groups") or {}
+        for column, breakdown in zip(group_names, breakdowns, strict=True):
+            column.append(str(groups.get(breakdown, "")))
+        if sample.get("score") is not None:
+            data.scored.append((sample["gold"], sample["score"]))
+        chunk.append(_reply(sample))
+        if len(chunk) == REPLY_SHARD_ROWS:
+            data.data_bytes += _put_replies(files, key, len(ids) - len(chunk), chunk)
+            chunk = []
+    if chunk:
+        data.data_bytes += _put_replies(files, key, len(ids) - len(chunk), chunk)
+    labels = [*labels, *sorted(set(gold_names) - set(labels))]
+    label_at = {label: i for i, label in enumerate(labels)}
+    groups_of = [_sorted_groups(set(column)) for column in group_names]
+    group_at = [{g: i for i, g in enumerate(names)} for names in groups_of]
+    data.index = {
+        "breakdowns": [{"name": b, "groups": g} for b, g in zip(breakdowns, groups_of, strict=True)],
+        "labels": labels, "statuses": list(STATUSES), "ids": ids,
+        "gold": [label_at[g] for g in gold_names],
+        "verdict": [label_at.get(v, -1) if v is not None else -1 for v in verdict_names],
+        "status": status, "text": text,
+        "group": [[at[g] for g in column] for at, column in zip(group_at, group_names, strict=True)],
         "texts": texts_key, "textShardRows": TEXT_SHARD_ROWS, "replyShardRows": REPLY_SHARD_ROWS,
     }
-    written = write_js(folder / "index.js", f"{key_prefix}/index", index)
-    for start in range(0, len(samples), REPLY_SHARD_ROWS):
-        name = f"r{start // REPLY_SHARD_ROWS:05d}"
-        chunk = [_reply(s) for s in samples[start:start + REPLY_SHARD_ROWS]]
-        written += write_js(folder / f"{name}.js", f"{key_prefix}/{name}", chunk)
-    return written
+    data.data_bytes += files.put(f"data/{key}/index.js", encode(f"{key}/index", data.index))
+    return data
+
+
+def _put_replies(files: SiteFiles, key: str, start: int, chunk: list[list[str | None]]) -> int:
+    name = "r" + shard_name(start, REPLY_SHARD_ROWS)
+    return files.put(f"data/{key}/{name}.js", encode(f"{key}/{name}", chunk))
+
+
+def read_index(files: SiteFiles, key: str) -> dict[str, Any]:
+    """A run's index as this build holds it (written now or kept from the previous build)."""
+    return decode(files.read(f"data/{key}/index.js"))[1]
+
+
+def verdicts_of(index: Mapping[str, Any], breakdown: str | None) -> RunVerdicts:
+    """A run's verdicts read from its explorer index, grouped by the board's breakdown."""
+    names = [b["name"] for b in index["breakdowns"]]
+    if breakdown in names:
+        at = names.index(breakdown)
+        groups, group = index["breakdowns"][at]["groups"], index["group"][at]
+    else:
+        groups, group = [""], [0] * len(index["ids"])
+    return RunVerdicts(index["ids"], index["labels"], index["gold"], index["verdict"], index["status"],
+                       groups, group)
+
+
+class ShardReader:
+    """Texts and replies of a few rows, read back from this build's shards (the contested page)."""
+
+    def __init__(self, files: SiteFiles, keys: Mapping[str, str], indexes: Mapping[str, Mapping[str, Any]],
+                 texts_key: str):
+        self.files, self.keys, self.indexes, self.texts_key = files, keys, indexes, texts_key
+        self._shards: dict[str, Any] = {}
+
+    def _shard(self, key: str) -> Any:
+        if key not in self._shards:
+            self._shards[key] = decode(self.files.read(f"data/{key}.js"))[1]
+        return self._shards[key]
+
+    def __call__(self, run_id: str, positions: Sequence[int]) -> list[tuple[dict[str, Any], str | None]]:
+        key, index = self.keys[run_id], self.indexes[run_id]
+        found = []
+        for position in positions:
+            text_at = index["text"][position]
+            texts = self._shard(f"{self.texts_key}/{shard_name(text_at, TEXT_SHARD_ROWS)}")
+            reply = self._shard(f"{key}/r{shard_name(position, REPLY_SHARD_ROWS)}")[position % REPLY_SHARD_ROWS]
+            found.append((texts[text_at % TEXT_SHARD_ROWS] or {}, reply[0] or reply[1]))
+        return found
 
 
 def write_rows_index(
-    runs: list[tuple[str, str, str, list[SampleRecord]]],
+    runs: list[tuple[str, str, str, Mapping[str, Any]]],
     labels: list[str],
-    store: TextStore,
-    path: Path,
+    files: SiteFiles,
     key: str,
     texts_key: str,
 ) -> int:
     """The row view's index of a task: per row id, where each run's verdict and reply are.
 
-    ``runs`` holds ``(data key, name shown, run page, samples)``. A row is
-    ``[id, gold, text position, then per run: reply position (-1: not judged),
-    verdict (-1: none), status]``; replies stay in the runs' own shards.
+    ``runs`` holds ``(data key, name shown, run page, index)`` in the board's order. Rows: ``ids``,
+    ``gold``, ``text`` (the first run's row of that id gives gold and text); per run ``at`` (the row's
+    place in the run's shards, -1: not judged; null: the run has exactly the task's rows in its order),
+    ``verdict`` (-1: none) and ``status``.
     """
-    labels = [*labels, *sorted({s["gold"] for *_, samples in runs for s in samples} - set(labels))]
+    labels = [*labels, *sorted({label for *_, index in runs for label in index["labels"]} - set(labels))]
     label_at = {label: i for i, label in enumerate(labels)}
-    status_at = {status: i for i, status in enumerate(STATUSES)}
-    rows: dict[str, list[Any]] = {}
-    for j, (*_, samples) in enumerate(runs):
-        for position, sample in enumerate(samples):
-            row = rows.get(sample["id"])
-            if row is None:
-                row = rows[sample["id"]] = [sample["id"], label_at[sample["gold"]],
-                                            store.position(sample["id"], sample.get("fields") or {}),
-                                            *[-1, -1, 0] * len(runs)]
-            verdict = sample.get("verdict")
-            row[3 + 3 * j:6 + 3 * j] = [position, label_at.get(verdict, -1) if verdict is not None else -1,
-                                        status_at.get(sample.get("status"), status_at["error"])]
-    index = {
+    ids: list[str] = []
+    row_at: dict[str, int] = {}
+    gold: list[int] = []
+    text: list[int] = []
+    for *_, index in runs:
+        recode = [label_at[label] for label in index["labels"]]
+        for position, row_id in enumerate(index["ids"]):
+            if row_id not in row_at:
+                row_at[row_id] = len(ids)
+                ids.append(row_id)
+                gold.append(recode[index["gold"][position]])
+                text.append(index["text"][position])
+    at, verdict, status = [], [], []
+    for *_, index in runs:
+        recode = [label_at[label] for label in index["labels"]]
+        verdicts = [recode[v] if v >= 0 else -1 for v in index["verdict"]]
+        if index["ids"] == ids:
+            at.append(None)
+            verdict.append(verdicts)
+            status.append(index["status"])
+            continue
+        places = [-1] * len(ids)
+        column_v, column_s = [-1] * len(ids), [0] * len(ids)
+        for position, row_id in enumerate(index["ids"]):
+            row = row_at[row_id]
+            places[row], column_v[row], column_s[row] = position, verdicts[position], index["status"][position]
+        at.append(places)
+        verdict.append(column_v)
+        status.append(column_s)
+    value = {
         "runs": [{"key": k, "name": name, "href": href} for k, name, href, _ in runs],
-        "labels": labels, "statuses": list(STATUSES), "rows": list(rows.values()),
+        "labels": labels, "statuses": list(STATUSES), "ids": ids, "gold": gold, "text": text,
+        "at": at, "verdict": verdict, "status": status,
         "texts": texts_key, "textShardRows": TEXT_SHARD_ROWS, "replyShardRows": REPLY_SHARD_ROWS,
     }
-    return write_js(path, key, index)
+    return files.put(f"data/{key}.js", encode(key, value))
+
+
+def write_judges(runs: list[tuple[str, str]], files: SiteFiles, key: str) -> int:
+    """The task's runs (data key, name shown), in the board's order: the explorer's "disagrees with"
+    list, kept out of the explorer pages so that a run added or re-run leaves the others' pages alone."""
+    return files.put(f"data/{key}.js", encode(key, [{"key": k, "name": name} for k, name in runs]))

@@ -1,9 +1,11 @@
 """`halubench site`: what it writes, checked in the files (the browser tests check the pages)."""
 
+import base64
 import json
 import math
 import re
 import shutil
+import zlib
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -19,7 +21,7 @@ from siteruns import (
     write_constructed_runs,
 )
 
-from halubench.board import build_leaderboards
+from halubench.board import build_leaderboards, run_verdicts
 from halubench.config import PACKAGE_DIR
 from halubench.results import load_runs, slug
 from halubench.sitegen import TEXT_SHARD_ROWS, board_view, leaderboard_table
@@ -41,10 +43,10 @@ def page_of(results, task, judge):
 
 
 def read_data(path):
-    """The JSON inside a data file `halubenchData.put("key", {...});`."""
-    match = re.fullmatch(r'halubenchData\.put\(("[^"]*"),(.*)\);\n', path.read_text(encoding="utf-8"), re.DOTALL)
+    """The key and JSON of a data file `halubenchData.inflate("key","<base64 of deflated JSON>");`."""
+    match = re.fullmatch(r'halubenchData\.inflate\(("[^"]*"),"([A-Za-z0-9+/=]*)"\);\n', path.read_text(encoding="utf-8"))
     assert match, path
-    return json.loads(match.group(1)), json.loads(match.group(2))
+    return json.loads(match.group(1)), json.loads(zlib.decompress(base64.b64decode(match.group(2))))
 
 
 def test_site_has_a_page_chart_and_explorer_per_run(built):
@@ -114,20 +116,20 @@ def test_explorer_data_is_sharded_and_texts_stored_once_per_task(built):
     data = built / "public" / "data" / "halubench-sample"
     config = results_file(built / "results", "halubench-sample", "lexical").stem
     key, index = read_data(data / "runs" / "lexical" / config / "index.js")
-    assert key == f"halubench-sample/runs/lexical/{config}/index" and len(index["rows"]) == 96
+    assert key == f"halubench-sample/runs/lexical/{config}/index" and len(index["ids"]) == 96
     assert index["labels"] == ["PASS", "FAIL"] and index["breakdowns"][0]["name"] == "domain"
     domains = index["breakdowns"][0]["groups"]
     samples = read_results(built / "results", "halubench-sample", "lexical")[1]
-    for row, sample in zip(index["rows"], samples, strict=True):
-        assert row[0] == sample["id"]
-        assert index["labels"][row[1]] == sample["gold"]
-        assert row[2] == (index["labels"].index(sample["verdict"]) if sample["verdict"] else -1)
-        assert index["statuses"][row[3]] == sample["status"]
-        assert domains[row[5]] == sample["groups"]["domain"]
+    texts = [t for shard in sorted((data / "texts").glob("*.js")) for t in read_data(shard)[1]]
+    for i, sample in enumerate(samples):
+        assert index["ids"][i] == sample["id"]
+        assert index["labels"][index["gold"][i]] == sample["gold"]
+        assert index["verdict"][i] == (index["labels"].index(sample["verdict"]) if sample["verdict"] else -1)
+        assert index["statuses"][index["status"][i]] == sample["status"]
+        assert domains[index["group"][0][i]] == sample["groups"]["domain"]
+        assert texts[index["text"][i]] == sample["fields"]
     # 96 sample rows + 6 rows of the payload file, whatever the number of judges.
-    shards = sorted((data / "texts").glob("*.js"))
-    assert len(shards) == math.ceil(102 / TEXT_SHARD_ROWS)
-    assert sum(len(read_data(s)[1]) for s in shards) == 102
+    assert len(texts) == 102 and len(list((data / "texts").glob("*.js"))) == math.ceil(102 / TEXT_SHARD_ROWS)
 
 
 def test_rebuild_replaces_its_own_site_but_never_a_foreign_folder(built, tmp_path):
@@ -238,8 +240,8 @@ def test_cards_facts_and_about_page(built):
 def test_auroc_column_appears_only_when_runs_carry_it(tmp_path):
     write_constructed_runs(tmp_path / "results")
     (board,) = build_leaderboards(load_runs(tmp_path / "results"), [])
-    samples = {run_id: run.samples() for run_id, run in board.runs.items()}
-    view = board_view(board, samples, {}, "halubench-sample")
+    view = board_view(board, lambda run_id: run_verdicts(board.runs[run_id], board.breakdown), {},
+                      "halubench-sample")
     assert "AUROC" not in [h["text"] for h in leaderboard_table(board, view)["headers"]]
     board.rows[0]["auroc"] = 0.875  # as a classifier's row has it
     table = leaderboard_table(board, view)

@@ -1,14 +1,37 @@
-// Data loader shared by the explorer and the row view. Data files call halubenchData.put(key, value);
-// they are added as <script> tags on demand (fetch() of local files is refused under file://).
+// Data loader shared by the explorer and the row view. A data file calls halubenchData.inflate(key, base64):
+// JSON, deflated and base64-encoded, decoded here with the browser's DecompressionStream. Files are added as
+// <script> tags on demand (fetch() of local files is refused under file://; a script tag works everywhere).
 "use strict";
 
 window.halubenchData = (function () {
   var store = {}, waiting = {};
+
+  function settle(key, how, value) {
+    (waiting[key] || []).forEach(function (done) { done[how](value); });
+    delete waiting[key];
+  }
+
+  function put(key, value) {
+    store[key] = value;
+    settle(key, "resolve", value);
+  }
+
+  function inflate(base64) {
+    if (typeof DecompressionStream === "undefined") {
+      return Promise.reject(new Error("this browser cannot read the site's compressed data " +
+        "(it needs DecompressionStream: Chrome 80, Firefox 113, Safari 16.4 or later)"));
+    }
+    var text = atob(base64), bytes = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return new Response(stream).text().then(JSON.parse);
+  }
+
   return {
-    put: function (key, value) {
-      store[key] = value;
-      (waiting[key] || []).forEach(function (done) { done.resolve(value); });
-      delete waiting[key];
+    inflate: function (key, base64) {
+      inflate(base64).then(function (value) { put(key, value); }, function (error) {
+        settle(key, "reject", new Error("cannot read " + key + ": " + error.message));
+      });
     },
     load: function (base, key) {
       if (Object.prototype.hasOwnProperty.call(store, key)) return Promise.resolve(store[key]);
@@ -18,10 +41,7 @@ window.halubenchData = (function () {
         if (!first) return;
         var script = document.createElement("script");
         script.src = base + key + ".js";
-        script.onerror = function () {
-          (waiting[key] || []).forEach(function (done) { done.reject(new Error("cannot load " + script.src)); });
-          delete waiting[key];
-        };
+        script.onerror = function () { settle(key, "reject", new Error("cannot load " + script.src)); };
         document.body.appendChild(script);
       });
     }

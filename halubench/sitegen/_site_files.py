@@ -1,0 +1,194 @@
+"""Writing a site so that only what changed is rewritten.
+
+A build writes into a fresh folder beside the site and swaps it in at the end,
+so a failed build leaves the previous site whole. A file whose bytes equal the
+previous site's is not written but hard-linked from it (copied, mtime kept,
+where links are refused): after the swap, an unchanged file keeps its bytes,
+its inode and its mtime. A build in which nothing changed throws its folder
+away and leaves the site untouched.
+
+Work is skipped, not only writes, through *units*: a group of files (a run's
+pages and explorer data, a task's text shards, a chart) made from inputs whose
+fingerprint the previous build recorded in the site's manifest. A unit whose
+fingerprint is unchanged has its files linked without being made again. A
+fingerprint hashes everything the unit is made from: the content of its input
+files, the values its pages show, and the builder itself (halubench's version
+and the site generator's code, templates and assets), so a new release remakes
+everything.
+
+Input files are hashed by content; the manifest keeps each file's size and
+mtime beside its hash, so a file that was not touched since the last build
+is not read again (as ``git status`` does). A fresh checkout, whose mtimes are
+all new, hashes every file once and, when the contents are the same, still
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from halubench._version import __version__
+
+MANIFEST = ".halubench-manifest.json"
+MANIFEST_FORMAT = "halubench-site-manifest/1"
+HERE = Path(__file__).resolve().parent
+
+
+def fingerprint(value: Any) -> str:
+    """A hash of a JSON-able value (keys sorted)."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def builder_key() -> str:
+    """halubench's version and the bytes of the site generator: its code, templates and assets."""
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(p for p in HERE.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(HERE).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def file_sha256(path: Path, limit: int | None = None) -> str:
+    """The sha256 of a file's content (of its first ``limit`` bytes), read in blocks."""
+    digest = hashlib.sha256()
+    left = limit
+    with path.open("rb") as handle:
+        while left is None or left > 0:
+            block = handle.read(1 << 20 if left is None else min(1 << 20, left))
+            if not block:
+                break
+            digest.update(block)
+            if left is not None:
+                left -= len(block)
+    return digest.hexdigest()
+
+
+class FileStates:
+    """Content hashes of the build's input files, the previous build's (size, mtime) as a shortcut."""
+
+    def __init__(self, known: dict[str, list[Any]]):
+        self._known = known
+        self.states: dict[str, list[Any]] = {}
+
+    def sha256(self, path: Path) -> str:
+        key = str(path)
+        if key not in self.states:
+            stat = path.stat()
+            known = self._known.get(key)
+            if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+                sha = known[2]
+            else:
+                sha = file_sha256(path)
+            self.states[key] = [stat.st_size, stat.st_mtime_ns, sha]
+        return self.states[key][2]
+
+    def size(self, path: Path) -> int:
+        self.sha256(path)
+        return self.states[str(path)][0]
+
+
+@dataclass
+class Manifest:
+    """What a build recorded in the site: units (fingerprint and files), texts tables, input files."""
+
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    texts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inputs: dict[str, list[Any]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, site: Path) -> Manifest:
+        """The manifest of a site; an empty one where there is none or it cannot be read (all is remade)."""
+        try:
+            body = json.loads((site / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls()
+        if not isinstance(body, dict) or body.get("format") != MANIFEST_FORMAT:
+            return cls()
+        return cls(body.get("units") or {}, body.get("texts") or {}, body.get("inputs") or {})
+
+    def body(self, with_inputs: bool = True) -> dict[str, Any]:
+        body: dict[str, Any] = {"format": MANIFEST_FORMAT, "units": self.units, "texts": self.texts}
+        if with_inputs:
+            body["inputs"] = self.inputs
+        return body
+
+    def encode(self) -> bytes:
+        return (json.dumps(self.body(), sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def _link(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links: a copy with the same mtime
+        shutil.copy2(source, target)
+
+
+@dataclass
+class SiteFiles:
+    """The files of one build, written under ``staging``; ``previous`` is the site being replaced.
+
+    Picklable (paths and lists), so a worker process writes a run's files with its own copy and
+    hands back what it wrote.
+    """
+
+    staging: Path
+    previous: Path | None
+    written: list[str] = field(default_factory=list)  # files whose bytes are new
+    kept: list[str] = field(default_factory=list)  # files linked from the previous site
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    def put(self, path: str, data: bytes) -> int:
+        """Write ``data`` at ``path`` (relative to the site), or link the previous site's equal file."""
+        target = self.staging / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        old = self.previous / path if self.previous else None
+        if old is not None and _same(old, data):
+            _link(old, target)
+            self.kept.append(path)
+        else:
+            target.write_bytes(data)
+            self.written.append(path)
+        self.sizes[path] = len(data)
+        return len(data)
+
+    def keep(self, paths: Iterable[str]) -> bool:
+        """Link these files of the previous site unchanged; False (and nothing linked) when one is missing."""
+        paths = list(paths)
+        if self.previous is None or not all((self.previous / p).is_file() for p in paths):
+            return False
+        for path in paths:
+            target = self.staging / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link(self.previous / path, target)
+            self.sizes[path] = target.stat().st_size
+        self.kept += paths
+        return True
+
+    def read(self, path: str) -> bytes:
+        """A file of this build (written or kept)."""
+        return (self.staging / path).read_bytes()
+
+    def absorb(self, other: SiteFiles) -> None:
+        """Take in what a worker's copy wrote."""
+        self.written += other.written
+        self.kept += other.kept
+        self.sizes.update(other.sizes)
+
+
+def _same(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def files_under(folder: Path) -> set[str]:
+    """Every file under ``folder``, relative, as ``/``-separated paths."""
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
