@@ -1,21 +1,37 @@
-"""Site build time and page sizes for 10 judges x 15,000 rows.
+"""Site build time, peak memory and size for 50 judges x 15,000 rows, from scratch and incrementally.
 
 The results files are made here, synthetically, with halubench's own scorer
 and results writer: HaluBench's domain sizes, passages about as long as
 HaluBench's per domain, Lynx-style JSON replies of a few hundred characters,
-2% unparsed replies and 0.5% failed calls. Then `build_site` is timed on them
-and the sizes of the pages a visitor loads are printed against the goals
-(build <= 20 s; leaderboard page <= 300 KB).
+2% unparsed replies and 0.5% prompts too long. Then, each in a fresh process
+(`python benchmarks/site_build.py --build ...`, which imports halubench and
+times `build_site`) whose memory, workers included, is sampled from /proc:
 
-    python benchmarks/site_build.py [--judges 10] [--rows 15000] [--keep DIR]
+1. a build from scratch;
+2. a build after one judge's run changed (its replies and verdicts re-drawn,
+   written with `write_run` as a refresh writes them): the incremental build;
+3. a build with nothing changed.
+
+Printed against the goals (issue 22): from scratch under 20 s and 500 MB
+resident, the incremental build under 2 s, the site under 500 MB; with the
+files each build wrote, and the sizes of the pages a visitor loads. Peak
+memory is the largest sum of the resident sets (VmRSS) of the build's process
+and its workers at any sample (every 20 ms): pages shared between them count
+once per process, so the figure errs high; the proportional sum (Pss) is
+printed beside it.
+
+    python benchmarks/site_build.py [--judges 50] [--rows 15000] [--jobs N] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,9 +39,10 @@ from pathlib import Path
 from halubench.config import config_id, endpoint_info, run_config, selection_identity
 from halubench.results import write_run
 from halubench.scoring import score_run
-from halubench.sitegen import build_site
 
-BUILD_BOUND_S, LEADERBOARD_BOUND_KB = 20.0, 300.0
+SCRATCH_BOUND_S, INCREMENTAL_BOUND_S, MEMORY_BOUND_MB, SITE_BOUND_MB = 20.0, 2.0, 500.0, 500.0
+LEADERBOARD_BOUND_KB = 300.0
+CHANGED_JUDGE = 7  # the judge whose run changes before the incremental build
 # HaluBench's domains: share of rows and typical passage length in characters.
 DOMAINS = {"halueval": (10000, 450), "RAGTruth": (900, 2000), "FinanceBench": (1000, 3000),
            "DROP": (1000, 1500), "covidQA": (1000, 3500), "pubmedQA": (1000, 1300)}
@@ -55,7 +72,8 @@ def make_rows(rows: int, rng: random.Random) -> list[dict]:
     return out[:rows]
 
 
-def make_run(judge: str, skill: float, rows: list[dict], rng: random.Random, results: Path) -> str:
+def make_run(judge: str, skill: float, rows: list[dict], rng: random.Random, results: Path,
+             finished: str = "2024-07-01T01:00:00+00:00") -> str:
     samples = []
     for row in rows:
         roll = rng.random()
@@ -88,7 +106,7 @@ def make_run(judge: str, skill: float, rows: list[dict], rng: random.Random, res
         "provenance": {"harness_version": "bench", "dataset": dataset,
                        "prompt_template": {"name": "faithfulness", "sha256": "0" * 64},
                        "judge": {"backend": "openai", "model": judge},
-                       "started_at": "2024-07-01T00:00:00+00:00", "finished_at": "2024-07-01T01:00:00+00:00"},
+                       "started_at": "2024-07-01T00:00:00+00:00", "finished_at": finished},
     }
     write_run(summary, samples, results)
     return summary["config_id"]
@@ -98,51 +116,140 @@ def kib(n: int) -> str:
     return f"{n / 1024:,.1f} KiB"
 
 
+def build_in_this_process(results: Path, out: Path, jobs: int | None) -> None:
+    """The child's part: import, then time ``build_site`` alone; one JSON line on stdout."""
+    from halubench.sitegen import build_site
+
+    started = time.perf_counter()
+    site = build_site(results, out, jobs=jobs)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"build_s": seconds, "written": site.written, "removed": site.removed, "remade": site.remade,
+                      "pages": site.pages, "data_bytes": site.data_bytes, "total_bytes": site.total_bytes}))
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux: /proc/<pid>/task/<tid>/children)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    todo += [int(child) for child in handle.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(VmRSS, Pss) of one process in kB; zeros for one that is gone."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            rss = next((int(line.split()[1]) for line in handle if line.startswith("VmRSS:")), 0)
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            pss = next((int(line.split()[1]) for line in handle if line.startswith("Pss:")), 0)
+    except OSError:
+        pass
+    return rss, pss
+
+
+def measured_build(results: Path, out: Path, jobs: int | None) -> dict:
+    """A build in a fresh process: its figures, the whole process's wall time and peak memory."""
+    command = [sys.executable, __file__, "--build", str(results), str(out)] + (["--jobs", str(jobs)] if jobs else [])
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    peak_rss = peak_pss = 0
+    while child.poll() is None:
+        both = [_memory_kb(pid) for pid in _tree(child.pid)]
+        peak_rss = max(peak_rss, sum(r for r, _ in both))
+        peak_pss = max(peak_pss, sum(p for _, p in both))
+        time.sleep(0.02)
+    wall = time.perf_counter() - started
+    output = child.stdout.read() if child.stdout else ""
+    if child.returncode:
+        raise SystemExit(f"build failed ({child.returncode})")
+    return {**json.loads(output.strip().splitlines()[-1]), "wall_s": wall, "peak_rss_mb": peak_rss / 1024,
+            "peak_pss_mb": peak_pss / 1024}
+
+
+def against(figure: float, bound: float, unit: str, fmt: str = ".1f") -> str:
+    verdict = "meets" if figure < bound else "MISSES"
+    return f"{figure:{fmt}} {unit}  goal < {bound:g} {unit}  (ratio {figure / bound:.2f}, {verdict} the goal)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--judges", type=int, default=10)
+    parser.add_argument("--judges", type=int, default=50)
     parser.add_argument("--rows", type=int, default=15000)
+    parser.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
     parser.add_argument("--keep", type=Path, help="keep the results and the site here")
+    parser.add_argument("--build", nargs=2, type=Path, metavar=("RESULTS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build:
+        build_in_this_process(*args.build, args.jobs)
+        return
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="halubench-site-bench-"))
     results, out = work / "results", work / "site"
     rng = random.Random(0)
     started = time.perf_counter()
     rows = make_rows(args.rows, rng)
-    configs = [make_run(f"judge-{j:02d}", 0.55 + 0.04 * j, rows, rng, results) for j in range(args.judges)]
+    configs = [make_run(f"judge-{j:02d}", 0.55 + 0.4 * j / max(1, args.judges - 1), rows, rng, results)
+               for j in range(args.judges)]
     made = time.perf_counter() - started
     on_disk = sum(p.stat().st_size for p in results.rglob("*") if p.is_file())
-    print(f"results: {args.judges} judges x {len(rows):,} rows, {on_disk / 1e6:,.0f} MB on disk, made in {made:.1f} s")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"results: {args.judges} judges x {len(rows):,} rows, {on_disk / 1e6:,.0f} MB on disk, made in {made:.1f} s; "
+          f"{cores} cores, load average {os.getloadavg()[0]:.1f} before the builds")
 
-    started = time.perf_counter()
-    site = build_site(results, out)
-    build_s = time.perf_counter() - started
+    scratch = measured_build(results, out, args.jobs)
+    site_mb = scratch["total_bytes"] / 1e6
+    changed = min(CHANGED_JUDGE, args.judges - 1)
+    judge = f"judge-{changed:02d}"
+    make_run(judge, 0.8, rows, random.Random(1), results, finished="2024-07-02T01:00:00+00:00")
+    incremental = measured_build(results, out, args.jobs)
+    unchanged = measured_build(results, out, args.jobs)
 
-    leaderboard = site.pages["index.html"]
+    print(f"from scratch:      build {against(scratch['build_s'], SCRATCH_BOUND_S, 's')}")
+    print(f"                   peak memory {against(scratch['peak_rss_mb'], MEMORY_BOUND_MB, 'MB', '.0f')}"
+          f" (Pss {scratch['peak_pss_mb']:.0f} MB); whole process {scratch['wall_s']:.1f} s with imports")
+    print(f"site size:         {against(site_mb, SITE_BOUND_MB, 'MB', '.0f')}, explorer data "
+          f"{scratch['data_bytes'] / 1e6:,.0f} MB ({scratch['data_bytes'] / 1e6 / args.judges:.2f} MB per run "
+          f"with the task's texts)")
+    print(f"one judge changed: build {against(incremental['build_s'], INCREMENTAL_BOUND_S, 's', '.2f')}; "
+          f"peak memory {incremental['peak_rss_mb']:.0f} MB, whole process {incremental['wall_s']:.1f} s")
+    ours = [p for p in incremental["written"] if f"/{judge}/" in p]
+    others = sorted(set(incremental["written"]) - set(ours))
+    print(f"                   runs remade: {', '.join(incremental['remade'])}; files written: {len(ours)} of "
+          f"{judge}'s own and {len(others)} others: {', '.join(others)}")
+    print(f"nothing changed:   build {unchanged['build_s']:.2f} s, {len(unchanged['written'])} files written, "
+          f"{len(unchanged['removed'])} removed")
+
     first = f"halubench/judge-00/{configs[0]}"
-    run_page = site.pages[f"runs/{first}.html"]
-    explorer_page = site.pages[f"runs/{first}.samples.html"]
+    pages = scratch["pages"]
     data = out / "data" / "halubench"
-    index_js = (data / "runs" / "judge-00" / configs[0] / "index.js").stat().st_size
-    reply_shards = sorted((data / "runs" / "judge-00" / configs[0]).glob("r*.js"))
+    run_data = data / "runs" / "judge-00" / configs[0]
+    index_js = (run_data / "index.js").stat().st_size
+    reply_shards = sorted(run_data.glob("r*.js"))
     text_shards = sorted((data / "texts").glob("*.js"))
-    chart = (out / "runs" / f"{first}.svg").stat().st_size
-    first_view = (explorer_page + index_js + reply_shards[0].stat().st_size + text_shards[0].stat().st_size
-                  + sum((out / "assets" / a).stat().st_size for a in ("style.css", "explorer.js")))
-    print(f"build:            {build_s:6.1f} s    bound {BUILD_BOUND_S:.0f} s  (ratio {build_s / BUILD_BOUND_S:.2f})")
-    print(f"leaderboard page: {kib(leaderboard):>12}  bound {LEADERBOARD_BOUND_KB:.0f} KB "
+    first_view = (pages[f"runs/{first}.samples.html"] + index_js + reply_shards[0].stat().st_size
+                  + text_shards[0].stat().st_size + (data / "judges.js").stat().st_size
+                  + sum((out / "assets" / a).stat().st_size for a in ("style.css", "data.js", "explorer.js")))
+    leaderboard = pages["index.html"]
+    print(f"leaderboard page:  {kib(leaderboard):>12}  bound {LEADERBOARD_BOUND_KB:.0f} KB "
           f"(ratio {leaderboard / 1000 / LEADERBOARD_BOUND_KB:.3f})")
+    print(f"run page:          {kib(pages[f'runs/{first}.html']):>12}  + chart "
+          f"{kib((out / 'runs' / f'{first}.svg').stat().st_size)}")
+    print(f"explorer page:     {kib(pages[f'runs/{first}.samples.html']):>12}  + index.js {kib(index_js)} "
+          f"(filter data of all {len(rows):,} rows)")
     largest = {name: max(p.stat().st_size for p in shards)
                for name, shards in (("reply", reply_shards), ("text", text_shards))}
-    print(f"run page:         {kib(run_page):>12}  + chart {kib(chart)}")
-    print(f"explorer page:    {kib(explorer_page):>12}  + index.js {kib(index_js)} "
-          f"(filter data of all {len(rows):,} rows)")
-    print(f"shards:           {len(reply_shards)} reply shards per run (largest {kib(largest['reply'])}), "
-          f"{len(text_shards)} text shards per task (largest {kib(largest['text'])})")
+    print(f"shards:            {len(reply_shards)} reply shards per run (largest {kib(largest['reply'])}), "
+          f"{len(text_shards)} text shards per task (largest {kib(largest['text'])}), row view index "
+          f"{kib((data / 'rows.js').stat().st_size)}")
     print(f"explorer first view loads {kib(first_view)} in all")
-    print(f"site total:       {site.total_bytes / 1e6:,.0f} MB, {len(site.pages)} pages, "
-          f"explorer data {site.data_bytes / 1e6:,.0f} MB")
     if args.keep is None:
         shutil.rmtree(work)
 

@@ -14,6 +14,7 @@ from halubench.board._contested import (
     StrongRun,
     Vote,
     find_contested,
+    strong_runs,
 )
 from halubench.board._ensemble import WEIGHTED_VARIANT, build_ensemble, check_members, combine, weight
 from halubench.board._judge_cards import JudgeCard, card_for, card_for_reported, judge_definitions, kinds_present
@@ -38,6 +39,7 @@ from halubench.board._stats import (
     data_changed,
     harness_versions,
     ranked_rows,
+    strong_candidates,
 )
 from halubench.board._verdicts import RunVerdicts, Verdicts, run_verdicts
 
@@ -85,6 +87,8 @@ __all__ = [
     "load_reported",
     "ranked_rows",
     "run_verdicts",
+    "strong_candidates",
+    "strong_runs",
     "read_reported",
     "resolve_run",
     "to_csv_frame",

@@ -93,32 +93,35 @@ def find_contested(candidates: Sequence[StrongRun], breakdown: str | None, verdi
     result = Contested(breakdown, strong)
     if len(strong) < AGREE:
         return result
-    columns = {run.run_id: verdicts(run.run_id) for run in strong}
-    by_id: dict[str, list[tuple[StrongRun, RunVerdicts, int]]] = {}
-    for run in strong:
-        for position, row_id in enumerate(columns[run.run_id].ids):
-            by_id.setdefault(row_id, []).append((run, columns[run.run_id], position))
-    found: list[tuple[str, list[tuple[StrongRun, RunVerdicts, int]]]] = []
-    for row_id, judged in by_id.items():
-        first, at = judged[0][1], judged[0][2]
-        gold = first.gold[at]
-        # Gold labels are compared by name: each run numbers its own extra labels.
-        against = sum((label := c.verdict_label(p)) is not None and label != first.labels[gold]
-                      for _, c, p in judged)
-        if against >= AGREE:
-            found.append((row_id, judged))
+    columns = [verdicts(run.run_id) for run in strong]
+    # A vote against: a verdict, and not the gold label (strong runs are ranked: the same rows and golds).
+    against = [[v >= 0 and v != g for v, g in zip(c.verdict, c.gold, strict=True)] for c in columns]
+    found: list[list[tuple[StrongRun, RunVerdicts, int]]] = []
+    if all(c.ids == columns[0].ids for c in columns):  # the usual board: one tally per row, no lookups
+        for position, votes in enumerate(zip(*against, strict=True)):
+            if sum(votes) >= AGREE:
+                found.append([(run, c, position) for run, c in zip(strong, columns, strict=True)])
+    else:
+        by_id: dict[str, list[tuple[StrongRun, RunVerdicts, int]]] = {}
+        tally: dict[str, int] = {}
+        for run, c, wrong in zip(strong, columns, against, strict=True):
+            for position, row_id in enumerate(c.ids):
+                by_id.setdefault(row_id, []).append((run, c, position))
+                tally[row_id] = tally.get(row_id, 0) + wrong[position]
+        found = [judged for row_id, judged in by_id.items() if tally[row_id] >= AGREE]
     wanted: dict[str, list[int]] = {}
-    for _, judged in found:
+    for judged in found:
         for run, _, position in judged:
             wanted.setdefault(run.run_id, []).append(position)
     read = {run_id: dict(zip(positions, details(run_id, positions), strict=True)) if details else {}
             for run_id, positions in wanted.items()}
-    for row_id, judged in found:
+    for judged in found:
         first_run, first, at = judged[0]
         fields = read[first_run.run_id][at][0] if details else {}
         votes = [Vote(run.run_id, run.name, c.verdict_label(p), STATUSES[c.status[p]],
                       read[run.run_id][p][1] if details else None) for run, c, p in judged]
-        row = ContestedRow(row_id, first.groups[first.group[at]], first.labels[first.gold[at]], fields, votes)
+        row = ContestedRow(first.ids[at], first.groups[first.group[at]], first.labels[first.gold[at]], fields,
+                           votes)
         result.groups.setdefault(row.group, []).append(row)
     result.groups = {g: sorted(rows, key=lambda r: r.id)
                      for g, rows in sorted(result.groups.items(), key=lambda item: (item[0].lower(), item[0]))}

@@ -13,7 +13,7 @@ construction share the range "1-2".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -54,26 +54,25 @@ class RowMarks:
     right: int
 
     @classmethod
-    def of(cls, numbers: Iterable[int], correct: Iterable[bool]) -> RowMarks:
-        """The marks of a run whose rows have these numbers and outcomes (in the same order)."""
-        seen = bytearray()
-        right = bytearray()
+    def of(cls, numbers: Sequence[int] | None, correct: Sequence[bool]) -> RowMarks:
+        """The marks of a run whose rows have these numbers (None: 0, 1, 2, ... in order) and outcomes."""
+        if numbers is None:
+            return cls(_bits(bytes(correct).translate(_SEEN)), _bits(bytes(correct)))
+        seen = bytearray(max(numbers, default=-1) + 1)
+        right = bytearray(len(seen))
         for number, ok in zip(numbers, correct, strict=True):
-            if number >= len(seen):
-                grow = number + 1 - len(seen)
-                seen += bytes(grow)
-                right += bytes(grow)
             seen[number] = 1
-            right[number] = 1 if ok else 0
+            right[number] = ok
         return cls(_bits(seen), _bits(right))
 
 
-def _bits(flags: bytearray) -> int:
+def _bits(flags: bytes | bytearray) -> int:
     """Bytes of 0 and 1 as one integer, byte ``i`` as bit ``i`` (base-2 parsing is linear)."""
     return int(flags[::-1].translate(_DIGITS).decode("ascii") or "0", 2)
 
 
 _DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+_SEEN = bytes.maketrans(b"\x00", b"\x01")
 
 
 def marks_by_id(correct: Mapping[str, Mapping[str, bool]]) -> dict[str, RowMarks]:
@@ -82,7 +81,7 @@ def marks_by_id(correct: Mapping[str, Mapping[str, bool]]) -> dict[str, RowMarks
     for rows in correct.values():
         for row_id in rows:
             numbers.setdefault(row_id, len(numbers))
-    return {run: RowMarks.of((numbers[i] for i in rows), rows.values()) for run, rows in correct.items()}
+    return {run: RowMarks.of([numbers[i] for i in rows], list(rows.values())) for run, rows in correct.items()}
 
 
 def better_pairs(marks: Mapping[str, RowMarks]) -> set[tuple[str, str]]:

@@ -7,15 +7,19 @@ rows' texts and reasoning are read, through ``details``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 
 from halubench.board import (
     REPORTED,
     Contested,
+    ContestedRow,
     Details,
     JudgeCard,
     Leaderboard,
+    StrongRun,
     Verdicts,
+    Vote,
     board_contested,
     board_rank_ranges,
     board_score,
@@ -93,18 +97,32 @@ def measured_cards(board: Leaderboard, files: dict[str, Definition]) -> dict[str
 
 
 def board_view(board: Leaderboard, verdicts: Verdicts, files: dict[str, Definition], task_slug: str,
-               details: Details | None = None) -> BoardView:
+               details: Details | None = None, contested: Contested | None = None) -> BoardView:
     """``verdicts``: a run id's verdicts; ``details``: texts and reasoning of contested rows (see
-    ``halubench.board.find_contested``)."""
+    ``halubench.board.find_contested``); ``contested``: the contested rows when they are known already."""
     cards = measured_cards(board, files)
     reported = {row.judge: card_for_reported(row.judge, row.matches, files)
                 for row in (board.reported.rows if board.reported else [])}
     ranked = ranked_rows(board)
     return BoardView(
         cards=cards, reported_cards=reported, ranks=board_rank_ranges(board, verdicts),
-        contested=board_contested(board, verdicts, lambda run_id: cards[run_id].display_name, details),
+        contested=contested or board_contested(board, verdicts, lambda run_id: cards[run_id].display_name, details),
         tradeoffs=_tradeoffs(board, cards, task_slug), data_changed=data_changed(board),
         harness_versions=harness_versions(board),
         datasets=sorted({str(r["data"]) for r in ranked}),
     )
 
+
+
+def contested_json(found: Contested) -> bytes:
+    """The contested rows as JSON: kept in the site, so a build whose strong judges did not change reads
+    them back instead of reading their replies again."""
+    return json.dumps(asdict(found), ensure_ascii=False, sort_keys=True).encode()
+
+
+def contested_from_json(body: bytes) -> Contested:
+    value = json.loads(body)
+    return Contested(value["breakdown"], [StrongRun(**run) for run in value["strong"]], {
+        group: [ContestedRow(row["id"], row["group"], row["gold"], row["fields"],
+                             [Vote(**vote) for vote in row["votes"]]) for row in rows]
+        for group, rows in value["groups"].items()})

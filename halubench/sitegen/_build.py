@@ -37,12 +37,15 @@ from halubench.board import (
     Leaderboard,
     ReportedTable,
     RunVerdicts,
+    board_contested,
     build_leaderboards,
     data_changed,
     dataset_label,
     judge_definitions,
     kinds_present,
     missing,
+    strong_candidates,
+    strong_runs,
     to_csv_frame,
 )
 from halubench.config import Definition, discover
@@ -50,7 +53,14 @@ from halubench.errors import OutputError
 from halubench.report import count, interval, money, pct, seconds
 from halubench.results import StoredRun, fields_key, load_runs, read_state, slug
 from halubench.scoring import RANK_RANGE_METHOD
-from halubench.sitegen._board_view import BoardView, board_view, chance, measured_cards
+from halubench.sitegen._board_view import (
+    BoardView,
+    board_view,
+    chance,
+    contested_from_json,
+    contested_json,
+    measured_cards,
+)
 from halubench.sitegen._charts import tradeoff_chart
 from halubench.sitegen._explorer_data import (
     ShardReader,
@@ -75,6 +85,7 @@ from halubench.sitegen._site_files import (
 
 HERE = Path(__file__).resolve().parent
 MARKER = ".halubench-site"
+CACHE = ".halubench-cache"  # what a build reads back instead of computing it again (not a page)
 
 
 @dataclass
@@ -426,8 +437,18 @@ def _task_pages(task: _Task, definitions: dict[str, Definition], files: SiteFile
             columns[run_id] = verdicts_of(task.indexes[run_id], board.breakdown)
         return columns[run_id]
 
+    def name(run_id: str) -> str:
+        return task.cards[run_id].display_name
+
+    # The contested rows are read back from the last build while its strong judges are the same.
+    strong = strong_runs(strong_candidates(board, name))
+    cache = f"{CACHE}/{folder}-contested.json"
     details = ShardReader(files, task.keys, task.indexes, f"{folder}/texts")
-    view = board_view(board, verdicts, definitions, folder, details)
+    _unit(f"contested:{board.task}", {"breakdown": board.breakdown, "strong": [asdict(run) for run in strong],
+                                      "runs": [made.units[f"run:{run.run_id}"]["fingerprint"] for run in strong]},
+          files, manifest, made, builder,
+          lambda f: f.put(cache, contested_json(board_contested(board, verdicts, name, details))))
+    view = board_view(board, verdicts, definitions, folder, contested=contested_from_json(files.read(cache)))
     for chart in view.tradeoffs:
         _unit(f"chart:{chart.file}", [asdict(p) for p in chart.points] + [chart.label, chart.chance], files,
               manifest, made, builder,

@@ -44,7 +44,8 @@ def page_of(results, task, judge):
 
 def read_data(path):
     """The key and JSON of a data file `halubenchData.inflate("key","<base64 of deflated JSON>");`."""
-    match = re.fullmatch(r'halubenchData\.inflate\(("[^"]*"),"([A-Za-z0-9+/=]*)"\);\n', path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    match = re.fullmatch(r'halubenchData\.inflate\(("[^"]*"),"([A-Za-z0-9+/=]*)"\);\n', text)
     assert match, path
     return json.loads(match.group(1)), json.loads(zlib.decompress(base64.b64decode(match.group(2))))
 
