@@ -158,20 +158,21 @@ def _memory_kb(pid: int) -> tuple[int, int]:
 def measured_build(results: Path, out: Path, jobs: int | None) -> dict:
     """A build in a fresh process: its figures, the whole process's wall time and peak memory."""
     command = [sys.executable, __file__, "--build", str(results), str(out)] + (["--jobs", str(jobs)] if jobs else [])
-    started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    peak_rss = peak_pss = 0
-    while child.poll() is None:
-        both = [_memory_kb(pid) for pid in _tree(child.pid)]
-        peak_rss = max(peak_rss, sum(r for r, _ in both))
-        peak_pss = max(peak_pss, sum(p for _, p in both))
-        time.sleep(0.02)
-    wall = time.perf_counter() - started
-    output = child.stdout.read() if child.stdout else ""
-    if child.returncode:
-        raise SystemExit(f"build failed ({child.returncode})")
-    return {**json.loads(output.strip().splitlines()[-1]), "wall_s": wall, "peak_rss_mb": peak_rss / 1024,
-            "peak_pss_mb": peak_pss / 1024}
+    with tempfile.TemporaryFile("w+") as output:  # a file, not a pipe: the child never waits for a reader
+        started = time.perf_counter()
+        child = subprocess.Popen(command, stdout=output, text=True)
+        peak_rss = peak_pss = 0
+        while child.poll() is None:
+            both = [_memory_kb(pid) for pid in _tree(child.pid)]
+            peak_rss = max(peak_rss, sum(r for r, _ in both))
+            peak_pss = max(peak_pss, sum(p for _, p in both))
+            time.sleep(0.02)
+        wall = time.perf_counter() - started
+        if child.returncode:
+            raise SystemExit(f"build failed ({child.returncode})")
+        output.seek(0)
+        figures = json.loads(output.read().strip().splitlines()[-1])
+    return {**figures, "wall_s": wall, "peak_rss_mb": peak_rss / 1024, "peak_pss_mb": peak_pss / 1024}
 
 
 def against(figure: float, bound: float, unit: str, fmt: str = ".1f") -> str:
@@ -184,7 +185,8 @@ def main() -> None:
     parser.add_argument("--judges", type=int, default=50)
     parser.add_argument("--rows", type=int, default=15000)
     parser.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
-    parser.add_argument("--keep", type=Path, help="keep the results and the site here")
+    parser.add_argument("--keep", type=Path, help="keep the results and the site here (results made there by an "
+                        "earlier run with the same --judges and --rows are used again)")
     parser.add_argument("--build", nargs=2, type=Path, metavar=("RESULTS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build:
@@ -193,11 +195,19 @@ def main() -> None:
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="halubench-site-bench-"))
     results, out = work / "results", work / "site"
-    rng = random.Random(0)
+    shutil.rmtree(out, ignore_errors=True)
+    made_for = results / f".bench-{args.judges}x{args.rows}"
     started = time.perf_counter()
-    rows = make_rows(args.rows, rng)
-    configs = [make_run(f"judge-{j:02d}", 0.55 + 0.4 * j / max(1, args.judges - 1), rows, rng, results)
-               for j in range(args.judges)]
+    rows = make_rows(args.rows, random.Random(0))
+    skill = [0.55 + 0.4 * j / max(1, args.judges - 1) for j in range(args.judges)]
+    changed = min(CHANGED_JUDGE, args.judges - 1)
+    if made_for.exists():  # kept from an earlier run: only the judge the last one changed is written back
+        configs = [make_run(f"judge-{j:02d}", skill[j], rows, random.Random(1 + j), results)
+                   if j == changed else made_for.read_text().split()[j] for j in range(args.judges)]
+    else:
+        configs = [make_run(f"judge-{j:02d}", skill[j], rows, random.Random(1 + j), results)
+                   for j in range(args.judges)]
+        made_for.write_text("\n".join(configs))
     made = time.perf_counter() - started
     on_disk = sum(p.stat().st_size for p in results.rglob("*") if p.is_file())
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -206,9 +216,8 @@ def main() -> None:
 
     scratch = measured_build(results, out, args.jobs)
     site_mb = scratch["total_bytes"] / 1e6
-    changed = min(CHANGED_JUDGE, args.judges - 1)
-    judge = f"judge-{changed:02d}"
-    make_run(judge, 0.8, rows, random.Random(1), results, finished="2024-07-02T01:00:00+00:00")
+    judge = f"judge-{changed:02d}"  # re-run: other replies and verdicts, a later date, the same configuration
+    make_run(judge, skill[changed] + 0.05, rows, random.Random(10_000), results, finished="2024-07-02T01:00:00+00:00")
     incremental = measured_build(results, out, args.jobs)
     unchanged = measured_build(results, out, args.jobs)
 

@@ -20,6 +20,7 @@ SDK's client), so a high ``--concurrency`` paces itself to the key's limits.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import math
@@ -72,7 +73,7 @@ class MalformedResponse(Exception):
 
 
 class ApiJudge(RequestJudge):
-    sdk: Any  # the SDK module: its exception classes are read by ``classify``
+    sdk_module: str  # the SDK's module, imported on first use: a run answered from the cache never imports it
     provider: str  # "openai", "anthropic": the cache identity's provider
     key_env: str  # the SDK's own variable for the key
     base_url_env: str  # the SDK's own variable for the endpoint
@@ -96,6 +97,11 @@ class ApiJudge(RequestJudge):
         self.limiter = RateLimiter()
         self._succeeded = False
         self._connection_failures = 0
+
+    @property
+    def sdk(self) -> Any:
+        """The SDK module: its client, and the exception classes ``classify`` reads."""
+        return importlib.import_module(self.sdk_module)
 
     @property
     def endpoint(self) -> str:

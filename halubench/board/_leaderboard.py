@@ -15,13 +15,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from halubench.board._reported import ReportedTable, load_reported
 from halubench.results import RunSummary, StoredRun, describe_failures, load_runs
 from halubench.scoring import macro_interval
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MEASURED, REPORTED = "measured", "reported"
 HEAD_COLUMNS = ("kind", "judge", "run_id", "config_id", "ranked", "apart", "endpoint", "model", "n", "data",
@@ -91,6 +92,8 @@ class Leaderboard:
     @property
     def frame(self) -> pd.DataFrame:
         """The rows as a pandas frame, one column per figure (for notebooks and the CSV file)."""
+        import pandas as pd  # here, not at the top: importing halubench.board (every command) stays light
+
         return pd.DataFrame(self.rows, columns=self.columns)
 
 
@@ -257,6 +260,8 @@ def _board_order(rows: list[BoardRow], score: str) -> list[BoardRow]:
 
 def to_csv_frame(boards: list[Leaderboard]) -> pd.DataFrame:
     """Every board's numbers, unformatted (fractions, USD, seconds), with a task column."""
+    import pandas as pd
+
     frames = [board.frame.assign(task=board.task) for board in boards]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     first = ["task", "kind", "judge"]
