@@ -10,6 +10,7 @@ they are stored. A board of 50 judges then never holds 50 runs' replies at once.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +33,9 @@ class RunVerdicts:
     groups: Sequence[str]  # the board's breakdown's groups ("" where a row has none)
     group: Sequence[int]  # position in ``groups``
 
-    def correct(self) -> list[bool]:
-        """Per row: a verdict, and the gold one (a row without a verdict is wrong, as everywhere)."""
-        return [v >= 0 and v == g for v, g in zip(self.verdict, self.gold, strict=True)]
+    def correct(self) -> bytes:
+        """Per row 1 when right: a verdict, and the gold one (no verdict, -1, is wrong, as everywhere)."""
+        return bytes(map(operator.eq, self.verdict, self.gold))
 
     def verdict_label(self, position: int) -> str | None:
         return self.labels[self.verdict[position]] if self.verdict[position] >= 0 else None

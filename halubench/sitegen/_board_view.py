@@ -117,7 +117,9 @@ def board_view(board: Leaderboard, verdicts: Verdicts, files: dict[str, Definiti
 def contested_json(found: Contested) -> bytes:
     """The contested rows as JSON: kept in the site, so a build whose strong judges did not change reads
     them back instead of reading their replies again."""
-    return json.dumps(asdict(found), ensure_ascii=False, sort_keys=True).encode()
+    value = asdict(found)
+    value["groups"] = list(value["groups"].items())  # in their order (JSON objects have none)
+    return json.dumps(value, ensure_ascii=False).encode()
 
 
 def contested_from_json(body: bytes) -> Contested:
@@ -125,4 +127,4 @@ def contested_from_json(body: bytes) -> Contested:
     return Contested(value["breakdown"], [StrongRun(**run) for run in value["strong"]], {
         group: [ContestedRow(row["id"], row["group"], row["gold"], row["fields"],
                              [Vote(**vote) for vote in row["votes"]]) for row in rows]
-        for group, rows in value["groups"].items()})
+        for group, rows in value["groups"]})

@@ -63,6 +63,7 @@ from halubench.sitegen._board_view import (
 )
 from halubench.sitegen._charts import tradeoff_chart
 from halubench.sitegen._explorer_data import (
+    IdLists,
     ShardReader,
     TextTable,
     read_index,
@@ -383,7 +384,7 @@ def _plan(board: Leaderboard, definitions: dict[str, Definition], states: FileSt
             "citation": board.reported.citation if board.reported else None,
             "paper_anchor": _reported_anchor(board.task, paper.judge) if paper else None,
             "card": asdict(task.cards[run_id]), "chance": chance(board), "data_label": dataset_label(run.summary),
-            "key": task.keys[run_id], "texts_key": f"{folder}/texts", "judges_key": f"{folder}/judges",
+            "key": task.keys[run_id], "task_key": folder, "judges_key": f"{folder}/judges",
             "texts": whole if run_id in inline_ids else lineage,  # where the run's texts are, by position
         })
     return task
@@ -399,10 +400,10 @@ def _cores() -> int:
 def _make_runs(dirty: list[tuple[_Task, RunJob]], files: SiteFiles, jobs: int | None):
     """Make the runs' files, in worker processes when there are several; yields ``(task, RunBuilt)``."""
     workers = min(jobs or _cores(), len(dirty))
-    positions = {task.folder + "/texts": task.table.positions for task, _ in dirty}
+    positions = {task.folder: task.table.positions for task, _ in dirty}
     if workers <= 1:
         for task, job in dirty:
-            yield task, build_run(job, files, positions[job.context["texts_key"]])
+            yield task, build_run(job, files, positions[job.context["task_key"]])
         return
     # A fork copies the build's memory for free, but is safe only in a process with no other thread.
     method = "fork" if threading.active_count() == 1 and os.name == "posix" and _fork_ok() else "spawn"
@@ -431,10 +432,11 @@ def _task_pages(task: _Task, definitions: dict[str, Definition], files: SiteFile
         if run_id not in task.indexes:  # kept from the previous build
             task.indexes[run_id] = read_index(files, task.keys[run_id])
     columns: dict[str, RunVerdicts] = {}
+    ids = IdLists(files)
 
     def verdicts(run_id: str) -> RunVerdicts:
         if run_id not in columns:
-            columns[run_id] = verdicts_of(task.indexes[run_id], board.breakdown)
+            columns[run_id] = verdicts_of(task.indexes[run_id], board.breakdown, ids)
         return columns[run_id]
 
     def name(run_id: str) -> str:
@@ -458,7 +460,7 @@ def _task_pages(task: _Task, definitions: dict[str, Definition], files: SiteFile
     order = [r["run_id"] for r in board.rows if r["run_id"] in board.runs]  # the board's order
     write_rows_index([(task.keys[run_id], view.cards[run_id].display_name, f"runs/{run_id}.html",
                        task.indexes[run_id]) for run_id in order],
-                     list(board.labels), files, f"{folder}/rows", f"{folder}/texts")
+                     list(board.labels), ids, files, f"{folder}/rows", f"{folder}/texts")
     write_judges([(task.keys[run_id], view.cards[run_id].display_name) for run_id in order], files,
                  f"{folder}/judges")
     files.put(f"rows/{folder}.html", render("rows.html.jinja", f"rows/{folder}.html", board=board,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from halubench.board import RunVerdicts
 from halubench.errors import DataError
 from halubench.results import fields_key, iter_texts
 from halubench.scoring import STATUSES
-from halubench.sitegen._data_files import decode, encode
+from halubench.sitegen._data_files import column, decode, encode, read_column
 from halubench.sitegen._site_files import FileStates, SiteFiles, file_sha256, fingerprint
 
 TEXT_SHARD_ROWS = 100  # texts are long (passages): small shards
@@ -163,20 +164,21 @@ def write_run_data(
     positions: Mapping[str, int],
     files: SiteFiles,
     key: str,
-    texts_key: str,
+    task_key: str,
     source: Path,
 ) -> RunData:
     """A run's index and reply shards, its samples (as stored: texts by key) read once, in order.
 
-    The index: ``ids``, then columns of positions: ``gold`` and ``verdict`` (-1: none) in ``labels``,
-    ``status`` in ``statuses``, ``text`` in the task's texts, ``group`` (one column per breakdown) in
-    that breakdown's ``groups``. ``source``: the samples file, for messages.
+    The index holds ``ids`` (the data key of the row ids, a file shared by the task's runs that have the
+    same rows in the same order), then packed columns of positions: ``gold`` and ``verdict`` (-1: none) in
+    ``labels``, ``status`` in ``statuses``, ``text`` in the task's texts (``<task_key>/texts``), ``group``
+    (one column per breakdown) in that breakdown's ``groups``. ``source``: the samples file, for messages.
     """
     ids: list[str] = []
     gold_names: list[str] = []
     verdict_names: list[str | None] = []
-    status: list[int] = []
-    text: list[int] = []
+    status = array("B")
+    text = array("q")
     group_names: list[list[str]] = [[] for _ in breakdowns]
     status_at = {s: i for i, s in enumerate(STATUSES)}
     data = RunData({})
@@ -192,8 +194,8 @@ def write_run_data(
                             "texts file; restore that file from the results' history")
         text.append(positions[text_key])
         groups = sample.get("groups") or {}
-        for column, breakdown in zip(group_names, breakdowns, strict=True):
-            column.append(str(groups.get(breakdown, "")))
+        for names, breakdown in zip(group_names, breakdowns, strict=True):
+            names.append(str(groups.get(breakdown, "")))
         if sample.get("score") is not None:
             data.scored.append((sample["gold"], sample["score"]))
         chunk.append(_reply(sample))
@@ -204,16 +206,18 @@ def write_run_data(
         data.data_bytes += _put_replies(files, key, len(ids) - len(chunk), chunk)
     labels = [*labels, *sorted(set(gold_names) - set(labels))]
     label_at = {label: i for i, label in enumerate(labels)}
-    groups_of = [_sorted_groups(set(column)) for column in group_names]
+    groups_of = [_sorted_groups(set(names)) for names in group_names]
     group_at = [{g: i for i, g in enumerate(names)} for names in groups_of]
+    ids_key = f"{task_key}/ids/{fingerprint(ids)[:20]}"
+    data.data_bytes += files.put(f"data/{ids_key}.js", encode(ids_key, ids))
     data.index = {
         "breakdowns": [{"name": b, "groups": g} for b, g in zip(breakdowns, groups_of, strict=True)],
-        "labels": labels, "statuses": list(STATUSES), "ids": ids,
-        "gold": [label_at[g] for g in gold_names],
-        "verdict": [label_at.get(v, -1) if v is not None else -1 for v in verdict_names],
-        "status": status, "text": text,
-        "group": [[at[g] for g in column] for at, column in zip(group_at, group_names, strict=True)],
-        "texts": texts_key, "textShardRows": TEXT_SHARD_ROWS, "replyShardRows": REPLY_SHARD_ROWS,
+        "labels": labels, "statuses": list(STATUSES), "rows": len(ids), "ids": ids_key,
+        "gold": column(label_at[g] for g in gold_names),
+        "verdict": column(label_at.get(v, -1) if v is not None else -1 for v in verdict_names),
+        "status": column(status), "text": column(text),
+        "group": [column(at[g] for g in names) for at, names in zip(group_at, group_names, strict=True)],
+        "texts": f"{task_key}/texts", "textShardRows": TEXT_SHARD_ROWS, "replyShardRows": REPLY_SHARD_ROWS,
     }
     data.data_bytes += files.put(f"data/{key}/index.js", encode(f"{key}/index", data.index))
     return data
@@ -229,16 +233,29 @@ def read_index(files: SiteFiles, key: str) -> dict[str, Any]:
     return decode(files.read(f"data/{key}/index.js"))[1]
 
 
-def verdicts_of(index: Mapping[str, Any], breakdown: str | None) -> RunVerdicts:
+class IdLists:
+    """The row ids of a task's runs, each list read once however many runs share it."""
+
+    def __init__(self, files: SiteFiles):
+        self.files = files
+        self._lists: dict[str, list[str]] = {}
+
+    def __call__(self, key: str) -> list[str]:
+        if key not in self._lists:
+            self._lists[key] = decode(self.files.read(f"data/{key}.js"))[1]
+        return self._lists[key]
+
+
+def verdicts_of(index: Mapping[str, Any], breakdown: str | None, ids: IdLists) -> RunVerdicts:
     """A run's verdicts read from its explorer index, grouped by the board's breakdown."""
     names = [b["name"] for b in index["breakdowns"]]
     if breakdown in names:
         at = names.index(breakdown)
-        groups, group = index["breakdowns"][at]["groups"], index["group"][at]
+        groups, group = index["breakdowns"][at]["groups"], read_column(index["group"][at])
     else:
-        groups, group = [""], [0] * len(index["ids"])
-    return RunVerdicts(index["ids"], index["labels"], index["gold"], index["verdict"], index["status"],
-                       groups, group)
+        groups, group = [""], array("B", bytes(index["rows"]))
+    return RunVerdicts(ids(index["ids"]), index["labels"], read_column(index["gold"]),
+                       read_column(index["verdict"]), read_column(index["status"]), groups, group)
 
 
 class ShardReader:
@@ -255,19 +272,19 @@ class ShardReader:
         return self._shards[key]
 
     def __call__(self, run_id: str, positions: Sequence[int]) -> list[tuple[dict[str, Any], str | None]]:
-        key, index = self.keys[run_id], self.indexes[run_id]
+        key, text = self.keys[run_id], read_column(self.indexes[run_id]["text"])
         found = []
         for position in positions:
-            text_at = index["text"][position]
-            texts = self._shard(f"{self.texts_key}/{shard_name(text_at, TEXT_SHARD_ROWS)}")
+            texts = self._shard(f"{self.texts_key}/{shard_name(text[position], TEXT_SHARD_ROWS)}")
             reply = self._shard(f"{key}/r{shard_name(position, REPLY_SHARD_ROWS)}")[position % REPLY_SHARD_ROWS]
-            found.append((texts[text_at % TEXT_SHARD_ROWS] or {}, reply[0] or reply[1]))
+            found.append((texts[text[position] % TEXT_SHARD_ROWS] or {}, reply[0] or reply[1]))
         return found
 
 
 def write_rows_index(
     runs: list[tuple[str, str, str, Mapping[str, Any]]],
     labels: list[str],
+    ids_of: IdLists,
     files: SiteFiles,
     key: str,
     texts_key: str,
@@ -275,44 +292,55 @@ def write_rows_index(
     """The row view's index of a task: per row id, where each run's verdict and reply are.
 
     ``runs`` holds ``(data key, name shown, run page, index)`` in the board's order. Rows: ``ids``,
-    ``gold``, ``text`` (the first run's row of that id gives gold and text); per run ``at`` (the row's
-    place in the run's shards, -1: not judged; null: the run has exactly the task's rows in its order),
-    ``verdict`` (-1: none) and ``status``.
+    packed ``gold`` and ``text`` (the first run's row of that id gives them); per run, packed ``at`` (the
+    row's place in the run's shards, -1: not judged; null: the run has exactly the task's rows, in
+    order), ``verdict`` (-1: none) and ``status``.
     """
     labels = [*labels, *sorted({label for *_, index in runs for label in index["labels"]} - set(labels))]
     label_at = {label: i for i, label in enumerate(labels)}
     ids: list[str] = []
     row_at: dict[str, int] = {}
-    gold: list[int] = []
-    text: list[int] = []
+    gold, text = array("q"), array("q")
+    first: list[str] | None = None
     for *_, index in runs:
+        run_ids = ids_of(index["ids"])
+        if run_ids is first:  # the same rows as the first run (one shared list): nothing new
+            continue
         recode = [label_at[label] for label in index["labels"]]
-        for position, row_id in enumerate(index["ids"]):
+        run_gold, run_text = read_column(index["gold"]), read_column(index["text"])
+        if first is None:
+            first, ids = run_ids, list(run_ids)
+            row_at = {row_id: i for i, row_id in enumerate(ids)}
+            gold, text = array("q", (recode[g] for g in run_gold)), array("q", run_text)
+            continue
+        for position, row_id in enumerate(run_ids):
             if row_id not in row_at:
-                row_at[row_id] = len(ids)
+                row_at[row_id] = len(row_at)
                 ids.append(row_id)
-                gold.append(recode[index["gold"][position]])
-                text.append(index["text"][position])
+                gold.append(recode[run_gold[position]])
+                text.append(run_text[position])
     at, verdict, status = [], [], []
     for *_, index in runs:
         recode = [label_at[label] for label in index["labels"]]
-        verdicts = [recode[v] if v >= 0 else -1 for v in index["verdict"]]
-        if index["ids"] == ids:
+        run_ids, run_verdict = ids_of(index["ids"]), read_column(index["verdict"])
+        if recode != list(range(len(recode))):
+            run_verdict = array("q", (recode[v] if v >= 0 else -1 for v in run_verdict))
+        if run_ids == ids:
             at.append(None)
-            verdict.append(verdicts)
+            verdict.append(column(run_verdict))
             status.append(index["status"])
             continue
-        places = [-1] * len(ids)
-        column_v, column_s = [-1] * len(ids), [0] * len(ids)
-        for position, row_id in enumerate(index["ids"]):
+        places, column_v, column_s = array("q", [-1]) * len(ids), array("q", [-1]) * len(ids), bytearray(len(ids))
+        run_status = read_column(index["status"])
+        for position, row_id in enumerate(run_ids):
             row = row_at[row_id]
-            places[row], column_v[row], column_s[row] = position, verdicts[position], index["status"][position]
-        at.append(places)
-        verdict.append(column_v)
-        status.append(column_s)
+            places[row], column_v[row], column_s[row] = position, run_verdict[position], run_status[position]
+        at.append(column(places))
+        verdict.append(column(column_v))
+        status.append(column(column_s))
     value = {
         "runs": [{"key": k, "name": name, "href": href} for k, name, href, _ in runs],
-        "labels": labels, "statuses": list(STATUSES), "ids": ids, "gold": gold, "text": text,
+        "labels": labels, "statuses": list(STATUSES), "ids": ids, "gold": column(gold), "text": column(text),
         "at": at, "verdict": verdict, "status": status,
         "texts": texts_key, "textShardRows": TEXT_SHARD_ROWS, "replyShardRows": REPLY_SHARD_ROWS,
     }

@@ -35,7 +35,8 @@ class RunJob:
     """A run's files to make. ``context`` (JSON values) is what the pages show from the board:
     ``run`` (task, judge, config_id, run_id), ``board`` (task, breakdown, groups, group_names), ``record``
     (the run's board row), ``paper`` (judge, overall, notes, accuracy) and ``citation``, ``paper_anchor``,
-    ``card``, ``chance``, ``data_label``, the data keys ``key``, ``texts_key``, ``judges_key``."""
+    ``card``, ``chance``, ``data_label``, the data keys ``key`` (the run's), ``task_key`` (the task's folder),
+    ``judges_key``."""
 
     run: StoredRun
     context: dict[str, Any]
@@ -100,7 +101,7 @@ def build_run(job: RunJob, files: SiteFiles, positions: Mapping[str, int]) -> Ru
     summary = run.summary
     first = len(files.sizes)
     data = write_run_data(run.stored_samples(), breakdowns(summary["metrics"]), list(summary["labels"]),
-                          positions, files, context["key"], context["texts_key"], run.samples_path)
+                          positions, files, context["key"], context["task_key"], run.samples_path)
     config = context["run"]["config_id"]
     files.put(f"{job.page}.svg", _chart(context, run))
     roc = _roc(run, data.scored)
@@ -127,7 +128,7 @@ def build_run(job: RunJob, files: SiteFiles, positions: Mapping[str, int]) -> Ru
     return RunBuilt(context["run"]["run_id"], data.index, list(files.sizes)[first:], data.data_bytes)
 
 
-_POSITIONS: dict[str, Mapping[str, int]] = {}  # in a worker process: texts key -> text positions
+_POSITIONS: dict[str, Mapping[str, int]] = {}  # in a worker process: task key -> text positions
 
 
 def receive_positions(positions: dict[str, Mapping[str, int]]) -> None:
@@ -138,4 +139,4 @@ def receive_positions(positions: dict[str, Mapping[str, int]]) -> None:
 def build_run_apart(job: RunJob, staging: Path, previous: Path | None) -> tuple[RunBuilt, SiteFiles]:
     """``build_run`` in a worker process, with its own ``SiteFiles`` handed back to the build."""
     files = SiteFiles(staging, previous)
-    return build_run(job, files, _POSITIONS[job.context["texts_key"]]), files
+    return build_run(job, files, _POSITIONS[job.context["task_key"]]), files

@@ -126,6 +126,8 @@ class Manifest:
 def _link(source: Path, target: Path) -> None:
     try:
         os.link(source, target)
+    except FileExistsError:  # a file several units share (a task's row ids), linked already
+        pass
     except OSError:  # a file system without hard links: a copy with the same mtime
         shutil.copy2(source, target)
 
@@ -135,7 +137,8 @@ class SiteFiles:
     """The files of one build, written under ``staging``; ``previous`` is the site being replaced.
 
     Picklable (paths and lists), so a worker process writes a run's files with its own copy and
-    hands back what it wrote.
+    hands back what it wrote. A file is never written through: a new one replaces the path (a
+    linked file is the previous site's too).
     """
 
     staging: Path
@@ -143,31 +146,44 @@ class SiteFiles:
     written: list[str] = field(default_factory=list)  # files whose bytes are new
     kept: list[str] = field(default_factory=list)  # files linked from the previous site
     sizes: dict[str, int] = field(default_factory=dict)
+    _folders: set[str] = field(default_factory=set, repr=False)
+
+    def _folder(self, path: str) -> None:
+        folder = os.path.dirname(path)
+        if folder not in self._folders:
+            os.makedirs(os.path.join(self.staging, folder), exist_ok=True)
+            self._folders.add(folder)
 
     def put(self, path: str, data: bytes) -> int:
         """Write ``data`` at ``path`` (relative to the site), or link the previous site's equal file."""
-        target = self.staging / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        old = self.previous / path if self.previous else None
+        self._folder(path)
+        target = os.path.join(self.staging, path)
+        old = os.path.join(self.previous, path) if self.previous else None
         if old is not None and _same(old, data):
-            _link(old, target)
+            _link(Path(old), Path(target))
             self.kept.append(path)
         else:
-            target.write_bytes(data)
+            temporary = f"{target}.{os.getpid()}.tmp"
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, target)
             self.written.append(path)
         self.sizes[path] = len(data)
         return len(data)
 
     def keep(self, paths: Iterable[str]) -> bool:
         """Link these files of the previous site unchanged; False (and nothing linked) when one is missing."""
-        paths = list(paths)
-        if self.previous is None or not all((self.previous / p).is_file() for p in paths):
+        if self.previous is None:
             return False
-        for path in paths:
-            target = self.staging / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _link(self.previous / path, target)
-            self.sizes[path] = target.stat().st_size
+        paths = list(paths)
+        try:
+            sizes = [os.stat(os.path.join(self.previous, p)).st_size for p in paths]
+        except OSError:
+            return False
+        for path, size in zip(paths, sizes, strict=True):
+            self._folder(path)
+            _link(Path(self.previous, path), Path(self.staging, path))
+            self.sizes[path] = size
         self.kept += paths
         return True
 
@@ -182,13 +198,20 @@ class SiteFiles:
         self.sizes.update(other.sizes)
 
 
-def _same(path: Path, data: bytes) -> bool:
+def _same(path: str, data: bytes) -> bool:
     try:
-        return path.stat().st_size == len(data) and path.read_bytes() == data
+        if os.stat(path).st_size != len(data):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read() == data
     except OSError:
         return False
 
 
 def files_under(folder: Path) -> set[str]:
     """Every file under ``folder``, relative, as ``/``-separated paths."""
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    found = set()
+    for root, _, names in os.walk(folder):
+        prefix = os.path.relpath(root, folder).replace(os.sep, "/")
+        found.update(names if prefix == "." else (f"{prefix}/{name}" for name in names))
+    return found

@@ -1,10 +1,12 @@
 """`halubench site`: what it writes, checked in the files (the browser tests check the pages)."""
 
+import array
 import base64
 import json
 import math
 import re
 import shutil
+import sys
 import zlib
 from html.parser import HTMLParser
 
@@ -40,6 +42,16 @@ def built(tmp_path_factory):
 def page_of(results, task, judge):
     """A run's site address without suffix: runs/<task>/<judge>/<config_id>."""
     return f"runs/{task}/{slug(judge)}/{results_file(results, task, judge).stem}"
+
+
+def unpack(packed):
+    """A packed column of integers, "<array type>:<base64 of its little-endian bytes>", as a list; a list
+    of columns (one per breakdown) gives the first one's."""
+    packed = packed[0] if isinstance(packed, list) else packed
+    values = array.array(packed[0], base64.b64decode(packed[2:]))
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values.tolist()
 
 
 def read_data(path):
@@ -117,18 +129,23 @@ def test_explorer_data_is_sharded_and_texts_stored_once_per_task(built):
     data = built / "public" / "data" / "halubench-sample"
     config = results_file(built / "results", "halubench-sample", "lexical").stem
     key, index = read_data(data / "runs" / "lexical" / config / "index.js")
-    assert key == f"halubench-sample/runs/lexical/{config}/index" and len(index["ids"]) == 96
+    assert key == f"halubench-sample/runs/lexical/{config}/index" and index["rows"] == 96
     assert index["labels"] == ["PASS", "FAIL"] and index["breakdowns"][0]["name"] == "domain"
     domains = index["breakdowns"][0]["groups"]
     samples = read_results(built / "results", "halubench-sample", "lexical")[1]
     texts = [t for shard in sorted((data / "texts").glob("*.js")) for t in read_data(shard)[1]]
+    ids_key, ids = read_data(data.parent / f"{index['ids']}.js")
+    assert ids_key == index["ids"] and ids_key.startswith("halubench-sample/ids/")
+    gold, verdict, status, text, domain = (unpack(index[c]) for c in ("gold", "verdict", "status", "text", "group"))
     for i, sample in enumerate(samples):
-        assert index["ids"][i] == sample["id"]
-        assert index["labels"][index["gold"][i]] == sample["gold"]
-        assert index["verdict"][i] == (index["labels"].index(sample["verdict"]) if sample["verdict"] else -1)
-        assert index["statuses"][index["status"][i]] == sample["status"]
-        assert domains[index["group"][0][i]] == sample["groups"]["domain"]
-        assert texts[index["text"][i]] == sample["fields"]
+        assert ids[i] == sample["id"]
+        assert index["labels"][gold[i]] == sample["gold"]
+        assert verdict[i] == (index["labels"].index(sample["verdict"]) if sample["verdict"] else -1)
+        assert index["statuses"][status[i]] == sample["status"]
+        assert domains[domain[i]] == sample["groups"]["domain"]
+        assert texts[text[i]] == sample["fields"]
+    # The runs with the same rows in the same order share one list of ids.
+    assert len(list((data / "ids").glob("*.js"))) == 2  # the sample's rows, and the payload run's
     # 96 sample rows + 6 rows of the payload file, whatever the number of judges.
     assert len(texts) == 102 and len(list((data / "texts").glob("*.js"))) == math.ceil(102 / TEXT_SHARD_ROWS)
 

@@ -16,18 +16,28 @@ window.halubenchData = (function () {
     settle(key, "resolve", value);
   }
 
+  var TYPES = { b: Int8Array, B: Uint8Array, h: Int16Array, H: Uint16Array, i: Int32Array, I: Uint32Array };
+
+  function bytesOf(base64) {
+    var text = atob(base64), bytes = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    return bytes;
+  }
+
   function inflate(base64) {
     if (typeof DecompressionStream === "undefined") {
       return Promise.reject(new Error("this browser cannot read the site's compressed data " +
         "(it needs DecompressionStream: Chrome 80, Firefox 113, Safari 16.4 or later)"));
     }
-    var text = atob(base64), bytes = new Uint8Array(text.length);
-    for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    var stream = new Blob([bytesOf(base64)]).stream().pipeThrough(new DecompressionStream("deflate"));
     return new Response(stream).text().then(JSON.parse);
   }
 
   return {
+    // A packed column of integers ("<type>:<base64>", little-endian) as a typed array.
+    column: function (packed) {
+      return new TYPES[packed.charAt(0)](bytesOf(packed.slice(2)).buffer);
+    },
     inflate: function (key, base64) {
       inflate(base64).then(function (value) { put(key, value); }, function (error) {
         settle(key, "reject", new Error("cannot read " + key + ": " + error.message));

@@ -22,8 +22,26 @@
     return node;
   }
 
-  // The index holds columns: ids, gold, verdict (-1: none), status, text (position in the task's texts),
-  // group (one column per breakdown); labels, statuses and groups are positions in the index's lists.
+  // A run's index holds packed columns: gold, verdict (-1: none), status, text (position in the task's
+  // texts), group (one per breakdown), as positions in the index's lists; its row ids are in a file of
+  // their own (shared by the runs with the same rows). openIndex gives them unpacked.
+  var opened = {};
+  function openIndex(key) {
+    if (!opened[key]) {
+      opened[key] = halubenchData.load(base, key).then(function (data) {
+        return halubenchData.load(base, data.ids).then(function (ids) {
+          var column = halubenchData.column;
+          return {
+            ids: ids, labels: data.labels, statuses: data.statuses, breakdowns: data.breakdowns,
+            gold: column(data.gold), verdict: column(data.verdict), status: column(data.status),
+            text: column(data.text), group: data.group.map(column), texts: data.texts,
+            textShardRows: data.textShardRows, replyShardRows: data.replyShardRows
+          };
+        });
+      });
+    }
+    return opened[key];
+  }
 
   function fillSelect(select, values) {
     values.forEach(function (value, i) {
@@ -182,7 +200,7 @@
   function chooseOther() {
     var key = form.elements.disagree.value;
     if (!key) { other = null; applyFilters(); return; }
-    halubenchData.load(base, key).then(function (data) {
+    openIndex(key).then(function (data) {
       if (form.elements.disagree.value !== key) return; // changed again meanwhile
       other = {};
       data.ids.forEach(function (id, position) { other[id] = verdictLabel(data, position); });
@@ -212,9 +230,8 @@
   prev.addEventListener("click", function () { page -= 1; render(); });
   next.addEventListener("click", function () { page += 1; render(); });
 
-  Promise.all([root.getAttribute("data-index"), root.getAttribute("data-judges")].map(function (key) {
-    return halubenchData.load(base, key);
-  })).then(function (loaded) {
+  Promise.all([openIndex(root.getAttribute("data-index")),
+               halubenchData.load(base, root.getAttribute("data-judges"))]).then(function (loaded) {
     index = loaded[0];
     addBreakdownFilters();
     fillSelect(form.elements.gold, index.labels);

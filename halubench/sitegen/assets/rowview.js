@@ -10,9 +10,18 @@
   var status = document.getElementById("status");
   var texts = document.getElementById("texts");
   var list = document.getElementById("verdicts");
-  // The task's rows as columns: ids, gold, text (position in the task's texts); per run (in data.runs'
-  // order): at (the row's place in the run's reply shards, -1: not judged; null: the run's rows are the
-  // task's, in order), verdict (-1: none) and status.
+  // The task's rows: ids, and packed columns gold and text (position in the task's texts); per run (in
+  // data.runs' order): at (the row's place in the run's reply shards, -1: not judged; null: the run's rows
+  // are the task's, in order), verdict (-1: none) and status. unpack turns the columns into typed arrays.
+  function unpack(data) {
+    var column = halubenchData.column;
+    return {
+      runs: data.runs, labels: data.labels, statuses: data.statuses, ids: data.ids, gold: column(data.gold),
+      text: column(data.text), verdict: data.verdict.map(column), status: data.status.map(column),
+      at: data.at.map(function (packed) { return packed === null ? null : column(packed); }),
+      texts: data.texts, textShardRows: data.textShardRows, replyShardRows: data.replyShardRows
+    };
+  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -70,7 +79,7 @@
   }
 
   function open(id) {
-    halubenchData.load(base, root.getAttribute("data-rows")).then(function (data) {
+    halubenchData.load(base, root.getAttribute("data-rows")).then(unpack).then(function (data) {
       var row = data.ids.indexOf(id);
       if (row < 0) { status.textContent = "no row with id " + id; root.setAttribute("data-shown", ""); return; }
       var keys = [data.texts + "/" + pad(Math.floor(data.text[row] / data.textShardRows))];
