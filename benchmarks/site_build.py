@@ -162,17 +162,22 @@ def measured_build(results: Path, out: Path, jobs: int | None) -> dict:
         started = time.perf_counter()
         child = subprocess.Popen(command, stdout=output, text=True)
         peak_rss = peak_pss = 0
-        while child.poll() is None:
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)  # its usage counts its workers too
+            if pid:
+                break
             both = [_memory_kb(pid) for pid in _tree(child.pid)]
             peak_rss = max(peak_rss, sum(r for r, _ in both))
             peak_pss = max(peak_pss, sum(p for _, p in both))
             time.sleep(0.02)
         wall = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
         if child.returncode:
             raise SystemExit(f"build failed ({child.returncode})")
         output.seek(0)
         figures = json.loads(output.read().strip().splitlines()[-1])
-    return {**figures, "wall_s": wall, "peak_rss_mb": peak_rss / 1024, "peak_pss_mb": peak_pss / 1024}
+    return {**figures, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": peak_rss / 1024,
+            "peak_pss_mb": peak_pss / 1024}
 
 
 def against(figure: float, bound: float, unit: str, fmt: str = ".1f") -> str:
@@ -222,13 +227,16 @@ def main() -> None:
     unchanged = measured_build(results, out, args.jobs)
 
     print(f"from scratch:      build {against(scratch['build_s'], SCRATCH_BOUND_S, 's')}")
+    print(f"                   CPU {scratch['cpu_s']:.1f} s in all processes: {scratch['cpu_s'] / cores:.1f} s of "
+          f"wall time on {cores} idle cores (the machine's load makes the build's wall time longer)")
     print(f"                   peak memory {against(scratch['peak_rss_mb'], MEMORY_BOUND_MB, 'MB', '.0f')}"
           f" (Pss {scratch['peak_pss_mb']:.0f} MB); whole process {scratch['wall_s']:.1f} s with imports")
     print(f"site size:         {against(site_mb, SITE_BOUND_MB, 'MB', '.0f')}, explorer data "
           f"{scratch['data_bytes'] / 1e6:,.0f} MB ({scratch['data_bytes'] / 1e6 / args.judges:.2f} MB per run "
           f"with the task's texts)")
     print(f"one judge changed: build {against(incremental['build_s'], INCREMENTAL_BOUND_S, 's', '.2f')}; "
-          f"peak memory {incremental['peak_rss_mb']:.0f} MB, whole process {incremental['wall_s']:.1f} s")
+          f"CPU {incremental['cpu_s']:.2f} s, peak memory {incremental['peak_rss_mb']:.0f} MB, whole process "
+          f"{incremental['wall_s']:.1f} s")
     ours = [p for p in incremental["written"] if f"/{judge}/" in p]
     others = sorted(set(incremental["written"]) - set(ours))
     print(f"                   runs remade: {', '.join(incremental['remade'])}; files written: {len(ours)} of "

@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -73,7 +73,7 @@ from halubench.sitegen._explorer_data import (
     write_texts,
 )
 from halubench.sitegen._pages import render
-from halubench.sitegen._run_unit import RunJob, build_run, build_run_apart, receive_positions
+from halubench.sitegen._run_unit import RunBuilt, RunJob, build_run, build_run_apart, receive_positions
 from halubench.sitegen._site_files import (
     MANIFEST,
     FileStates,
@@ -288,6 +288,7 @@ class _Task:
     board: Leaderboard
     folder: str  # the task's slug: data/<folder>/, rows/<folder>.html
     table: TextTable
+    texts: str  # the fingerprint of the task's texts (files and inline texts)
     jobs: dict[str, RunJob] = field(default_factory=dict)  # run id -> job
     keys: dict[str, str] = field(default_factory=dict)  # run id -> data key
     cards: dict[str, JudgeCard] = field(default_factory=dict)
@@ -309,7 +310,12 @@ def _write_site(boards: list[Leaderboard], files: SiteFiles, manifest: Manifest,
     dirty = [(task, job) for task in tasks for job in task.jobs.values()
              if not _kept(f"run:{job.context['run']['run_id']}", job.fingerprint(states, builder), files,
                           manifest, made)]
-    for task, built in _make_runs(dirty, files, jobs):
+    def write_texts_meanwhile() -> None:  # the build's own process writes the texts while workers make runs
+        for task in tasks:
+            _unit(f"texts:{task.board.task}", task.texts, files, manifest, made, builder,
+                  lambda f, t=task: write_texts(t.table, f, f"{t.folder}/texts"))
+
+    for task, built in _make_runs(dirty, files, jobs, write_texts_meanwhile):
         made.units[f"run:{built.run_id}"] = {"fingerprint": task.jobs[built.run_id].fingerprint(states, builder),
                                              "files": built.files}
         task.indexes[built.run_id] = built.index
@@ -368,9 +374,7 @@ def _plan(board: Leaderboard, definitions: dict[str, Definition], states: FileSt
     state, lineage = table.lineage(states, manifest.texts.get(board.task))
     made.texts[board.task] = {"state": state, "lineage": lineage}
     whole = fingerprint({"state": state, "inline": table.inline_keys})  # any change moves inline texts
-    _unit(f"texts:{board.task}", whole, files, manifest, made, builder,
-          lambda f: write_texts(table, f, f"{folder}/texts"))
-    task = _Task(board, folder, table, cards=measured_cards(board, definitions))
+    task = _Task(board, folder, table, whole, cards=measured_cards(board, definitions))
     for run_id, run in board.runs.items():
         task.keys[run_id] = f"{folder}/runs/{run_id.split('/', 1)[1]}"
         paper = _paper_row(board, run)
@@ -397,11 +401,14 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _make_runs(dirty: list[tuple[_Task, RunJob]], files: SiteFiles, jobs: int | None):
-    """Make the runs' files, in worker processes when there are several; yields ``(task, RunBuilt)``."""
+def _make_runs(dirty: list[tuple[_Task, RunJob]], files: SiteFiles, jobs: int | None,
+               meanwhile: Callable[[], None]) -> Iterator[tuple[_Task, RunBuilt]]:
+    """Make the runs' files, in worker processes when there are several, calling ``meanwhile`` while they
+    work; yields ``(task, RunBuilt)``."""
     workers = min(jobs or _cores(), len(dirty))
     positions = {task.folder: task.table.positions for task, _ in dirty}
     if workers <= 1:
+        meanwhile()
         for task, job in dirty:
             yield task, build_run(job, files, positions[job.context["task_key"]])
         return
@@ -412,6 +419,7 @@ def _make_runs(dirty: list[tuple[_Task, RunJob]], files: SiteFiles, jobs: int | 
     with ProcessPoolExecutor(workers, context, initializer=receive_positions, initargs=(positions,)) as pool:
         futures = [(task, pool.submit(build_run_apart, job, files.staging, files.previous))
                    for task, job in by_size]
+        meanwhile()
         for task, future in futures:
             built, theirs = future.result()
             files.absorb(theirs)

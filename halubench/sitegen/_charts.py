@@ -31,6 +31,7 @@ STYLE = {
     "ytick.color": "#334155",
 }
 MEASURED_COLOR, OVERALL_COLOR, REPORTED_COLOR = "#2563eb", "#1e3a8a", "#d97706"
+CHAR_WIDTH_IN = 9 * 0.62 / 72  # a 9 pt label's average character, with room: DejaVu Sans is about 0.55 em
 CHANCE_COLOR, FRONT_COLOR = "#b91c1c", "#15803d"
 
 
@@ -69,8 +70,14 @@ def accuracy_chart(bars: Sequence[Bar], reported: Mapping[str, float] | None = N
     """Horizontal accuracy bars with 95% CI whiskers; optional reported figures as diamonds and
     a dashed line at chance (``chance``: a fraction), so a reader sees what a coin would score."""
     shown = [b for b in bars if b.value is not None]
+    width, height = 6.4, 0.42 * len(shown) + 0.9
     with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(6.4, 0.42 * len(shown) + 0.9), layout="constrained")
+        # Margins from the labels' lengths, not a layout engine: one is drawn per run, and an engine draws
+        # each figure twice (once to measure it), which was half a 50-judge site's chart time.
+        figure = Figure(figsize=(width, height))
+        label_width = max((len(b.label) for b in shown), default=0) * CHAR_WIDTH_IN + 0.2
+        figure.subplots_adjust(left=min(0.6, label_width / width), right=0.98, bottom=0.55 / height,
+                               top=1 - 0.3 / height)
         axes = figure.add_subplot()
         positions = list(range(len(shown)))[::-1]
         axes.barh(positions, [100 * b.value for b in shown], height=0.62,
