@@ -1,11 +1,11 @@
 """`halubench site`: results folder in, static site out, rewriting only what changed.
 
-The site is built in a fresh folder beside ``out`` and swapped in at the end,
-so a failed build leaves the previous site whole; files that did not change are
-linked from the previous site and keep their bytes and mtime, and a build in
-which nothing changed leaves ``out`` untouched (``_site_files``). An existing
-``out`` is only replaced when it holds the marker file an earlier build wrote:
-the command never deletes a folder it did not make.
+New and changed files are written beside ``out`` and moved in once the whole
+build succeeded, so a failed build leaves the previous site whole; files that
+did not change are not written (they keep their bytes and mtime), and a build
+in which nothing changed leaves ``out`` untouched (``_site_files``). An
+existing ``out`` is only updated when it holds the marker file an earlier build
+wrote: the command never deletes from a folder it did not make.
 
 The build reads only what a page needs: the boards come from the runs'
 summaries; each run's samples are read once, line by line, while its explorer
@@ -75,12 +75,10 @@ from halubench.sitegen._explorer_data import (
 from halubench.sitegen._pages import render
 from halubench.sitegen._run_unit import RunBuilt, RunJob, build_run, build_run_apart, receive_positions
 from halubench.sitegen._site_files import (
-    MANIFEST,
     FileStates,
     Manifest,
     SiteFiles,
     builder_key,
-    files_under,
     fingerprint,
 )
 
@@ -257,28 +255,15 @@ def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | Non
         files = SiteFiles(staging, previous)
         site = SiteBuild(out)
         made = _write_site(boards, files, manifest, read_state(results_dir), site, jobs)
-        site.written = sorted(files.written)
-        site.removed = sorted(files_under(previous) - set(files.sizes) - {MANIFEST}) if previous else []
+        site.written, site.removed = sorted(files.written), files.removed()
         if previous is not None and not site.changed and made.body(with_inputs=False) == manifest.body(False):
-            shutil.rmtree(staging)  # nothing changed: the site is left as it is, not even swapped
+            shutil.rmtree(staging)  # nothing changed: nothing is written, not even the manifest
         else:
-            files.put(MANIFEST, made.encode())
-            _swap(staging, out)
+            files.commit(out, made.encode())
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return site
-
-
-def _swap(staging: Path, out: Path) -> None:
-    """Put the new site in place of the old one (two renames), then delete the old one."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent)) / "site"
-        out.rename(old)
-    staging.rename(out)
-    if old is not None:
-        shutil.rmtree(old.parent)
 
 
 @dataclass
@@ -333,7 +318,7 @@ def _write_site(boards: list[Leaderboard], files: SiteFiles, manifest: Manifest,
 
 
 def _kept(unit: str, print_: str, files: SiteFiles, manifest: Manifest, made: Manifest) -> bool:
-    """Link a unit's files from the previous site when its fingerprint is unchanged (and its files are there)."""
+    """Keep a unit's files when its fingerprint is unchanged (and its files are all there)."""
     before = manifest.units.get(unit)
     if before is None or before["fingerprint"] != print_ or not files.keep(before["files"]):
         return False
@@ -417,7 +402,7 @@ def _make_runs(dirty: list[tuple[_Task, RunJob]], files: SiteFiles, jobs: int | 
     context = multiprocessing.get_context(method)
     by_size = sorted(dirty, key=lambda item: -int(item[1].run.summary.get("n") or 0))  # longest first
     with ProcessPoolExecutor(workers, context, initializer=receive_positions, initargs=(positions,)) as pool:
-        futures = [(task, pool.submit(build_run_apart, job, files.staging, files.previous))
+        futures = [(task, pool.submit(build_run_apart, job, files.staging, files.site))
                    for task, job in by_size]
         meanwhile()
         for task, future in futures:

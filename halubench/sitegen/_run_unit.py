@@ -136,7 +136,7 @@ def receive_positions(positions: dict[str, Mapping[str, int]]) -> None:
     _POSITIONS.update(positions)
 
 
-def build_run_apart(job: RunJob, staging: Path, previous: Path | None) -> tuple[RunBuilt, SiteFiles]:
+def build_run_apart(job: RunJob, staging: Path, site: Path | None) -> tuple[RunBuilt, SiteFiles]:
     """``build_run`` in a worker process, with its own ``SiteFiles`` handed back to the build."""
-    files = SiteFiles(staging, previous)
+    files = SiteFiles(staging, site)
     return build_run(job, files, _POSITIONS[job.context["task_key"]]), files

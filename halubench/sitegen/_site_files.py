@@ -1,16 +1,16 @@
 """Writing a site so that only what changed is rewritten.
 
-A build writes into a fresh folder beside the site and swaps it in at the end,
-so a failed build leaves the previous site whole. A file whose bytes equal the
-previous site's is not written but hard-linked from it (copied, mtime kept,
-where links are refused): after the swap, an unchanged file keeps its bytes,
-its inode and its mtime. A build in which nothing changed throws its folder
-away and leaves the site untouched.
+A build writes the files whose bytes are new (or changed) into a folder beside
+the site, and moves them into the site only once every page is made
+(``commit``): a failed build leaves the previous site whole. A file whose bytes
+equal the site's is not written at all, so it keeps its bytes, inode and mtime;
+a build in which nothing changed writes nothing. A first build moves its folder
+into place whole.
 
 Work is skipped, not only writes, through *units*: a group of files (a run's
 pages and explorer data, a task's text shards, a chart) made from inputs whose
 fingerprint the previous build recorded in the site's manifest. A unit whose
-fingerprint is unchanged has its files linked without being made again. A
+fingerprint is unchanged (and whose files are all there) is not made again. A
 fingerprint hashes everything the unit is made from: the content of its input
 files, the values its pages show, and the builder itself (halubench's version
 and the site generator's code, templates and assets), so a new release remakes
@@ -123,47 +123,33 @@ class Manifest:
         return (json.dumps(self.body(), sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
 
 
-def _link(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except FileExistsError:  # a file several units share (a task's row ids), linked already
-        pass
-    except OSError:  # a file system without hard links: a copy with the same mtime
-        shutil.copy2(source, target)
-
-
 @dataclass
 class SiteFiles:
-    """The files of one build, written under ``staging``; ``previous`` is the site being replaced.
+    """The files of one build: new bytes under ``staging``, the rest left where they are in ``site`` (the
+    site being updated; None for a first build).
 
     Picklable (paths and lists), so a worker process writes a run's files with its own copy and
-    hands back what it wrote. A file is never written through: a new one replaces the path (a
-    linked file is the previous site's too).
+    hands back what it wrote.
     """
 
     staging: Path
-    previous: Path | None
-    written: list[str] = field(default_factory=list)  # files whose bytes are new
-    kept: list[str] = field(default_factory=list)  # files linked from the previous site
-    sizes: dict[str, int] = field(default_factory=dict)
+    site: Path | None
+    written: list[str] = field(default_factory=list)  # files whose bytes are new, waiting in ``staging``
+    kept: list[str] = field(default_factory=list)  # files of ``site`` this build leaves as they are
+    sizes: dict[str, int] = field(default_factory=dict)  # every file of the new site
     _folders: set[str] = field(default_factory=set, repr=False)
 
-    def _folder(self, path: str) -> None:
-        folder = os.path.dirname(path)
-        if folder not in self._folders:
-            os.makedirs(os.path.join(self.staging, folder), exist_ok=True)
-            self._folders.add(folder)
-
     def put(self, path: str, data: bytes) -> int:
-        """Write ``data`` at ``path`` (relative to the site), or link the previous site's equal file."""
-        self._folder(path)
-        target = os.path.join(self.staging, path)
-        old = os.path.join(self.previous, path) if self.previous else None
-        if old is not None and _same(old, data):
-            _link(Path(old), Path(target))
+        """Make the file at ``path`` (relative to the site) hold ``data``: written only when its bytes differ."""
+        if self.site is not None and _same(os.path.join(self.site, path), data):
             self.kept.append(path)
         else:
-            temporary = f"{target}.{os.getpid()}.tmp"
+            folder = os.path.dirname(path)
+            if folder not in self._folders:
+                os.makedirs(os.path.join(self.staging, folder), exist_ok=True)
+                self._folders.add(folder)
+            target = os.path.join(self.staging, path)
+            temporary = f"{target}.{os.getpid()}.tmp"  # workers may write a shared file (a task's row ids) at once
             with open(temporary, "wb") as handle:
                 handle.write(data)
             os.replace(temporary, target)
@@ -172,30 +158,55 @@ class SiteFiles:
         return len(data)
 
     def keep(self, paths: Iterable[str]) -> bool:
-        """Link these files of the previous site unchanged; False (and nothing linked) when one is missing."""
-        if self.previous is None:
+        """Leave these files of the site as they are; False (and nothing kept) when one is missing."""
+        if self.site is None:
             return False
         paths = list(paths)
         try:
-            sizes = [os.stat(os.path.join(self.previous, p)).st_size for p in paths]
+            sizes = [os.stat(os.path.join(self.site, p)).st_size for p in paths]
         except OSError:
             return False
-        for path, size in zip(paths, sizes, strict=True):
-            self._folder(path)
-            _link(Path(self.previous, path), Path(self.staging, path))
-            self.sizes[path] = size
+        self.sizes.update(zip(paths, sizes, strict=True))
         self.kept += paths
         return True
 
     def read(self, path: str) -> bytes:
-        """A file of this build (written or kept)."""
-        return (self.staging / path).read_bytes()
+        """A file of this build, written now or kept."""
+        pending = self.staging / path
+        return (pending if pending.exists() else Path(self.site or self.staging, path)).read_bytes()
 
     def absorb(self, other: SiteFiles) -> None:
         """Take in what a worker's copy wrote."""
         self.written += other.written
         self.kept += other.kept
         self.sizes.update(other.sizes)
+
+    def removed(self) -> list[str]:
+        """Files of the site that this build did not make (a run gone, a page renamed)."""
+        return sorted(files_under(self.site) - set(self.sizes) - {MANIFEST}) if self.site else []
+
+    def commit(self, out: Path, manifest: bytes) -> None:
+        """Move the new files into the site, delete the ones gone, then write the manifest (last: a build
+        stopped half-way through here leaves units whose fingerprints differ, so the next one remakes them)."""
+        if self.site is None:
+            (self.staging / MANIFEST).write_bytes(manifest)
+            if out.exists():
+                out.rmdir()  # empty (``build_site`` checks)
+            self.staging.rename(out)
+            return
+        for path in self.written:
+            target = out / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.staging / path, target)
+        for path in self.removed():
+            (out / path).unlink()
+        for root, folders, names in os.walk(out, topdown=False):
+            if not folders and not names and Path(root) != out:
+                os.rmdir(root)
+        temporary = out / f"{MANIFEST}.tmp"
+        temporary.write_bytes(manifest)
+        os.replace(temporary, out / MANIFEST)
+        shutil.rmtree(self.staging)
 
 
 def _same(path: str, data: bytes) -> bool:

@@ -1,0 +1,125 @@
+"""Incremental site builds: a change to one judge's run rewrites that judge's files and the task's summary
+pages, and nothing else; a build with nothing changed writes nothing; and whatever the history, the site
+is the same as a build from scratch."""
+
+import shutil
+
+import pytest
+from siteruns import write_constructed_runs
+
+from halubench.results import load_runs, write_run
+from halubench.scoring import score_run
+from halubench.sitegen import build_site
+
+TASK = "halubench-sample"
+# The pages that summarise the task: they change with any of its runs.
+SUMMARY = {"index.html", "contested.html", "about.html", "leaderboard.csv", f"rows/{TASK}.html",
+           f"data/{TASK}/rows.js", f"data/{TASK}/judges.js", f"charts/{TASK}-cost.svg",
+           f"charts/{TASK}-latency.svg", f".halubench-cache/{TASK}-contested.json", ".halubench-manifest.json"}
+
+
+def snapshot(site):
+    """Every file's bytes, inode and mtime: a file rewritten with the same bytes still shows."""
+    found = {}
+    for path in site.rglob("*"):
+        if path.is_file():
+            stat = path.stat()
+            found[path.relative_to(site).as_posix()] = (path.read_bytes(), stat.st_ino, stat.st_mtime_ns)
+    return found
+
+
+def own(judge):
+    """Whether a site path is one of ``judge``'s own files (its pages and its explorer data)."""
+    return lambda path: path.startswith((f"runs/{TASK}/{judge}/", f"data/{TASK}/runs/{judge}/"))
+
+
+def rerun(results, judge, change, finished):
+    """Write ``judge``'s run again with ``change(samples)`` applied, as a refresh writes a changed run."""
+    (run,) = [r for r in load_runs(results) if r.judge == judge]
+    samples = run.samples()
+    change(samples)
+    summary = {k: v for k, v in run.summary.items() if k not in ("format", "samples_file", "texts_file")}
+    summary["metrics"] = score_run(samples, summary["labels"], summary["positive_label"], ("domain",))
+    summary["provenance"] = {**summary["provenance"], "finished_at": finished}
+    write_run(summary, samples, results)
+
+
+@pytest.fixture
+def results(tmp_path):
+    write_constructed_runs(tmp_path / "results")
+    return tmp_path / "results"
+
+
+def differs(before, after):
+    return {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+
+
+def test_nothing_changed_writes_nothing(results, tmp_path):
+    site = tmp_path / "site"
+    build_site(results, site, [])
+    before = snapshot(site)
+    again = build_site(results, site, [])
+    assert not again.changed and again.remade == [] and snapshot(site) == before
+
+
+@pytest.mark.parametrize("jobs", [1, 2])  # in the build's process, and in worker processes
+def test_one_changed_judge_rewrites_its_files_and_the_task_summaries_only(results, tmp_path, jobs):
+    site = tmp_path / "site"
+    build_site(results, site, [], jobs)
+    before = snapshot(site)
+
+    def new_replies(samples):
+        for sample in samples[:30]:
+            sample["reasoning"] = f"a second look at {sample['id']}"
+        samples[40].update(verdict=None, status="unparsed", correct=False)
+
+    rerun(results, "strong-d", new_replies, "2026-11-09T12:00:00+00:00")
+    built = build_site(results, site, [], jobs)
+    after = snapshot(site)
+    changed = differs(before, after)
+    assert built.remade == [f"{TASK}/strong-d/strong-d-config"]
+    assert set(built.written) == changed - {".halubench-manifest.json"}
+    assert {p for p in changed if not own("strong-d")(p)} <= SUMMARY
+    mine = {p for p in after if own("strong-d")(p)}
+    assert {f"runs/{TASK}/strong-d/strong-d-config.html", f"data/{TASK}/runs/strong-d/strong-d-config/r00000.js",
+            f"data/{TASK}/runs/strong-d/strong-d-config/index.js"} <= changed & mine
+    # Every other judge's files keep their bytes, inode and mtime.
+    assert all(before[p] == after[p] for p in before if p not in SUMMARY and not own("strong-d")(p))
+
+    scratch = tmp_path / "scratch"
+    build_site(results, scratch, [], jobs)
+    fresh = {p: v[0] for p, v in snapshot(scratch).items() if p != ".halubench-manifest.json"}
+    assert fresh == {p: v[0] for p, v in after.items() if p != ".halubench-manifest.json"}
+
+
+def test_runs_added_and_removed_leave_the_others_alone(results, tmp_path):
+    site = tmp_path / "site"
+    build_site(results, site, [])
+    before = snapshot(site)
+    # A judge on more rows than the others: new texts are appended to the task's texts, and the runs
+    # already there keep pointing at theirs.
+    (weak,) = [r for r in load_runs(results) if r.judge == "weak"]
+    samples = weak.samples() + [dict(weak.samples()[0], id="k900", fields={"question": "q", "passage": "p",
+                                                                           "answer": "a"})]
+    summary = {k: v for k, v in weak.summary.items() if k not in ("format", "samples_file", "texts_file")}
+    write_run({**summary, "judge": "newcomer", "config_id": "newcomer-config", "n": len(samples),
+               "metrics": score_run(samples, summary["labels"], "FAIL", ("domain",))}, samples, results)
+    build_site(results, site, [])
+    after = snapshot(site)
+    changed = differs(before, after)
+    allowed = {p for p in after if own("newcomer")(p)} | SUMMARY | {f"data/{TASK}/texts/00002.js"}
+    assert changed - allowed <= {p for p in after if p.startswith(f"data/{TASK}/ids/")}
+
+    shutil.rmtree(results / TASK / "newcomer")
+    removed = build_site(results, site, [])
+    assert removed.removed and all(own("newcomer")(p) or p.startswith(f"data/{TASK}/ids/") for p in removed.removed)
+    assert not any(own("newcomer")(p.relative_to(site).as_posix()) for p in site.rglob("*"))
+
+
+def test_a_file_deleted_from_the_site_is_made_again(results, tmp_path):
+    site = tmp_path / "site"
+    build_site(results, site, [])
+    page = site / "runs" / TASK / "weak" / "weak-config.html"
+    page.unlink()
+    built = build_site(results, site, [])
+    assert page.is_file() and built.remade == [f"{TASK}/weak/weak-config"]
