@@ -118,13 +118,19 @@ def kib(n: int) -> str:
 
 def build_in_this_process(results: Path, out: Path, jobs: int | None) -> None:
     """The child's part: import, then time ``build_site`` alone; one JSON line on stdout."""
+    import resource
+
     from halubench.sitegen import build_site
 
-    started = time.perf_counter()
-    site = build_site(results, out, jobs=jobs)
-    seconds = time.perf_counter() - started
-    print(json.dumps({"build_s": seconds, "written": site.written, "removed": site.removed, "remade": site.remade,
-                      "pages": site.pages, "data_bytes": site.data_bytes, "total_bytes": site.total_bytes}))
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started, cpu = time.perf_counter(), time.process_time()
+    site = build_site(results, out, **({"jobs": jobs} if jobs else {}))
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += done.ru_utime + done.ru_stime - workers.ru_utime - workers.ru_stime
+    print(json.dumps({"build_s": seconds, "build_cpu_s": cpu, "pages": site.pages, "data_bytes": site.data_bytes,
+                      "total_bytes": site.total_bytes, "written": getattr(site, "written", []),
+                      "removed": getattr(site, "removed", []), "remade": getattr(site, "remade", [])}))
 
 
 def _tree(pid: int) -> list[int]:
@@ -155,15 +161,17 @@ def _memory_kb(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def measured_build(results: Path, out: Path, jobs: int | None) -> dict:
-    """A build in a fresh process: its figures, the whole process's wall time and peak memory."""
+def measured_build(results: Path, out: Path, jobs: int | None, peer: Path | None = None) -> dict:
+    """A build in a fresh process (with the halubench package in ``peer`` when given): its figures, the
+    whole process's wall time and peak memory."""
     command = [sys.executable, __file__, "--build", str(results), str(out)] + (["--jobs", str(jobs)] if jobs else [])
+    env = {**os.environ, "PYTHONPATH": str(peer.resolve())} if peer else None
     with tempfile.TemporaryFile("w+") as output:  # a file, not a pipe: the child never waits for a reader
         started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=output, text=True)
+        child = subprocess.Popen(command, stdout=output, text=True, env=env)
         peak_rss = peak_pss = 0
         while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)  # its usage counts its workers too
+            pid, status = os.waitpid(child.pid, os.WNOHANG)
             if pid:
                 break
             both = [_memory_kb(pid) for pid in _tree(child.pid)]
@@ -176,8 +184,7 @@ def measured_build(results: Path, out: Path, jobs: int | None) -> dict:
             raise SystemExit(f"build failed ({child.returncode})")
         output.seek(0)
         figures = json.loads(output.read().strip().splitlines()[-1])
-    return {**figures, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": peak_rss / 1024,
-            "peak_pss_mb": peak_pss / 1024}
+    return {**figures, "wall_s": wall, "peak_rss_mb": peak_rss / 1024, "peak_pss_mb": peak_pss / 1024}
 
 
 def against(figure: float, bound: float, unit: str, fmt: str = ".1f") -> str:
@@ -190,6 +197,8 @@ def main() -> None:
     parser.add_argument("--judges", type=int, default=50)
     parser.add_argument("--rows", type=int, default=15000)
     parser.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
+    parser.add_argument("--peer", type=Path, help="also build from scratch with the halubench package in this "
+                        "folder (e.g. a checkout of main: git worktree add /tmp/main main), side by side")
     parser.add_argument("--keep", type=Path, help="keep the results and the site here (results made there by an "
                         "earlier run with the same --judges and --rows are used again)")
     parser.add_argument("--build", nargs=2, type=Path, metavar=("RESULTS", "OUT"), help=argparse.SUPPRESS)
@@ -220,6 +229,7 @@ def main() -> None:
           f"{cores} cores, load average {os.getloadavg()[0]:.1f} before the builds")
 
     scratch = measured_build(results, out, args.jobs)
+    peer = measured_build(results, work / "peer-site", None, args.peer) if args.peer else None
     site_mb = scratch["total_bytes"] / 1e6
     judge = f"judge-{changed:02d}"  # re-run: other replies and verdicts, a later date, the same configuration
     make_run(judge, skill[changed] + 0.05, rows, random.Random(10_000), results, finished="2024-07-02T01:00:00+00:00")
@@ -227,22 +237,28 @@ def main() -> None:
     unchanged = measured_build(results, out, args.jobs)
 
     print(f"from scratch:      build {against(scratch['build_s'], SCRATCH_BOUND_S, 's')}")
-    print(f"                   CPU {scratch['cpu_s']:.1f} s in all processes: {scratch['cpu_s'] / cores:.1f} s of "
-          f"wall time on {cores} idle cores (the machine's load makes the build's wall time longer)")
+    print(f"                   the build's CPU time {scratch['build_cpu_s']:.1f} s, its workers' included: "
+          f"{scratch['build_cpu_s'] / cores:.1f} s per core on {cores} cores (the wall time on an idle machine is "
+          f"no less; a busy one makes it longer)")
     print(f"                   peak memory {against(scratch['peak_rss_mb'], MEMORY_BOUND_MB, 'MB', '.0f')}"
           f" (Pss {scratch['peak_pss_mb']:.0f} MB); whole process {scratch['wall_s']:.1f} s with imports")
+    if peer:
+        ratios = [scratch[k] / peer[k] for k in ("build_s", "build_cpu_s", "peak_rss_mb", "total_bytes")]
+        print(f"   peer {args.peer}: build {peer['build_s']:.1f} s, CPU {peer['build_cpu_s']:.1f} s, peak memory "
+              f"{peer['peak_rss_mb']:.0f} MB, site {peer['total_bytes'] / 1e6:.0f} MB; this checkout takes "
+              "{:.2f} of its time, {:.2f} of its CPU time, {:.2f} of its memory, {:.2f} of its size".format(*ratios))
     print(f"site size:         {against(site_mb, SITE_BOUND_MB, 'MB', '.0f')}, explorer data "
           f"{scratch['data_bytes'] / 1e6:,.0f} MB ({scratch['data_bytes'] / 1e6 / args.judges:.2f} MB per run "
           f"with the task's texts)")
     print(f"one judge changed: build {against(incremental['build_s'], INCREMENTAL_BOUND_S, 's', '.2f')}; "
-          f"CPU {incremental['cpu_s']:.2f} s, peak memory {incremental['peak_rss_mb']:.0f} MB, whole process "
-          f"{incremental['wall_s']:.1f} s")
+          f"its CPU time {incremental['build_cpu_s']:.2f} s; peak memory {incremental['peak_rss_mb']:.0f} MB; "
+          f"whole process {incremental['wall_s']:.1f} s with imports")
     ours = [p for p in incremental["written"] if f"/{judge}/" in p]
     others = sorted(set(incremental["written"]) - set(ours))
     print(f"                   runs remade: {', '.join(incremental['remade'])}; files written: {len(ours)} of "
           f"{judge}'s own and {len(others)} others: {', '.join(others)}")
-    print(f"nothing changed:   build {unchanged['build_s']:.2f} s, {len(unchanged['written'])} files written, "
-          f"{len(unchanged['removed'])} removed")
+    print(f"nothing changed:   build {unchanged['build_s']:.2f} s (CPU {unchanged['build_cpu_s']:.2f} s), "
+          f"{len(unchanged['written'])} files written, {len(unchanged['removed'])} removed")
 
     first = f"halubench/judge-00/{configs[0]}"
     pages = scratch["pages"]

@@ -238,11 +238,14 @@ def texts_path(summary_path: Path, summary: RunSummary) -> Path | None:
     return _texts_path(summary_path, summary) if summary.get("texts_file") else None
 
 
-def iter_stored_samples(summary_path: Path, summary: RunSummary) -> Iterator[dict[str, Any]]:
+def iter_stored_samples(summary_path: Path, summary: RunSummary, digest: Any = None) -> Iterator[dict[str, Any]]:
     """A run's samples lines as stored, one at a time: texts stay a key (``fields_sha256``) into the
-    task's texts file, so a reader that needs few texts (or none) holds none of them."""
-    with (summary_path.parent / summary["samples_file"]).open(encoding="utf-8") as handle:
+    task's texts file, so a reader that needs few texts (or none) holds none of them. ``digest``: a
+    ``hashlib`` object fed the file's bytes as they are read (a hash without reading the file twice)."""
+    with (summary_path.parent / summary["samples_file"]).open("rb") as handle:
         for line in handle:
+            if digest is not None:
+                digest.update(line)
             if line.strip():
                 yield json.loads(line)
 

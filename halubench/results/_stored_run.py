@@ -86,12 +86,13 @@ class StoredRun:
         except (OSError, KeyError, ValueError) as exc:
             raise self._unreadable(exc) from None
 
-    def stored_samples(self) -> Iterator[dict[str, Any]]:
+    def stored_samples(self, digest: Any = None) -> Iterator[dict[str, Any]]:
         """The run's samples lines as stored, one at a time, texts by key (``fields_sha256``) into
         ``texts_path``, or inline (``fields``) in a run written before texts were shared: for readers that
-        go through a run once and keep little of it (the site's explorer data)."""
+        go through a run once and keep little of it (the site's explorer data). ``digest``: a ``hashlib``
+        object fed the file's bytes as they are read."""
         try:
-            yield from iter_stored_samples(self.path, self.summary)
+            yield from iter_stored_samples(self.path, self.summary, digest)
         except (OSError, KeyError, ValueError) as exc:
             raise self._unreadable(exc) from None
 

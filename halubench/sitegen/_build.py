@@ -293,16 +293,17 @@ def _write_site(boards: list[Leaderboard], files: SiteFiles, manifest: Manifest,
     definitions = judge_definitions()
     tasks = [_plan(board, definitions, states, manifest, made, builder, files) for board in boards]
     dirty = [(task, job) for task in tasks for job in task.jobs.values()
-             if not _kept(f"run:{job.context['run']['run_id']}", job.fingerprint(states, builder), files,
-                          manifest, made)]
+             if not _kept(f"run:{job.context['run']['run_id']}", lambda j=job: j.fingerprint(states, builder),
+                          files, manifest, made)]
     def write_texts_meanwhile() -> None:  # the build's own process writes the texts while workers make runs
         for task in tasks:
             _unit(f"texts:{task.board.task}", task.texts, files, manifest, made, builder,
                   lambda f, t=task: write_texts(t.table, f, f"{t.folder}/texts"))
 
     for task, built in _make_runs(dirty, files, jobs, write_texts_meanwhile):
-        made.units[f"run:{built.run_id}"] = {"fingerprint": task.jobs[built.run_id].fingerprint(states, builder),
-                                             "files": built.files}
+        job = task.jobs[built.run_id]
+        states.learn(job.run.samples_path, built.samples_sha256)
+        made.units[f"run:{built.run_id}"] = {"fingerprint": job.fingerprint(states, builder), "files": built.files}
         task.indexes[built.run_id] = built.index
         site.data_bytes += built.data_bytes
         site.remade.append(built.run_id)
@@ -317,10 +318,11 @@ def _write_site(boards: list[Leaderboard], files: SiteFiles, manifest: Manifest,
     return made
 
 
-def _kept(unit: str, print_: str, files: SiteFiles, manifest: Manifest, made: Manifest) -> bool:
-    """Keep a unit's files when its fingerprint is unchanged (and its files are all there)."""
+def _kept(unit: str, print_: Callable[[], str], files: SiteFiles, manifest: Manifest, made: Manifest) -> bool:
+    """Keep a unit's files when its fingerprint (computed only when the last build made the unit) is
+    unchanged, and its files are all there."""
     before = manifest.units.get(unit)
-    if before is None or before["fingerprint"] != print_ or not files.keep(before["files"]):
+    if before is None or before["fingerprint"] != print_() or not files.keep(before["files"]):
         return False
     made.units[unit] = before
     return True
@@ -330,7 +332,7 @@ def _unit(unit: str, inputs: Any, files: SiteFiles, manifest: Manifest, made: Ma
           make: Any) -> None:
     """Files made by ``make(files)`` from ``inputs``: kept when the inputs are, else made and recorded."""
     print_ = fingerprint({"builder": builder, "inputs": inputs})
-    if _kept(unit, print_, files, manifest, made):
+    if _kept(unit, lambda: print_, files, manifest, made):
         return
     first = len(files.sizes)
     make(files)

@@ -11,6 +11,7 @@ processes as well as in the build's own.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,7 @@ class RunBuilt:
 
     run_id: str
     index: dict[str, Any]
+    samples_sha256: str  # of the samples file, hashed as it was read
     files: list[str] = field(default_factory=list)
     data_bytes: int = 0
 
@@ -100,7 +102,8 @@ def build_run(job: RunJob, files: SiteFiles, positions: Mapping[str, int]) -> Ru
     run, context = job.run, job.context
     summary = run.summary
     first = len(files.sizes)
-    data = write_run_data(run.stored_samples(), breakdowns(summary["metrics"]), list(summary["labels"]),
+    digest = hashlib.sha256()
+    data = write_run_data(run.stored_samples(digest), breakdowns(summary["metrics"]), list(summary["labels"]),
                           positions, files, context["key"], context["task_key"], run.samples_path)
     config = context["run"]["config_id"]
     files.put(f"{job.page}.svg", _chart(context, run))
@@ -125,7 +128,8 @@ def build_run(job: RunJob, files: SiteFiles, positions: Mapping[str, int]) -> Ru
     files.put(f"{job.page}.samples.html", render(
         "explorer.html.jinja", f"{job.page}.samples.html", data_key=context["key"],
         judges_key=context["judges_key"], n_rows=len(data.index["ids"]), **common))
-    return RunBuilt(context["run"]["run_id"], data.index, list(files.sizes)[first:], data.data_bytes)
+    return RunBuilt(context["run"]["run_id"], data.index, digest.hexdigest(), list(files.sizes)[first:],
+                    data.data_bytes)
 
 
 _POSITIONS: dict[str, Mapping[str, int]] = {}  # in a worker process: task key -> text positions

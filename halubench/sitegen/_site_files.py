@@ -89,6 +89,11 @@ class FileStates:
             self.states[key] = [stat.st_size, stat.st_mtime_ns, sha]
         return self.states[key][2]
 
+    def learn(self, path: Path, sha: str) -> None:
+        """The hash of a file read whole elsewhere (a run's samples, hashed while its explorer data was made)."""
+        stat = path.stat()
+        self.states[str(path)] = [stat.st_size, stat.st_mtime_ns, sha]
+
     def size(self, path: Path) -> int:
         self.sha256(path)
         return self.states[str(path)][0]
