@@ -3,7 +3,9 @@
 The results files are made here, synthetically, with halubench's own scorer
 and results writer: HaluBench's domain sizes, passages about as long as
 HaluBench's per domain, Lynx-style JSON replies of a few hundred characters,
-2% unparsed replies and 0.5% prompts too long. Then, each in a fresh process
+2% unparsed replies and 0.5% prompts too long. The texts are slices of real
+passages and responses (../shared/data) where they are at hand, so that the
+site's size is that of real text (``--synthetic``: a few dozen words). Then, each in a fresh process
 (`python benchmarks/site_build.py --build ...`, which imports halubench and
 times `build_site`) whose memory, workers included, is sampled from /proc:
 
@@ -51,7 +53,31 @@ WORDS = ("the company reported revenue growth of percent in fiscal year while op
          "during the second quarter touchdown pass yards field goal kicked by team season").split()
 
 
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CORPUS: list[str] = []  # real text to draw from (see ``use_real_text``); empty: words of ``WORDS``
+
+
+def use_real_text() -> str:
+    """Draw texts from real passages, answers and responses (../shared/data) when they are there: a
+    judge's reply or a passage made of a few dozen words repeated compresses far better than real text,
+    and the site's size would be flattered. Returns what the texts are made of."""
+    files = sorted((SHARED_DATA / "halubench-like").glob("*.jsonl"))
+    if not files:
+        return f"synthetic words (no real data at {SHARED_DATA})"
+    for path in files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            CORPUS.extend((row["passage"], row["question"], row["answer"]))
+    for path in sorted((SHARED_DATA / "refchecker").rglob("*_answers.json")):
+        CORPUS.extend(item["response"] for item in json.loads(path.read_text(encoding="utf-8")))
+    CORPUS[:] = [" ".join(CORPUS)]
+    return f"slices of real passages and responses ({len(CORPUS[0]) / 1e6:.1f} MB from {SHARED_DATA})"
+
+
 def text(rng: random.Random, chars: int) -> str:
+    if CORPUS:
+        start = rng.randrange(len(CORPUS[0]) - chars) if chars < len(CORPUS[0]) else 0
+        return CORPUS[0][start:start + chars]
     words: list[str] = []
     length = 0
     while length < chars:
@@ -197,6 +223,8 @@ def main() -> None:
     parser.add_argument("--judges", type=int, default=50)
     parser.add_argument("--rows", type=int, default=15000)
     parser.add_argument("--jobs", type=int, help="worker processes (default: one per core)")
+    parser.add_argument("--synthetic", action="store_true", help="texts of a few dozen words, even where real "
+                        "text is at hand (the 10-judge figures of the issue were measured so)")
     parser.add_argument("--peer", type=Path, help="also build from scratch with the halubench package in this "
                         "folder (e.g. a checkout of main: git worktree add /tmp/main main), side by side")
     parser.add_argument("--keep", type=Path, help="keep the results and the site here (results made there by an "
@@ -210,7 +238,10 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="halubench-site-bench-"))
     results, out = work / "results", work / "site"
     shutil.rmtree(out, ignore_errors=True)
-    made_for = results / f".bench-{args.judges}x{args.rows}"
+    made_of = "synthetic words" if args.synthetic else use_real_text()
+    made_for = results / f".bench-{args.judges}x{args.rows}-{'synthetic' if not CORPUS else 'real'}"
+    if not made_for.exists():
+        shutil.rmtree(results, ignore_errors=True)
     started = time.perf_counter()
     rows = make_rows(args.rows, random.Random(0))
     skill = [0.55 + 0.4 * j / max(1, args.judges - 1) for j in range(args.judges)]
@@ -221,12 +252,13 @@ def main() -> None:
     else:
         configs = [make_run(f"judge-{j:02d}", skill[j], rows, random.Random(1 + j), results)
                    for j in range(args.judges)]
+        made_for.parent.mkdir(parents=True, exist_ok=True)
         made_for.write_text("\n".join(configs))
     made = time.perf_counter() - started
     on_disk = sum(p.stat().st_size for p in results.rglob("*") if p.is_file())
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"results: {args.judges} judges x {len(rows):,} rows, {on_disk / 1e6:,.0f} MB on disk, made in {made:.1f} s; "
-          f"{cores} cores, load average {os.getloadavg()[0]:.1f} before the builds")
+          f"texts: {made_of}; {cores} cores, load average {os.getloadavg()[0]:.1f} before the builds")
 
     scratch = measured_build(results, out, args.jobs)
     peer = measured_build(results, work / "peer-site", None, args.peer) if args.peer else None

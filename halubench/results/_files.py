@@ -247,7 +247,7 @@ def iter_stored_samples(summary_path: Path, summary: RunSummary, digest: Any = N
             if digest is not None:
                 digest.update(line)
             if line.strip():
-                yield json.loads(line)
+                yield json.loads(line.decode("utf-8"))
 
 
 def load_samples(summary_path: Path, summary: RunSummary) -> list[SampleRecord]:
