@@ -62,6 +62,7 @@ from halubench.sitegen._board_view import (
     measured_cards,
 )
 from halubench.sitegen._charts import tradeoff_chart
+from halubench.sitegen._data_files import read_column
 from halubench.sitegen._explorer_data import (
     IdLists,
     ShardReader,
@@ -256,7 +257,7 @@ def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | Non
         site = SiteBuild(out)
         made = _write_site(boards, files, manifest, read_state(results_dir), site, jobs)
         site.written, site.removed = sorted(files.written), files.removed()
-        if previous is not None and not site.changed and made.body(with_inputs=False) == manifest.body(False):
+        if previous is not None and not site.changed and made.units == manifest.units:
             shutil.rmtree(staging)  # nothing changed: nothing is written, not even the manifest
         else:
             files.commit(out, made.encode())
@@ -273,7 +274,6 @@ class _Task:
     board: Leaderboard
     folder: str  # the task's slug: data/<folder>/, rows/<folder>.html
     table: TextTable
-    texts: str  # the fingerprint of the task's texts (files and inline texts)
     jobs: dict[str, RunJob] = field(default_factory=dict)  # run id -> job
     keys: dict[str, str] = field(default_factory=dict)  # run id -> data key
     cards: dict[str, JudgeCard] = field(default_factory=dict)
@@ -285,25 +285,32 @@ def _write_site(boards: list[Leaderboard], files: SiteFiles, manifest: Manifest,
     """Every file of the site into ``files``; returns the new manifest. ``refresh``: the nightly
     refresh's state file (stale judges, the last changes), maybe empty."""
     builder = builder_key()
-    states = FileStates(manifest.inputs)
-    made = Manifest(inputs=states.states)
+    states = FileStates()
+    made = Manifest()
     for asset in sorted((HERE / "assets").iterdir()):
         files.put(f"assets/{asset.name}", asset.read_bytes())
     files.put(MARKER, b"built by halubench site; `halubench site` may replace this folder\n")
     definitions = judge_definitions()
-    tasks = [_plan(board, definitions, states, manifest, made, builder, files) for board in boards]
+    tasks = [_plan(board, definitions, states) for board in boards]
+
+    def run_print(task: _Task, job: RunJob, texts_bytes: int) -> str:
+        return job.fingerprint(states, builder, task.table.token(texts_bytes))
+
     dirty = [(task, job) for task in tasks for job in task.jobs.values()
-             if not _kept(f"run:{job.context['run']['run_id']}", lambda j=job: j.fingerprint(states, builder),
+             if not _kept(f"run:{job.run_id}", lambda before, t=task, j=job: run_print(t, j, before["texts_bytes"]),
                           files, manifest, made)]
+
     def write_texts_meanwhile() -> None:  # the build's own process writes the texts while workers make runs
         for task in tasks:
-            _unit(f"texts:{task.board.task}", task.texts, files, manifest, made, builder,
+            _unit(f"texts:{task.board.task}", task.table.token(-1), files, manifest, made, builder,
                   lambda f, t=task: write_texts(t.table, f, f"{t.folder}/texts"))
 
     for task, built in _make_runs(dirty, files, jobs, write_texts_meanwhile):
         job = task.jobs[built.run_id]
         states.learn(job.run.samples_path, built.samples_sha256)
-        made.units[f"run:{built.run_id}"] = {"fingerprint": job.fingerprint(states, builder), "files": built.files}
+        reach = task.table.extent(read_column(built.index["text"]))  # how far into the texts its rows point
+        made.units[f"run:{built.run_id}"] = {"fingerprint": run_print(task, job, reach), "texts_bytes": reach,
+                                             "files": built.files}
         task.indexes[built.run_id] = built.index
         site.data_bytes += built.data_bytes
         site.remade.append(built.run_id)
@@ -313,16 +320,18 @@ def _write_site(boards: list[Leaderboard], files: SiteFiles, manifest: Manifest,
              for task in tasks}
     site.runs = sum(len(task.jobs) for task in tasks)
     _global_pages(boards, views, files, refresh, common)
+    states.save()
     site.pages = {path: size for path, size in files.sizes.items() if path.endswith(".html")}
     site.data_bytes = sum(size for path, size in files.sizes.items() if path.startswith("data/"))
     return made
 
 
-def _kept(unit: str, print_: Callable[[], str], files: SiteFiles, manifest: Manifest, made: Manifest) -> bool:
-    """Keep a unit's files when its fingerprint (computed only when the last build made the unit) is
-    unchanged, and its files are all there."""
+def _kept(unit: str, print_: Callable[[dict[str, Any]], str], files: SiteFiles, manifest: Manifest,
+          made: Manifest) -> bool:
+    """Keep a unit's files when its fingerprint (``print_`` of what the last build recorded of it: computed
+    only when there is a record) is unchanged, and its files are all there."""
     before = manifest.units.get(unit)
-    if before is None or before["fingerprint"] != print_() or not files.keep(before["files"]):
+    if before is None or before["fingerprint"] != print_(before) or not files.keep(before["files"]):
         return False
     made.units[unit] = before
     return True
@@ -332,7 +341,7 @@ def _unit(unit: str, inputs: Any, files: SiteFiles, manifest: Manifest, made: Ma
           make: Any) -> None:
     """Files made by ``make(files)`` from ``inputs``: kept when the inputs are, else made and recorded."""
     print_ = fingerprint({"builder": builder, "inputs": inputs})
-    if _kept(unit, lambda: print_, files, manifest, made):
+    if _kept(unit, lambda _: print_, files, manifest, made):
         return
     first = len(files.sizes)
     make(files)
@@ -350,18 +359,13 @@ def _inline_texts(runs: list[StoredRun]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _plan(board: Leaderboard, definitions: dict[str, Definition], states: FileStates, manifest: Manifest,
-          made: Manifest, builder: str, files: SiteFiles) -> _Task:
-    """A board's texts (written, or kept) and its runs' jobs."""
+def _plan(board: Leaderboard, definitions: dict[str, Definition], states: FileStates) -> _Task:
+    """A board's texts and its runs' jobs."""
     folder = slug(board.task)
     inline_runs = [run for run in board.runs.values() if run.texts_path is None]
-    inline_ids = {run.run_id for run in inline_runs}
     table = TextTable(sorted({run.texts_path for run in board.runs.values() if run.texts_path}),
-                      _inline_texts(inline_runs))
-    state, lineage = table.lineage(states, manifest.texts.get(board.task))
-    made.texts[board.task] = {"state": state, "lineage": lineage}
-    whole = fingerprint({"state": state, "inline": table.inline_keys})  # any change moves inline texts
-    task = _Task(board, folder, table, whole, cards=measured_cards(board, definitions))
+                      _inline_texts(inline_runs), states)
+    task = _Task(board, folder, table, cards=measured_cards(board, definitions))
     for run_id, run in board.runs.items():
         task.keys[run_id] = f"{folder}/runs/{run_id.split('/', 1)[1]}"
         paper = _paper_row(board, run)
@@ -376,7 +380,6 @@ def _plan(board: Leaderboard, definitions: dict[str, Definition], states: FileSt
             "paper_anchor": _reported_anchor(board.task, paper.judge) if paper else None,
             "card": asdict(task.cards[run_id]), "chance": chance(board), "data_label": dataset_label(run.summary),
             "key": task.keys[run_id], "task_key": folder, "judges_key": f"{folder}/judges",
-            "texts": whole if run_id in inline_ids else lineage,  # where the run's texts are, by position
         })
     return task
 

@@ -35,7 +35,7 @@ from halubench.sitegen._site_files import FileStates, SiteFiles, file_sha256, fi
 
 TEXT_SHARD_ROWS = 100  # texts are long (passages): small shards
 REPLY_SHARD_ROWS = 250
-_KEY_LINE = re.compile(r'\{"sha256": "([0-9a-f]+)", "fields": ')  # as results' write_run writes a texts line
+_KEY_LINE = re.compile(rb'\{"sha256": "([0-9a-f]+)", "fields": ')  # as results' write_run writes a texts line
 
 
 def shard_name(position: int, rows: int) -> str:
@@ -44,26 +44,68 @@ def shard_name(position: int, rows: int) -> str:
 
 class TextTable:
     """The texts of one task's rows, each once, numbered: the lines of the task's texts files in order,
-    then texts that runs written before texts were shared keep inline (sorted by key)."""
+    then texts that runs written before texts were shared keep inline (sorted by key).
 
-    def __init__(self, files: Sequence[Path], inline: Mapping[str, dict[str, Any]]):
+    A run's index points into the table by position, so its files stay valid while the lines it points
+    to stay where they are: ``token`` names the first bytes of the files (``extent``: how many a run's
+    positions reach), so texts appended after them change no run's name.
+    """
+
+    def __init__(self, files: Sequence[Path], inline: Mapping[str, dict[str, Any]], states: FileStates):
         self.files = list(files)
         self._inline = inline
+        self._states = states
+        self._tokens: dict[int, str] = {}
 
     @functools.cached_property
-    def positions(self) -> dict[str, int]:
-        """Text key -> position; read (keys only) the first time a run's data is made."""
+    def _scan(self) -> tuple[dict[str, int], list[int]]:
+        """Text key -> position, and where each position's line ends (bytes into the files, in order; -1
+        for an inline text); the files' keys are read the first time a run's data is made."""
         positions: dict[str, int] = {}
-        lines = 0  # a key seen twice keeps its first place; the later line's place stays empty
+        ends: list[int] = []
+        read = 0
         for path in self.files:
-            for key in _keys(path):
-                positions.setdefault(key, lines)
-                lines += 1
+            for key, length in _keys(path):
+                read += length
+                if key is not None:  # a blank line holds no text and takes no place
+                    positions.setdefault(key, len(ends))  # a key seen twice keeps its first place
+                    ends.append(read)
         for key in sorted(self._inline):
             if key not in positions:
-                positions[key] = lines
-                lines += 1
-        return positions
+                positions[key] = len(ends)
+                ends.append(-1)
+        return positions, ends
+
+    @property
+    def positions(self) -> dict[str, int]:
+        return self._scan[0]
+
+    def extent(self, positions: Sequence[int]) -> int:
+        """How many bytes of the texts files these positions reach into (-1: an inline text too)."""
+        ends = self._scan[1]
+        if any(ends[p] < 0 for p in positions):
+            return -1
+        return max((ends[p] for p in positions), default=0)
+
+    def token(self, size: int) -> str:
+        """A name for the first ``size`` bytes of the texts files (-1: all of them, and the inline texts)."""
+        if size not in self._tokens:
+            parts: list[Any] = []
+            left = size
+            for path in self.files:
+                try:
+                    whole = self._states.size(path)
+                except OSError:  # gone: runs that point into it are made again, and say so
+                    parts.append(None)
+                    continue
+                if size < 0 or left >= whole:
+                    parts.append(self._states.sha256(path))  # a whole file's hash is remembered between builds
+                    left -= whole
+                elif left > 0:
+                    parts.append(file_sha256(path, left))
+                    left = 0
+            self._tokens[size] = fingerprint(parts + (self.inline_keys if size < 0 else []))
+        return self._tokens[size]
 
     @property
     def inline_keys(self) -> list[str]:
@@ -81,38 +123,21 @@ class TextTable:
                 yield self._inline[key]
                 seen.add(key)
 
-    def lineage(self, states: FileStates, before: Mapping[str, Any] | None) -> tuple[list[Any], str]:
-        """The texts files' state, and a token that stays the same while the files only grow at the end
-        (no text moves): the runs' indexes, which point into the table by position, stay valid."""
-        state = [[str(p), states.size(p), states.sha256(p)] for p in self.files]
-        if before and _appended(before.get("state") or [], state):
-            return state, str(before["lineage"])
-        return state, fingerprint(state)
 
-
-def _keys(path: Path) -> Iterator[str]:
-    """A texts file's keys in order, without parsing each line's texts."""
+def _keys(path: Path) -> Iterator[tuple[str | None, int]]:
+    """A texts file's keys in order (None for a blank line), each with its line's length in bytes, without
+    parsing the texts."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except FileNotFoundError:
         return
     with handle:
         for line in handle:
             match = _KEY_LINE.match(line)
             if match:
-                yield match.group(1)
-            elif line.strip():
-                yield json.loads(line)["sha256"]
-
-
-def _appended(before: list[Any], now: list[Any]) -> bool:
-    """Whether ``now``'s files are ``before``'s, the last one perhaps grown at its end."""
-    if [p for p, *_ in before] != [p for p, *_ in now] or not now:
-        return False
-    if before[:-1] != now[:-1]:
-        return False
-    (path, size, sha), (_, new_size, new_sha) = before[-1], now[-1]
-    return sha == new_sha or (new_size > size and file_sha256(Path(path), size) == sha)
+                yield match.group(1).decode(), len(line)
+            else:
+                yield (json.loads(line)["sha256"] if line.strip() else None), len(line)
 
 
 def write_texts(table: TextTable, files: SiteFiles, folder: str) -> int:

@@ -21,7 +21,7 @@ from halubench.board import JudgeCard
 from halubench.results import StoredRun, breakdowns
 from halubench.scoring import roc_points
 from halubench.sitegen._charts import Bar, accuracy_chart, roc_chart
-from halubench.sitegen._explorer_data import write_run_data
+from halubench.sitegen._explorer_data import REPLY_SHARD_ROWS, shard_name, write_run_data
 from halubench.sitegen._pages import render
 from halubench.sitegen._site_files import FileStates, SiteFiles, fingerprint
 
@@ -43,17 +43,22 @@ class RunJob:
     context: dict[str, Any]
 
     @property
-    def page(self) -> str:
-        return f"runs/{self.context['run']['run_id']}"
+    def run_id(self) -> str:
+        return self.context["run"]["run_id"]
 
-    def fingerprint(self, states: FileStates, builder: str) -> str:
-        """Everything the run's files are made from: the builder, its two files' content, ``context``."""
+    @property
+    def page(self) -> str:
+        return f"runs/{self.run_id}"
+
+    def fingerprint(self, states: FileStates, builder: str, texts: str) -> str:
+        """Everything the run's files are made from: the builder, its two files' content, ``context``, and
+        ``texts``, the name of the part of the task's texts its rows point into (``TextTable.token``)."""
         try:
             samples = states.sha256(self.run.samples_path)
         except OSError:
             samples = None  # cannot be read: the job is made, and making it says what is wrong
         return fingerprint({"builder": builder, "summary": states.sha256(self.run.path), "samples": samples,
-                            "context": self.context})
+                            "texts": texts, "context": self.context})
 
 
 @dataclass
@@ -101,7 +106,6 @@ def build_run(job: RunJob, files: SiteFiles, positions: Mapping[str, int]) -> Ru
     text key -> place in the task's texts (the texts' state is in ``context``)."""
     run, context = job.run, job.context
     summary = run.summary
-    first = len(files.sizes)
     digest = hashlib.sha256()
     data = write_run_data(run.stored_samples(digest), breakdowns(summary["metrics"]), list(summary["labels"]),
                           positions, files, context["key"], context["task_key"], run.samples_path)
@@ -128,8 +132,11 @@ def build_run(job: RunJob, files: SiteFiles, positions: Mapping[str, int]) -> Ru
     files.put(f"{job.page}.samples.html", render(
         "explorer.html.jinja", f"{job.page}.samples.html", data_key=context["key"],
         judges_key=context["judges_key"], n_rows=len(data.index["ids"]), **common))
-    return RunBuilt(context["run"]["run_id"], data.index, digest.hexdigest(), list(files.sizes)[first:],
-                    data.data_bytes)
+    made = [f"data/{context['key']}/r{shard_name(start, REPLY_SHARD_ROWS)}.js"
+            for start in range(0, data.index["rows"], REPLY_SHARD_ROWS)]
+    made += [f"data/{context['key']}/index.js", f"data/{data.index['ids']}.js", f"{job.page}.svg",
+             *([f"{job.page}.roc.svg"] if roc else []), f"{job.page}.html", f"{job.page}.samples.html"]
+    return RunBuilt(job.run_id, data.index, digest.hexdigest(), made, data.data_bytes)
 
 
 _POSITIONS: dict[str, Mapping[str, int]] = {}  # in a worker process: task key -> text positions

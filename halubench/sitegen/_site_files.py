@@ -16,11 +16,11 @@ files, the values its pages show, and the builder itself (halubench's version
 and the site generator's code, templates and assets), so a new release remakes
 everything.
 
-Input files are hashed by content; the manifest keeps each file's size and
-mtime beside its hash, so a file that was not touched since the last build
-is not read again (as ``git status`` does). A fresh checkout, whose mtimes are
-all new, hashes every file once and, when the contents are the same, still
-writes nothing.
+Input files are hashed by content; their size and mtime are kept beside the
+hash in the user's cache folder, so a file that was not touched since the last
+build is not read again (as ``git status`` does). A fresh checkout, whose
+mtimes are all new, hashes every file once and, when the contents are the
+same, still writes nothing.
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from halubench._version import __version__
+from halubench.config import default_cache_path
 
 MANIFEST = ".halubench-manifest.json"
 MANIFEST_FORMAT = "halubench-site-manifest/1"
+HINTS = "site-inputs.json"  # beside the reply cache: input files' size, mtime and hash
 HERE = Path(__file__).resolve().parent
 
 
@@ -71,41 +73,59 @@ def file_sha256(path: Path, limit: int | None = None) -> str:
 
 
 class FileStates:
-    """Content hashes of the build's input files, the previous build's (size, mtime) as a shortcut."""
+    """Content hashes of the build's input files. Each file's size and mtime are remembered beside its
+    hash (in the user's cache folder, ``HINTS``; not in the site, which stays a pure function of the
+    results), so a file not touched since the last build is not read again."""
 
-    def __init__(self, known: dict[str, list[Any]]):
-        self._known = known
-        self.states: dict[str, list[Any]] = {}
+    def __init__(self) -> None:
+        self._hints_path = default_cache_path().parent / HINTS
+        try:
+            self._known: dict[str, list[Any]] = json.loads(self._hints_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self._known = {}
+        self._seen: dict[str, list[Any]] = {}
 
     def sha256(self, path: Path) -> str:
-        key = str(path)
-        if key not in self.states:
+        key = str(path.resolve())
+        if key not in self._seen:
             stat = path.stat()
             known = self._known.get(key)
             if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
                 sha = known[2]
             else:
                 sha = file_sha256(path)
-            self.states[key] = [stat.st_size, stat.st_mtime_ns, sha]
-        return self.states[key][2]
+            self._seen[key] = [stat.st_size, stat.st_mtime_ns, sha]
+        return self._seen[key][2]
 
     def learn(self, path: Path, sha: str) -> None:
         """The hash of a file read whole elsewhere (a run's samples, hashed while its explorer data was made)."""
         stat = path.stat()
-        self.states[str(path)] = [stat.st_size, stat.st_mtime_ns, sha]
+        self._seen[str(path.resolve())] = [stat.st_size, stat.st_mtime_ns, sha]
 
     def size(self, path: Path) -> int:
         self.sha256(path)
-        return self.states[str(path)][0]
+        return self._seen[str(path.resolve())][0]
+
+    def save(self) -> None:
+        """Remember what this build hashed (a lost or stale file only costs reading the inputs again)."""
+        if all(self._known.get(key) == state for key, state in self._seen.items()):
+            return
+        kept = {key: state for key, state in self._known.items() if key not in self._seen and os.path.exists(key)}
+        try:
+            self._hints_path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self._hints_path.with_name(f"{HINTS}.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps({**kept, **self._seen}), encoding="utf-8")
+            os.replace(temporary, self._hints_path)
+        except OSError:
+            pass  # a read-only cache folder: the next build hashes again
 
 
 @dataclass
 class Manifest:
-    """What a build recorded in the site: units (fingerprint and files), texts tables, input files."""
+    """What a build recorded in the site: per unit, its fingerprint and its files (a run's also how far
+    into the task's texts it points). A pure function of the results, like every file of the site."""
 
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
-    texts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    inputs: dict[str, list[Any]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, site: Path) -> Manifest:
@@ -116,16 +136,11 @@ class Manifest:
             return cls()
         if not isinstance(body, dict) or body.get("format") != MANIFEST_FORMAT:
             return cls()
-        return cls(body.get("units") or {}, body.get("texts") or {}, body.get("inputs") or {})
-
-    def body(self, with_inputs: bool = True) -> dict[str, Any]:
-        body: dict[str, Any] = {"format": MANIFEST_FORMAT, "units": self.units, "texts": self.texts}
-        if with_inputs:
-            body["inputs"] = self.inputs
-        return body
+        return cls(body.get("units") or {})
 
     def encode(self) -> bytes:
-        return (json.dumps(self.body(), sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
+        body = {"format": MANIFEST_FORMAT, "units": self.units}
+        return (json.dumps(body, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
 
 
 @dataclass

@@ -44,6 +44,12 @@ def rerun(results, judge, change, finished):
     write_run(summary, samples, results)
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """The build remembers its input files' hashes beside the reply cache: here, not in the user's."""
+    monkeypatch.setenv("HALUBENCH_CACHE", str(tmp_path / "cache" / "replies.sqlite"))
+
+
 @pytest.fixture
 def results(tmp_path):
     write_constructed_runs(tmp_path / "results")
@@ -86,10 +92,10 @@ def test_one_changed_judge_rewrites_its_files_and_the_task_summaries_only(result
     # Every other judge's files keep their bytes, inode and mtime.
     assert all(before[p] == after[p] for p in before if p not in SUMMARY and not own("strong-d")(p))
 
+    # The same site as a build from scratch, byte for byte, its manifest included.
     scratch = tmp_path / "scratch"
     build_site(results, scratch, [], jobs)
-    fresh = {p: v[0] for p, v in snapshot(scratch).items() if p != ".halubench-manifest.json"}
-    assert fresh == {p: v[0] for p, v in after.items() if p != ".halubench-manifest.json"}
+    assert {p: v[0] for p, v in snapshot(scratch).items()} == {p: v[0] for p, v in after.items()}
 
 
 def test_runs_added_and_removed_leave_the_others_alone(results, tmp_path):
@@ -123,3 +129,16 @@ def test_a_file_deleted_from_the_site_is_made_again(results, tmp_path):
     page.unlink()
     built = build_site(results, site, [])
     assert page.is_file() and built.remade == [f"{TASK}/weak/weak-config"]
+
+
+def test_texts_appended_by_another_run_leave_a_run_alone_but_texts_moved_remake_it(results, tmp_path):
+    """A run's index points into the task's texts by position: texts added after the ones it points to
+    change nothing of it; texts rewritten before them (a texts file edited) remake it."""
+    site = tmp_path / "site"
+    build_site(results, site, [])
+    texts = results / TASK / "texts.jsonl"
+    texts.write_text(texts.read_text() + '{"sha256": "0123456789abcdef01234567", "fields": {"q": "new"}}\n')
+    assert build_site(results, site, []).remade == []
+    lines = texts.read_text().splitlines(keepends=True)
+    texts.write_text("".join([lines[1], lines[0], *lines[2:]]))  # the first two texts swap places
+    assert len(build_site(results, site, []).remade) == 6
