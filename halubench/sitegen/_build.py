@@ -312,8 +312,8 @@ def _write_site(boards: list[Leaderboard], files: SiteFiles, manifest: Manifest,
         made.units[f"run:{built.run_id}"] = {"fingerprint": run_print(task, job, reach), "texts_bytes": reach,
                                              "files": built.files}
         task.indexes[built.run_id] = built.index
-        site.data_bytes += built.data_bytes
         site.remade.append(built.run_id)
+    site.remade.sort()
     common = {"n_runs": sum(len(b.runs) for b in boards),
               "data_changed": max(filter(None, map(data_changed, boards)), default=None)}
     views = {task.board.task: _task_pages(task, definitions, files, manifest, made, builder, common)

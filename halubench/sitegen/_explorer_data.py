@@ -140,22 +140,22 @@ def _keys(path: Path) -> Iterator[tuple[str | None, int]]:
                 yield (json.loads(line)["sha256"] if line.strip() else None), len(line)
 
 
-def write_texts(table: TextTable, files: SiteFiles, folder: str) -> int:
-    """The task's text shards (``<folder>/00000.js``...); returns bytes written."""
-    written, chunk, start = 0, [], 0
+def write_texts(table: TextTable, files: SiteFiles, folder: str) -> None:
+    """The task's text shards (``<folder>/00000.js``...)."""
+    chunk: list[dict[str, Any] | None] = []
+    start = 0
     for fields in table.rows():
         chunk.append(fields)
         if len(chunk) == TEXT_SHARD_ROWS:
-            written += _put_texts(files, folder, start, chunk)
+            _put_texts(files, folder, start, chunk)
             start, chunk = start + len(chunk), []
     if chunk:
-        written += _put_texts(files, folder, start, chunk)
-    return written
+        _put_texts(files, folder, start, chunk)
 
 
-def _put_texts(files: SiteFiles, folder: str, start: int, chunk: list[Any]) -> int:
+def _put_texts(files: SiteFiles, folder: str, start: int, chunk: list[Any]) -> None:
     name = shard_name(start, TEXT_SHARD_ROWS)
-    return files.put(f"data/{folder}/{name}.js", encode(f"{folder}/{name}", chunk))
+    files.put(f"data/{folder}/{name}.js", encode(f"{folder}/{name}", chunk))
 
 
 def _reply(sample: Mapping[str, Any]) -> list[str | None]:
@@ -179,7 +179,6 @@ class RunData:
 
     index: dict[str, Any]
     scored: list[tuple[str, float]] = field(default_factory=list)  # (gold, score) of rows with a score
-    data_bytes: int = 0
 
 
 def write_run_data(
@@ -225,16 +224,16 @@ def write_run_data(
             data.scored.append((sample["gold"], sample["score"]))
         chunk.append(_reply(sample))
         if len(chunk) == REPLY_SHARD_ROWS:
-            data.data_bytes += _put_replies(files, key, len(ids) - len(chunk), chunk)
+            _put_replies(files, key, len(ids) - len(chunk), chunk)
             chunk = []
     if chunk:
-        data.data_bytes += _put_replies(files, key, len(ids) - len(chunk), chunk)
+        _put_replies(files, key, len(ids) - len(chunk), chunk)
     labels = [*labels, *sorted(set(gold_names) - set(labels))]
     label_at = {label: i for i, label in enumerate(labels)}
     groups_of = [_sorted_groups(set(names)) for names in group_names]
     group_at = [{g: i for i, g in enumerate(names)} for names in groups_of]
     ids_key = f"{task_key}/ids/{fingerprint(ids)[:20]}"
-    data.data_bytes += files.put(f"data/{ids_key}.js", encode(ids_key, ids))
+    files.put(f"data/{ids_key}.js", encode(ids_key, ids))
     data.index = {
         "breakdowns": [{"name": b, "groups": g} for b, g in zip(breakdowns, groups_of, strict=True)],
         "labels": labels, "statuses": list(STATUSES), "rows": len(ids), "ids": ids_key,
@@ -244,13 +243,13 @@ def write_run_data(
         "group": [column(at[g] for g in names) for at, names in zip(group_at, group_names, strict=True)],
         "texts": f"{task_key}/texts", "textShardRows": TEXT_SHARD_ROWS, "replyShardRows": REPLY_SHARD_ROWS,
     }
-    data.data_bytes += files.put(f"data/{key}/index.js", encode(f"{key}/index", data.index))
+    files.put(f"data/{key}/index.js", encode(f"{key}/index", data.index))
     return data
 
 
-def _put_replies(files: SiteFiles, key: str, start: int, chunk: list[list[str | None]]) -> int:
+def _put_replies(files: SiteFiles, key: str, start: int, chunk: list[list[str | None]]) -> None:
     name = "r" + shard_name(start, REPLY_SHARD_ROWS)
-    return files.put(f"data/{key}/{name}.js", encode(f"{key}/{name}", chunk))
+    files.put(f"data/{key}/{name}.js", encode(f"{key}/{name}", chunk))
 
 
 def read_index(files: SiteFiles, key: str) -> dict[str, Any]:
@@ -313,7 +312,7 @@ def write_rows_index(
     files: SiteFiles,
     key: str,
     texts_key: str,
-) -> int:
+) -> None:
     """The row view's index of a task: per row id, where each run's verdict and reply are.
 
     ``runs`` holds ``(data key, name shown, run page, index)`` in the board's order. Rows: ``ids``,
@@ -369,10 +368,10 @@ def write_rows_index(
         "at": at, "verdict": verdict, "status": status,
         "texts": texts_key, "textShardRows": TEXT_SHARD_ROWS, "replyShardRows": REPLY_SHARD_ROWS,
     }
-    return files.put(f"data/{key}.js", encode(key, value))
+    files.put(f"data/{key}.js", encode(key, value))
 
 
-def write_judges(runs: list[tuple[str, str]], files: SiteFiles, key: str) -> int:
+def write_judges(runs: list[tuple[str, str]], files: SiteFiles, key: str) -> None:
     """The task's runs (data key, name shown), in the board's order: the explorer's "disagrees with"
     list, kept out of the explorer pages so that a run added or re-run leaves the others' pages alone."""
-    return files.put(f"data/{key}.js", encode(key, [{"key": k, "name": name} for k, name in runs]))
+    files.put(f"data/{key}.js", encode(key, [{"key": k, "name": name} for k, name in runs]))

@@ -69,7 +69,6 @@ class RunBuilt:
     index: dict[str, Any]
     samples_sha256: str  # of the samples file, hashed as it was read
     files: list[str] = field(default_factory=list)
-    data_bytes: int = 0
 
 
 def _ordered(context: Mapping[str, Any], run: StoredRun) -> list[tuple[str, dict[str, Any]]]:
@@ -136,7 +135,7 @@ def build_run(job: RunJob, files: SiteFiles, positions: Mapping[str, int]) -> Ru
             for start in range(0, data.index["rows"], REPLY_SHARD_ROWS)]
     made += [f"data/{context['key']}/index.js", f"data/{data.index['ids']}.js", f"{job.page}.svg",
              *([f"{job.page}.roc.svg"] if roc else []), f"{job.page}.html", f"{job.page}.samples.html"]
-    return RunBuilt(job.run_id, data.index, digest.hexdigest(), made, data.data_bytes)
+    return RunBuilt(job.run_id, data.index, digest.hexdigest(), made)
 
 
 _POSITIONS: dict[str, Mapping[str, int]] = {}  # in a worker process: task key -> text positions
