@@ -256,7 +256,7 @@ def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | Non
         files = SiteFiles(staging, previous)
         site = SiteBuild(out)
         made = _write_site(boards, files, manifest, read_state(results_dir), site, jobs)
-        site.written, site.removed = sorted(files.written), files.removed()
+        site.written, site.removed = sorted(set(files.written)), files.removed()
         if previous is not None and not site.changed and made.units == manifest.units:
             shutil.rmtree(staging)  # nothing changed: nothing is written, not even the manifest
         else:

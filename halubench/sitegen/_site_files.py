@@ -214,7 +214,7 @@ class SiteFiles:
                 out.rmdir()  # empty (``build_site`` checks)
             self.staging.rename(out)
             return
-        for path in self.written:
+        for path in dict.fromkeys(self.written):  # a file runs share (their row ids) is written by each of them
             target = out / path
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.staging / path, target)

@@ -142,3 +142,21 @@ def test_texts_appended_by_another_run_leave_a_run_alone_but_texts_moved_remake_
     lines = texts.read_text().splitlines(keepends=True)
     texts.write_text("".join([lines[1], lines[0], *lines[2:]]))  # the first two texts swap places
     assert len(build_site(results, site, []).remade) == 6
+
+
+def test_a_site_of_an_earlier_version_is_updated_in_place(results, tmp_path):
+    """No manifest (an older halubench wrote the site): every run is made again, the files whose bytes are
+    the same are left alone, and the site ends as a build from scratch writes it."""
+    site, scratch = tmp_path / "site", tmp_path / "scratch"
+    build_site(results, site, [], 2)
+    (site / ".halubench-manifest.json").unlink()
+    shutil.rmtree(site / "data" / TASK / "ids")  # files several runs share, missing
+    (site / "index.html").write_text("an older page")
+    (site / "gone.html").write_text("a page no build makes any more")
+    before = snapshot(site)
+    built = build_site(results, site, [], 2)
+    assert len(built.remade) == 6 and "gone.html" in built.removed
+    after = snapshot(site)
+    assert after[f"runs/{TASK}/weak/weak-config.html"] == before[f"runs/{TASK}/weak/weak-config.html"]
+    build_site(results, scratch, [], 2)
+    assert {p: v[0] for p, v in snapshot(scratch).items()} == {p: v[0] for p, v in after.items()}
