@@ -18,6 +18,7 @@ from halubench.board._leaderboard import (
     dataset_label,
     leaderboards,
     missing,
+    partial_auroc,
     to_csv_frame,
 )
 from halubench.board._reported import ReportedRow, ReportedTable, load_reported, read_reported
@@ -63,6 +64,7 @@ __all__ = [
     "data_changed",
     "dataset_label",
     "missing",
+    "partial_auroc",
     "find_contested",
     "harness_versions",
     "judge_definitions",

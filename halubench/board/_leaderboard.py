@@ -30,12 +30,24 @@ GROUP_PARTS = ("acc", "lo", "hi", "n")  # per group: accuracy, its 95% CI, rows
 TAIL_COLUMNS = (
     "acc_micro", "acc_micro_lo", "acc_micro_hi", "acc_macro", "acc_macro_lo", "acc_macro_hi",
     "unparsed_rate", "truncated_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model",
-    "ensemble_of", "auroc",
+    "ensemble_of", "auroc", "auroc_scored", "auroc_coverage",
 )
 # One row of a board, by column (HEAD_COLUMNS, GROUP_PARTS per group as ``acc:<group>``, TAIL_COLUMNS):
 # a dict, as the columns depend on the task's groups. A reported row lacks the figures a paper does
 # not give (CIs, rates, cost, latency, AUROC): read those with ``.get``. A run's figure may be None.
 BoardRow = dict[str, Any]
+
+
+def _is_count(column: str) -> bool:
+    """Row counts (``n``, ``n:<group>``, ``auroc_scored``): integers in every table, blank where absent."""
+    return column in ("n", "auroc_scored") or column.startswith("n:")
+
+
+def partial_auroc(row: BoardRow) -> bool:
+    """An AUROC over only some of the run's rows (the others have no score): never shown or sorted as if
+    it covered them all, since it may rank a judge on its easy rows (``auroc_coverage`` says how many)."""
+    coverage = row.get("auroc_coverage")
+    return not missing(row.get("auroc")) and not missing(coverage) and coverage < 1
 
 
 def dataset_label(summary: RunSummary) -> str:
@@ -90,8 +102,9 @@ class Leaderboard:
 
     @property
     def frame(self) -> pd.DataFrame:
-        """The rows as a pandas frame, one column per figure (for notebooks and the CSV file)."""
-        return pd.DataFrame(self.rows, columns=self.columns)
+        """The rows as a pandas frame, one column per figure (for notebooks and the CSV file); counts
+        stay integers (pandas' nullable ``Int64``) beside rows that have none."""
+        return _counts_as_integers(pd.DataFrame(self.rows, columns=self.columns))
 
 
 def _columns(groups: list[str]) -> list[str]:
@@ -170,6 +183,10 @@ def _measured_row(run: StoredRun, groups: list[str], ranked: bool, apart: str | 
     ensemble = summary.get("ensemble")
     row["ensemble_of"] = ", ".join(ensemble["members"]) if ensemble else None
     row["auroc"] = overall.get("auroc")  # judges with scores only (halubench.scoring)
+    # Over the rows with a score alone: failed calls, rows too long, unscored replies have none.
+    scored = overall.get("scored") if row["auroc"] is not None else None
+    row["auroc_scored"] = scored
+    row["auroc_coverage"] = scored / summary["n"] if scored is not None and summary["n"] else None
     return row
 
 
@@ -258,9 +275,14 @@ def _board_order(rows: list[BoardRow], score: str) -> list[BoardRow]:
 def to_csv_frame(boards: list[Leaderboard]) -> pd.DataFrame:
     """Every board's numbers, unformatted (fractions, USD, seconds), with a task column."""
     frames = [board.frame.assign(task=board.task) for board in boards]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    frame = _counts_as_integers(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
     first = ["task", "kind", "judge"]
     return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def _counts_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """A column of counts with a missing value would be float (``2628.0``) in plain pandas."""
+    return frame.astype({c: "Int64" for c in frame.columns if _is_count(c)})
 
 
 def missing(value: object) -> bool:

@@ -29,6 +29,7 @@ from halubench.board import (
     judge_definitions,
     kinds_present,
     missing,
+    partial_auroc,
     to_csv_frame,
 )
 from halubench.config import Definition, discover
@@ -67,12 +68,15 @@ def _environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(pct=pct, interval=interval, money=money, seconds=seconds, count=count,
                        missing=missing, slug=slug)
+    env.tests.update(partial_auroc=partial_auroc)
     env.globals.update(version=__version__)
     return env
 
 
-def _cell(text: str, sort: Any, sub: str | None = None, title: str | None = None) -> dict[str, Any]:
-    return {"text": text, "sort": _sort_key(sort), "sub": sub, "title": title}
+def _cell(text: str, sort: Any, sub: str | None = None, title: str | None = None,
+          sort_group: int = 0) -> dict[str, Any]:
+    """``sort_group``: a column sorts group by group (0 first, in either direction), then by value."""
+    return {"text": text, "sort": _sort_key(sort), "sub": sub, "title": title, "sort_group": sort_group}
 
 
 def _reported_anchor(task: str, judge: str) -> str:
@@ -90,7 +94,8 @@ def _headers(board: Leaderboard) -> list[dict[str, Any]]:
         {"text": "Balanced", "title": "balanced accuracy (mean recall over the labels), %"},
     ]
     if _has_auroc(board):
-        headers.append({"text": "AUROC", "title": "area under the ROC curve of the judge's scores, %",
+        headers.append({"text": "AUROC", "title": "area under the ROC curve of the judge's scores, %; "
+                                 "one marked ‡ covers only the rows with a score and sorts after the rest",
                         "opt": True})
     headers += [
         {"text": "Micro", "title": "accuracy over all rows, % with 95% Wilson CI", "opt": True},
@@ -114,7 +119,7 @@ def _cells(board: Leaderboard, record: BoardRow, run: StoredRun | None) -> list[
     balanced = run.summary["metrics"]["overall"].get("balanced_accuracy") if run else None
     cells.append(_cell(pct(balanced), balanced))
     if _has_auroc(board):
-        cells.append(_cell(pct(record.get("auroc")), record.get("auroc")))
+        cells.append(_auroc_cell(record))
     micro, low, high = record.get("acc_micro"), record.get("acc_micro_lo"), record.get("acc_micro_hi")
     cells.append(_cell(pct(micro), micro, None if missing(low) else interval(low, high)))
     unparsed, errors = record.get("unparsed_rate"), record.get("error_rate")
@@ -129,6 +134,15 @@ def _cells(board: Leaderboard, record: BoardRow, run: StoredRun | None) -> list[
     for cell, header in zip(cells, _headers(board), strict=True):
         cell["opt"] = header["opt"]
     return cells
+
+
+def _auroc_cell(record: BoardRow) -> dict[str, Any]:
+    """AUROC over some rows only is marked, says how many, and sorts after every AUROC over all rows."""
+    auroc = record.get("auroc")
+    if not partial_auroc(record):
+        return _cell(pct(auroc), auroc)
+    covered = f"{count(record['auroc_scored'])} of {count(record['n'])} rows"
+    return _cell(f"{pct(auroc)} ‡", auroc, covered, f"AUROC over the {covered} with a score only", sort_group=1)
 
 
 def leaderboard_table(board: Leaderboard, view: BoardView) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from siteruns import (
     UNPARSED_ID,
     make_results,
     write_constructed_runs,
+    write_scored_runs,
 )
 
 from halubench.results import slug
@@ -499,3 +500,23 @@ def test_screenshots_of_the_new_views_are_kept(visit, constructed):
     contested.page.screenshot(path=str(ARTIFACTS / "contested-labels.png"), full_page=True)
     for name in ("constructed-leaderboard.png", "cost-accuracy-chart.png", "row-view.png", "contested-labels.png"):
         assert (ARTIFACTS / name).stat().st_size > 10_000
+
+
+def test_auroc_over_some_rows_never_sorts_among_the_full_ones(visit, tmp_path):
+    """scores-some's AUROC (100, over 12 of 40 rows) is the highest, yet sorts after scores-all's (87.8,
+    over every row) in both directions."""
+    write_scored_runs(tmp_path / "results")
+    result = run_cli("site", "--no-reported", "--out", "site", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = visit((tmp_path / "site").as_uri() + "/", "index.html")
+    table = "table[data-task='halubench-sample']:not(.unranked)"
+    headers = page.page.locator(f"{table} thead th")
+    auroc = headers.all_inner_texts().index("AUROC")
+    judges = headers.all_inner_texts().index("Judge")
+    for direction in ("descending", "ascending"):
+        headers.nth(auroc).locator("button").click()
+        assert headers.nth(auroc).get_attribute("aria-sort") == direction
+        order = page.page.locator(f"{table} tbody tr").evaluate_all(
+            f"rows => rows.map(r => r.cells[{judges}].textContent.trim())")
+        assert [name.split()[0] for name in order] == ["scores-all", "scores-some"], direction
+    page.check_clean()
