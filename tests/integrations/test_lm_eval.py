@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -162,6 +163,29 @@ def test_a_figure_lm_eval_reported_differently_is_an_error(loopback_run, tmp_pat
     assert "error: halubench_drop: lm-eval reported acc" in done.stderr
     assert "halubench's re-scoring of its 16 logged replies gives" in done.stderr
     assert read_runs(tmp_path / "results")["halubench"][1]["n"] == 96  # re-scored rows are still written
+
+
+def test_a_file_lacking_domains_stops_with_one_line_then_runs_the_subtasks_it_names(server, tmp_path):
+    """Two of the six domains: the `halubench` group stops before any call with one line (no IndexError
+    from inside lm-eval), and the subtasks that line names run."""
+    lines = [line for line in SAMPLE.read_text().splitlines() if json.loads(line)["source_ds"] in ("halueval", "DROP")]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(lines) + "\n")
+    model_args = f"model=judge-under-test,base_url={server.openai_base_url}/chat/completions,num_concurrent=4," \
+                 "max_retries=1,tokenized_requests=False"
+    metadata = json.dumps({"data_files": str(data)})
+    server.reset()
+    stopped = lm_eval_process(tmp_path / "group", "--model", "local-chat-completions", "--model_args", model_args,
+                              "--tasks", "halubench", "--metadata", metadata)
+    assert stopped.returncode != 0 and "Traceback" not in stopped.stderr and "IndexError" not in stopped.stderr
+    last = stopped.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the data has no rows of RAGTruth, FinanceBench, covidQA, pubmedQA")
+    assert server.log == []  # stopped before any call
+    tasks = re.search(r"--tasks (\S+)", last).group(1).rstrip(",").split(",")
+    assert tasks == ["halubench_halueval", "halubench_drop"]
+    results = lm_eval(tmp_path / "subtasks", "--model", "local-chat-completions", "--model_args", model_args,
+                      "--tasks", ",".join(tasks), "--metadata", metadata)
+    assert set(results["results"]) == set(tasks) and len(server.log) == 32
 
 
 def test_refchecker_through_lm_eval(shared_data, server, tmp_path):
