@@ -64,7 +64,9 @@ def result_paths(results_dir: Path, task: str, judge: str, config: str) -> tuple
     return folder / f"{config}.json", folder / f"{config}.samples.jsonl"
 
 
-def _stable_summary(summary: dict[str, Any]) -> dict[str, Any]:
+def run_content(summary: dict[str, Any]) -> dict[str, Any]:
+    """A summary without the facts of the execution that wrote it (``_VOLATILE``): what must be equal for a
+    re-run to leave the files alone, wherever and whenever it ran."""
     stable = dict(summary)
     for block, keys in _VOLATILE.items():
         if isinstance(stable.get(block), dict):
@@ -82,7 +84,7 @@ def _unchanged(summary_path: Path, summary: RunSummary, samples: list[SampleReco
         old_samples = load_samples(summary_path, old)
     except (OSError, ValueError, KeyError):
         return False
-    return _stable_summary(old) == _stable_summary(summary) and _stable_samples(old_samples) == _stable_samples(
+    return run_content(old) == run_content(summary) and _stable_samples(old_samples) == _stable_samples(
         samples
     )
 

@@ -19,13 +19,18 @@
     var body = table.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
     var keyed = rows.map(function (row, index) {
-      return { row: row, index: index, value: sortValue(row.cells[column], numeric) };
+      var cell = row.cells[column];
+      // data-sort-group: figures of another kind (an AUROC over only some rows) sort after the rest,
+      // in either direction, never between them.
+      var group = parseInt(cell.getAttribute("data-sort-group") || "0", 10);
+      return { row: row, index: index, group: group, value: sortValue(cell, numeric) };
     });
     keyed.sort(function (a, b) {
       if (a.value === null || b.value === null) {
         if (a.value === b.value) return a.index - b.index;
         return a.value === null ? 1 : -1;
       }
+      if (a.group !== b.group) return a.group - b.group;
       if (a.value < b.value) return descending ? 1 : -1;
       if (a.value > b.value) return descending ? -1 : 1;
       return a.index - b.index;
