@@ -265,10 +265,8 @@ class TransformersJudge(Judge):
         entail = self._roles.index("entailment")
         support = min(max(p[entail] for p in windows) for windows in row.probs)
         if len(labels) == 3 and len(self._roles) == 3:
-            order = ("entailment", "contradiction", "neutral")  # a window that entails wins, then one that contradicts
-            found = [next(r for r in order if r in {self._roles[max(range(3), key=p.__getitem__)] for p in windows})
-                     for windows in row.probs]
-            role = next(r for r in ("contradiction", "neutral", "entailment") if r in found)  # every sentence must hold
+            found = {self._role(windows) for windows in row.probs}
+            role = next(r for r in ("contradiction", "neutral", "entailment") if r in found)  # every sentence holds
             verdict = labels[("entailment", "neutral", "contradiction").index(role)]
         elif len(labels) in (2, 3):
             verdict = labels[0] if support >= self.settings.threshold else labels[-1]
@@ -279,6 +277,12 @@ class TransformersJudge(Judge):
             reply["SENTENCES"] = len(row.probs)
         return Reply(row.request.key, text=json.dumps(reply), score=support, latency_s=row.compute_s,
                      input_tokens=row.tokens, model_version=self._version)
+
+    def _role(self, windows: list[list[float]]) -> str:
+        """A three-way model's answer for one hypothesis: entailed when some window entails it, else
+        contradicted when some window contradicts it, else neutral."""
+        winners = {self._roles[max(range(3), key=p.__getitem__)] for p in windows}
+        return next(r for r in ("entailment", "contradiction", "neutral") if r in winners)
 
     async def close(self) -> None:
         self._model = None
