@@ -13,6 +13,7 @@ from halubench.board import (
     Contested,
     JudgeCard,
     Leaderboard,
+    Reproduction,
     Samples,
     board_contested,
     board_rank_ranges,
@@ -23,6 +24,8 @@ from halubench.board import (
     harness_versions,
     missing,
     ranked_rows,
+    recorded_card,
+    reproductions,
 )
 from halubench.config import Definition
 from halubench.scoring import RankRange
@@ -54,6 +57,7 @@ class BoardView:
     data_changed: str | None = None
     harness_versions: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
+    reproductions: dict[str, Reproduction] = field(default_factory=dict)  # both runs' ids -> their check
 
 
 def chance(board: Leaderboard) -> float | None:
@@ -83,7 +87,7 @@ def _tradeoffs(board: Leaderboard, cards: dict[str, JudgeCard], task_slug: str) 
 
 
 def board_view(board: Leaderboard, samples: Samples, files: dict[str, Definition], task_slug: str) -> BoardView:
-    cards = {run_id: card_for(run.judge, (run.summary.get("provenance") or {}).get("judge"), files)
+    cards = {run_id: card_for(run.judge, recorded_card(run), files)
              for run_id, run in board.runs.items()}
     reported = {row.judge: card_for_reported(row.judge, row.matches, files)
                 for row in (board.reported.rows if board.reported else [])}
@@ -94,5 +98,7 @@ def board_view(board: Leaderboard, samples: Samples, files: dict[str, Definition
         tradeoffs=_tradeoffs(board, cards, task_slug), data_changed=data_changed(board),
         harness_versions=harness_versions(board),
         datasets=sorted({str(r["data"]) for r in ranked}),
+        reproductions={run.run_id: check for check in reproductions(board)
+                       for run in (check.submitted, check.reproduced)},
     )
 
