@@ -160,7 +160,7 @@ def leaderboard_table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
                 notes.append({"id": f"{row['anchor']}-note", "judge": record["judge"], "text": record["note"]})
                 row["notes"].append({"number": len(notes), "href": f"#{notes[-1]['id']}"})
             paper = reported_rows.get(record["judge"])
-            row["links"] = [{"text": f"measured: {view.cards[run.run_id].display_name}",
+            row["links"] = [{"text": f"measured: {view.name(run.run_id)}",
                              "href": f"runs/{run.run_id}.html"}
                             for run in board.runs.values() if paper and paper.matches(run.judge, run.model)]
         else:
@@ -360,13 +360,13 @@ def _write_board(env: Environment, board: Leaderboard, files: dict[str, Definiti
         _render(env, "run.html.jinja", site.out / f"{page}.html", _depth(page), site,
                 chart=f"{chart.name}", roc_chart=chart.with_suffix(".roc.svg").name if roc else None,
                 card=card, reproduction=view.reproductions.get(run.run_id), **context, **common)
-        others = [(keys[other], view.cards[other].display_name) for other in board.runs if other != run.run_id]
+        others = [(keys[other], view.name(other)) for other in board.runs if other != run.run_id]
         _render(env, "explorer.html.jinja", site.out / f"{page}.samples.html", _depth(page), site,
                 board=board, run=run, card=card, data_key=key, n_rows=len(samples[run.run_id]), others=others,
                 **common)
         site.runs += 1
     order = [r["run_id"] for r in board.rows if r["run_id"] in board.runs]  # the board's order
-    row_runs = [(keys[run_id], view.cards[run_id].display_name, f"runs/{run_id}.html", samples[run_id])
+    row_runs = [(keys[run_id], view.name(run_id), f"runs/{run_id}.html", samples[run_id])
                 for run_id in order]
     rows_key = f"{task_dir}/rows"
     site.data_bytes += write_rows_index(row_runs, list(board.labels), store, site.out / "data" / f"{rows_key}.js",

@@ -1,8 +1,9 @@
 """Where an accepted submission would rank on today's board: its rank range and its headline figure.
 
-The board is the task's as ``halubench report`` builds it from a results folder
-(the published results, in CI), with the submission added as the merge would
-add it; the rank range is the board's own (pairwise McNemar tests, Holm).
+The board is the task's as ``halubench report`` builds it: the runs of a
+results folder (the published results, in CI) and the submissions already
+beside this one (``submissions/``), with this one added as the merge would add
+it; the rank range is the board's own (pairwise McNemar tests, Holm).
 """
 
 from __future__ import annotations
@@ -10,13 +11,31 @@ from __future__ import annotations
 from pathlib import Path
 
 from halubench.board import board_rank_ranges, build_leaderboards, ranked_rows
+from halubench.errors import HalubenchError
 from halubench.report import interval, pct
-from halubench.results import StoredRun, runs_under
+from halubench.results import MANIFEST_FILE, StoredRun, read_submission, runs_under
+
+
+def _beside(run: StoredRun) -> list[StoredRun]:
+    """The other submissions in this one's folder (merged ones, in a pull request's checkout); one that
+    does not read cleanly is not on today's board, and one of the same run is this one's older copy."""
+    mine = run.path.parent
+    found = []
+    for folder in sorted(mine.parent.iterdir()):
+        if folder == mine or not (folder / MANIFEST_FILE).is_file():
+            continue
+        try:
+            other = read_submission(folder)
+        except HalubenchError:
+            continue
+        if other.run_id != run.run_id:
+            found.append(other)
+    return found
 
 
 def placement(run: StoredRun, results_dir: Path) -> str:
     """One line: the rank range among the board's ranked runs and the headline accuracy with its 95% CI."""
-    others = [r for r in runs_under(results_dir) if r.task == run.task]
+    others = [r for r in [*runs_under(results_dir), *_beside(run)] if r.task == run.task]
     (board,) = build_leaderboards([*others, run], reported=[])
     row = board.row(run.run_id)
     macro = board.breakdown is not None and row["acc_macro"] is not None
