@@ -17,7 +17,6 @@ from halubench.board._judge_cards import (
 from halubench.board._leaderboard import (
     HEAD_COLUMNS,
     MEASURED,
-    PROVENANCES,
     REPORTED,
     BoardRow,
     Leaderboard,
@@ -51,7 +50,6 @@ __all__ = [
     "JudgeCard",
     "Leaderboard",
     "MEASURED",
-    "PROVENANCES",
     "REPORTED",
     "Reproduction",
     "ReportedRow",

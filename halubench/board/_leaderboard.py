@@ -20,12 +20,10 @@ from typing import Any
 import pandas as pd
 
 from halubench.board._reported import ReportedTable, load_reported
-from halubench.results import REPRODUCED, SUBMITTED, RunSummary, StoredRun, describe_failures, load_runs
+from halubench.results import REPRODUCED, RunSummary, StoredRun, describe_failures, load_runs
 from halubench.scoring import macro_interval
 
 MEASURED, REPORTED = "measured", "reported"
-# How a row was obtained: run by the board's refresh, submitted and re-scored here, or printed in a paper.
-PROVENANCES = (REPRODUCED, SUBMITTED, REPORTED)
 HEAD_COLUMNS = ("kind", "provenance", "judge", "run_id", "config_id", "ranked", "apart", "endpoint", "model", "n",
                 "data", "run_date")
 GROUP_PARTS = ("acc", "lo", "hi", "n")  # per group: accuracy, its 95% CI, rows
@@ -142,7 +140,7 @@ def _measured_row(run: StoredRun, groups: list[str], ranked: bool, apart: str | 
     provenance = summary.get("provenance") or {}
     row: dict[str, Any] = {
         "kind": MEASURED,
-        "provenance": run.obtained,
+        "provenance": run.obtained,  # how the row was obtained: reproduced, submitted (or, for a paper's, reported)
         "judge": run.judge,
         "run_id": run.run_id,
         "config_id": run.config_id,

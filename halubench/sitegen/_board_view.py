@@ -78,7 +78,7 @@ def chance(board: Leaderboard) -> float | None:
     return 1 / len(board.labels) if board.labels else None
 
 
-def _tradeoffs(board: Leaderboard, name: Callable[[str], str], task_slug: str) -> list[Tradeoff]:
+def _tradeoffs(board: Leaderboard, run_name: Callable[[str], str], task_slug: str) -> list[Tradeoff]:
     """One accuracy-versus-X chart per figure that at least one row of the board has."""
     made = []
     rows = ranked_rows(board) + [r for r in board.rows if r["kind"] == REPORTED]
@@ -91,7 +91,7 @@ def _tradeoffs(board: Leaderboard, name: Callable[[str], str], task_slug: str) -
             low, high = (r.get("acc_macro_lo"), r.get("acc_macro_hi")) if not missing(r.get("acc_macro")) else \
                 (r.get("acc_micro_lo"), r.get("acc_micro_hi"))
             reported = r["kind"] == REPORTED
-            points.append(Point(r["judge"] if reported else name(r["run_id"]), float(r[column]),
+            points.append(Point(r["judge"] if reported else run_name(r["run_id"]), float(r[column]),
                                 score, None if missing(low) else low, None if missing(high) else high, reported))
         if points:
             made.append(Tradeoff(name, f"{task_slug}-{name}.svg", tradeoff_chart(points, label, chance(board)),

@@ -42,7 +42,7 @@ from halubench.sitegen._explorer_data import TextStore, write_rows_index, write_
 
 HERE = Path(__file__).resolve().parent
 MARKER = ".halubench-site"
-PROVENANCE_TITLES = {  # the badge's tooltip: how a row was obtained (halubench.board.PROVENANCES)
+PROVENANCE_TITLES = {  # the badge's tooltip: how a row was obtained (a board row's ``provenance``)
     "reproduced": "run by this board's refresh",
     "submitted": "run by its submitter; every reply re-read and the run re-scored here, the calls not repeated",
     "reported": "printed in a paper, not re-run",
@@ -148,8 +148,7 @@ def leaderboard_table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
         card = view.reported_cards[record["judge"]] if reported else view.cards[record["run_id"]]
         rank = view.ranks.get(record["run_id"]) if not reported else None
         row: dict[str, Any] = {"kind": record["kind"], "provenance": record["provenance"], "judge": record["judge"],
-                               "card": card,
-                               "cells": _cells(board, record, run), "notes": [], "links": [],
+                               "card": card, "cells": _cells(board, record, run), "notes": [], "links": [],
                                "apart": None, "ensemble": False, "rank": str(rank) if rank else "–",
                                "rank_sort": _sort_key(rank.best if rank else None)}
         if reported:
@@ -173,7 +172,7 @@ def leaderboard_table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
                 row["detail"] = f"@ {record['endpoint']} · {row['detail']}"
             if not missing(record.get("ensemble_of")):  # a vote of stored runs: marked, its members linked
                 row["ensemble"] = True
-                row["links"] = [{"text": f"member: {view.cards[rid].display_name}", "href": f"runs/{rid}.html"}
+                row["links"] = [{"text": f"member: {view.name(rid)}", "href": f"runs/{rid}.html"}
                                 for rid in record["ensemble_of"].split(", ") if rid in board.runs]
             check = view.reproductions.get(record["run_id"])
             if check is not None:  # a judge both submitted and reproduced: the other run and their paired test

@@ -80,8 +80,8 @@ def verify(folder: PathLike, *, data: PathLike | None = None, results_dir: PathL
 
 def _check(found: Verification, folder: Path, data: Path | None, results_dir: Path) -> None:
     files = read_files(folder)
-    found.passed.append(f"files: the five submission files, {files.total_bytes:,} bytes (caps: "
-                        f"{CAPS['samples.jsonl'] >> 20} MiB a file, {TOTAL_CAP >> 20} MiB in all), each as its "
+    found.passed.append(f"files: the five submission files, {files.total_bytes:,} bytes, each under its cap "
+                        f"(at most {max(CAPS.values()) >> 20} MiB, {TOTAL_CAP >> 20} MiB in all) and as its "
                         "sha256 in the manifest")
     found.passed.append("plain data: JSON and YAML read as data (no tag, no alias), no API-key-shaped string")
     summary, card = files.summary, files.card
