@@ -1,8 +1,9 @@
 """A submission's rows against the task's own, then its replies re-read and its run re-scored here.
 
 Every row of the task must be present exactly once and no other, with the
-task's gold label, groups and texts (an edited passage or answer is another
-row). Each raw reply is then read by this project's parser, exactly as a run
+task's gold label, groups and texts: the hash of its fields (question, passage,
+answer) must be the task's row's, so an edited passage or answer is another
+row. Each raw reply is then read by this project's parser, exactly as a run
 reads it (``halubench.run.row_record``), and the task's scorer scores the rows
 again: the verdicts, statuses and metrics must be the submitted ones to the
 last bit. Nothing but the raw replies and the judge's scores is taken from the
@@ -17,7 +18,7 @@ from typing import Any
 
 from halubench.backends import JudgeRequest, Reply
 from halubench.data import LoadedRows, Sample, TaskSpec
-from halubench.results import SAMPLES_FILE, SUMMARY_FILE, TEXTS_FILE
+from halubench.results import SAMPLES_FILE, SUMMARY_FILE, TEXTS_FILE, fields_key
 from halubench.run import row_record
 from halubench.scoring import SampleRecord, scorer_for
 from halubench.submission._folder import Line, SubmissionFiles
@@ -61,7 +62,10 @@ def _same_row(line: Line, sample: Sample, files: SubmissionFiles) -> None:
     if texts is None:
         raise SubmissionRejected(f"{_where(line)}: its texts ({key}) are not in {TEXTS_FILE}")
     fields = texts.body["fields"]
-    if fields != dict(sample.fields):
+    if fields_key(fields) != key:
+        raise SubmissionRejected(f"{TEXTS_FILE} line {texts.number}: its key {key} is not the hash of its fields; "
+                                 "the texts were edited")
+    if fields_key(fields) != fields_key(dict(sample.fields)):
         changed = sorted(k for k in set(fields) | set(sample.fields) if fields.get(k) != sample.fields.get(k))
         raise SubmissionRejected(f"{_where(line)}: its {', '.join(changed)} ({TEXTS_FILE} line {texts.number}) "
                                  "differs from the task's row; submit the rows as the task has them")

@@ -22,7 +22,15 @@ from refchecker_data import annotations_dir, write_references
 from halubench import verify
 from halubench.config import config_id
 from halubench.data import load_task
-from halubench.results import MANIFEST_FILE, SUBMISSION_FILES, load_runs, load_samples, read_run, write_run
+from halubench.results import (
+    MANIFEST_FILE,
+    SUBMISSION_FILES,
+    fields_key,
+    load_runs,
+    load_samples,
+    read_run,
+    write_run,
+)
 from halubench.scoring import score_run
 from halubench.submission import CAPS
 
@@ -121,7 +129,9 @@ def test_sample_round_trip_run_submit_verify_board(submitter, tmp_path):
     assert "| lexical " in (board / "board.md").read_text() and "submitted" in (board / "board.md").read_text()
     assert "lexical (submitted)" in markdown.stdout
 
-    ok("site", "--out", "site", cwd=board)
+    ok("site", "--out", "site", "--repository", "https://github.com/example/halubench", cwd=board)
+    about = (board / "site" / "about.html").read_text()
+    assert 'href="https://github.com/example/halubench/blob/HEAD/docs/submit.md"' in about
     index = (board / "site" / "index.html").read_text()
     assert 'data-provenance="submitted"' in index and '<span class="badge submitted"' in index
     page = (board / "site" / "runs" / f"{submitted['run_id']}.html").read_text()
@@ -163,6 +173,10 @@ def test_refchecker_claims_round_trip(shared_data, tmp_path, monkeypatch):
     submitted, own = rows[("lexical", "submitted")], rows[("lexical", "reproduced")]
     assert submitted["ranked"] == "True"
     assert {k: submitted[k] for k in FIGURES} == {k: own[k] for k in FIGURES}
+    ok("site", "--out", "site", cwd=tmp_path, env=env)
+    index = (tmp_path / "site" / "index.html").read_text()
+    section = index.split(f'id="task-{task}"', 1)[1].split("</section>", 1)[0]
+    assert section.count('data-provenance="submitted"') == 1 and '<span class="badge submitted"' in section
     # Without the board's references file, the data is not the board's.
     other = write_references(tmp_path / "other.jsonl", shared_data, settings=("zero",))
     other.write_text(other.read_text().replace("Passage text 0", "Passage text zero"))
@@ -271,15 +285,21 @@ def test_an_extra_row_is_rejected(good):
     assert rejected(good).startswith("samples.jsonl line 97 (row my-own-row): not a row of task halubench-sample")
 
 
-def test_an_edited_passage_is_rejected(good):
-    def edit(lines):
-        lines[0]["fields"]["passage"] += " (and it is certainly true)"
-        return lines
-    key = json.loads((good / "texts.jsonl").read_text().splitlines()[0])["sha256"]
-    edit_lines(good, "texts.jsonl", edit)
+def test_an_edited_passage_is_rejected(good, tmp_path):
+    old = json.loads((good / "texts.jsonl").read_text().splitlines()[0])
+    edited = {**old["fields"], "passage": old["fields"]["passage"] + " (and it is certainly true)"}
+    new = fields_key(edited)
+    lazy = Path(shutil.copytree(good, tmp_path / "lazy"))
+    edit_lines(lazy, "texts.jsonl", lambda lines: [{**lines[0], "fields": edited}, *lines[1:]])
+    rehash(lazy)
+    assert rejected(lazy).startswith(f"texts.jsonl line 1: its key {old['sha256']} is not the hash of its fields")
+    # A thorough cheat keys the edited texts anew, in texts.jsonl and in the row.
+    edit_lines(good, "texts.jsonl", lambda lines: [{"sha256": new, "fields": edited}, *lines[1:]])
+    edit_lines(good, "samples.jsonl", lambda lines: [{**s, "fields_sha256": new} if s["fields_sha256"] == old["sha256"]
+                                                     else s for s in lines])
     rehash(good)
     line = next(i for i, s in enumerate((good / "samples.jsonl").read_text().splitlines(), 1)
-                if json.loads(s)["fields_sha256"] == key)
+                if json.loads(s)["fields_sha256"] == new)
     reason = rejected(good)
     assert reason.startswith(f"samples.jsonl line {line} (row ")
     assert "its passage (texts.jsonl line 1) differs from the task's row" in reason
