@@ -6,7 +6,14 @@ from __future__ import annotations
 from halubench.board._compare import Comparison, compare, compare_runs, resolve_run
 from halubench.board._contested import AGREE, CONTESTED_RULE, FLOOR, Contested, StrongRun, find_contested
 from halubench.board._ensemble import WEIGHTED_VARIANT, build_ensemble, check_members, combine, weight
-from halubench.board._judge_cards import JudgeCard, card_for, card_for_reported, judge_definitions, kinds_present
+from halubench.board._judge_cards import (
+    JudgeCard,
+    card_for,
+    card_for_reported,
+    judge_definitions,
+    kinds_present,
+    recorded_card,
+)
 from halubench.board._leaderboard import (
     HEAD_COLUMNS,
     MEASURED,
@@ -22,6 +29,7 @@ from halubench.board._leaderboard import (
     to_csv_frame,
 )
 from halubench.board._reported import ReportedRow, ReportedTable, load_reported, read_reported
+from halubench.board._reproductions import Reproduction, reproductions
 from halubench.board._stats import (
     Samples,
     board_contested,
@@ -44,6 +52,7 @@ __all__ = [
     "Leaderboard",
     "MEASURED",
     "REPORTED",
+    "Reproduction",
     "ReportedRow",
     "ReportedTable",
     "Samples",
@@ -73,6 +82,8 @@ __all__ = [
     "load_reported",
     "ranked_rows",
     "read_reported",
+    "recorded_card",
+    "reproductions",
     "resolve_run",
     "to_csv_frame",
     "weight",

@@ -20,12 +20,12 @@ from typing import Any
 import pandas as pd
 
 from halubench.board._reported import ReportedTable, load_reported
-from halubench.results import RunSummary, StoredRun, describe_failures, load_runs
+from halubench.results import REPRODUCED, RunSummary, StoredRun, describe_failures, load_runs
 from halubench.scoring import macro_interval
 
 MEASURED, REPORTED = "measured", "reported"
-HEAD_COLUMNS = ("kind", "judge", "run_id", "config_id", "ranked", "apart", "endpoint", "model", "n", "data",
-                "run_date")
+HEAD_COLUMNS = ("kind", "provenance", "judge", "run_id", "config_id", "ranked", "apart", "endpoint", "model", "n",
+                "data", "run_date")
 GROUP_PARTS = ("acc", "lo", "hi", "n")  # per group: accuracy, its 95% CI, rows
 TAIL_COLUMNS = (
     "acc_micro", "acc_micro_lo", "acc_micro_hi", "acc_macro", "acc_macro_lo", "acc_macro_hi",
@@ -121,8 +121,10 @@ def comparable_set(runs: list[StoredRun]) -> tuple[set[str], dict[str, str]]:
 
     Ranked: complete runs of the task's default configuration (whole task, the
     task file's options, its own template) on one dataset identity, the one most
-    such runs share (ties: the most recently finished). Everything else is listed
-    apart with the reason, never ranked beside them.
+    such reproduced runs share (then most such runs; ties: the most recently
+    finished), so submissions never move the board onto their data. Everything
+    else is listed apart with the reason, never ranked beside them; the rule is
+    the same for reproduced and submitted runs.
     """
     apart: dict[str, str] = {}
     for run in runs:
@@ -133,8 +135,9 @@ def comparable_set(runs: list[StoredRun]) -> tuple[set[str], dict[str, str]]:
     candidates = [r for r in runs if r.run_id not in apart]
     if candidates:
         counts = Counter(r.dataset_key for r in candidates)
+        reproduced = Counter(r.dataset_key for r in candidates if r.obtained == REPRODUCED)
         latest = {r.dataset_key: (r.summary.get("provenance") or {}).get("finished_at") or "" for r in candidates}
-        main = max(counts, key=lambda key: (counts[key], latest[key]))
+        main = max(counts, key=lambda key: (reproduced[key], counts[key], latest[key]))
         for run in candidates:
             if run.dataset_key != main:
                 apart[run.run_id] = f"other data: {dataset_label(run.summary)}"
@@ -150,6 +153,7 @@ def _measured_row(run: StoredRun, groups: list[str], ranked: bool, apart: str | 
     provenance = summary.get("provenance") or {}
     row: dict[str, Any] = {
         "kind": MEASURED,
+        "provenance": run.obtained,  # how the row was obtained: reproduced, submitted (or, for a paper's, reported)
         "judge": run.judge,
         "run_id": run.run_id,
         "config_id": run.config_id,
@@ -193,8 +197,8 @@ def _measured_row(run: StoredRun, groups: list[str], ranked: bool, apart: str | 
 def _reported_row(table: ReportedTable, index: int, groups: list[str]) -> BoardRow:
     reported = table.rows[index]
     row: dict[str, Any] = {
-        "kind": REPORTED, "judge": reported.judge, "run_id": None, "config_id": None, "ranked": False,
-        "apart": None, "endpoint": None, "model": None, "n": None,
+        "kind": REPORTED, "provenance": REPORTED, "judge": reported.judge, "run_id": None, "config_id": None,
+        "ranked": False, "apart": None, "endpoint": None, "model": None, "n": None,
         "data": table.source, "run_date": None,
     }
     for group in groups:
@@ -253,11 +257,16 @@ def build_leaderboards(runs: list[StoredRun], reported: list[ReportedTable] | No
 
 
 def leaderboards(
-    results_dir: str | Path = "results", *, tasks: str | Iterable[str] = (), reported: bool = True
+    results_dir: str | Path = "results",
+    *,
+    tasks: str | Iterable[str] = (),
+    reported: bool = True,
+    submissions: str | Path | None = "submissions",
 ) -> list[Leaderboard]:
-    """One board per task (``halubench report``): only ``tasks`` when given, with the papers' figures
-    unless ``reported`` is False."""
-    boards = build_leaderboards(load_runs(Path(results_dir)), None if reported else [])
+    """One board per task (``halubench report``): the runs of ``results_dir`` and the accepted submissions
+    under ``submissions`` (None: none), only ``tasks`` when given, with the papers' figures unless
+    ``reported`` is False."""
+    boards = build_leaderboards(load_runs(Path(results_dir), submissions), None if reported else [])
     wanted = [tasks] if isinstance(tasks, str) else list(tasks)
     return [b for b in boards if b.task in wanted] if wanted else boards
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 from rich.console import Console
 from tabulate import tabulate
 
-from halubench.board import AGREE, REPORTED, BoardRow, Leaderboard, board_contested, missing, partial_auroc
+from halubench.board import (
+    AGREE,
+    REPORTED,
+    BoardRow,
+    Leaderboard,
+    board_contested,
+    missing,
+    partial_auroc,
+    reproductions,
+)
 from halubench.report._fit import Narrowing, Rows, drop, fitted
 from halubench.report._formatting import count, interval, money, pct, seconds
 
@@ -47,7 +56,7 @@ def display_rows(board: Leaderboard, rows: list[BoardRow] | None = None) -> Rows
     breakdown = board.breakdown or "group"
     shown = []
     for r in main_rows(board) if rows is None else rows:
-        row = {"judge": judge_label(r)}
+        row = {"judge": judge_label(r), "provenance": r["provenance"]}
         for group in board.groups:
             row[board.group_names[group]] = pct(r[f"acc:{group}"])
         row[f"{breakdown}-macro (95% CI)"] = _with_interval(r.get("acc_macro"), r.get("acc_macro_lo"),
@@ -96,7 +105,8 @@ def footnotes(board: Leaderboard) -> list[str]:
 
 
 def data_lines(board: Leaderboard) -> list[str]:
-    return [f"{r['judge']}: {r['data']}, run {r['run_date']}" for r in main_rows(board) if r["kind"] != REPORTED]
+    return [f"{r['judge']} ({r['provenance']}): {r['data']}, run {r['run_date']}" for r in main_rows(board)
+            if r["kind"] != REPORTED]
 
 
 def ensemble_lines(board: Leaderboard) -> list[str]:
@@ -110,6 +120,11 @@ def ensemble_lines(board: Leaderboard) -> list[str]:
         lines.append(f"{summary['judge']} {ENSEMBLE_MARK}: {summary['ensemble']['rule']} of {members}, "
                      "from their stored runs (no model call)")
     return lines
+
+
+def reproduction_lines(board: Leaderboard) -> list[str]:
+    """Each judge with a submitted and a reproduced run on the main board: both figures and the paired test."""
+    return [f"reproducibility check: {check.describe()}" for check in reproductions(board)]
 
 
 def _without_intervals(rows: Rows) -> Rows:
@@ -132,7 +147,7 @@ def print_leaderboards(boards: list[Leaderboard], console: Console) -> None:
     for board in boards:
         _print_table(console, f"{board.task}: accuracy %", board, main_rows(board))
         for line in [*coverage_lines(main_rows(board)), *data_lines(board), *ensemble_lines(board),
-                     *footnotes(board)]:
+                     *reproduction_lines(board), *footnotes(board)]:
             console.print(f"  {line}", highlight=False, soft_wrap=True)
         apart = apart_rows(board)
         if apart:
@@ -145,8 +160,8 @@ def print_leaderboards(boards: list[Leaderboard], console: Console) -> None:
 def _print_table(console: Console, title: str, board: Leaderboard, rows: list[BoardRow]) -> None:
     """Every figure whole: a narrow terminal loses the least important columns (with a note), or stacks."""
     styles = ["dim italic" if r["kind"] == REPORTED else None for r in rows]
-    table, left_out = fitted(display_rows(board, rows), console, NARROWINGS, title, styles, left=("judge",),
-                             prose=("measured differently",))
+    table, left_out = fitted(display_rows(board, rows), console, NARROWINGS, title, styles,
+                             left=("judge", "provenance"), prose=("measured differently",))
     console.print(table)
     if left_out:
         console.print(f"  narrow terminal: {', '.join(left_out)} left out (wider terminal or --markdown for all)",
@@ -163,7 +178,8 @@ def to_markdown(boards: list[Leaderboard]) -> str:
     for board in boards:
         parts += [f"## {board.task}", "", "Accuracy in %.", "", _markdown_table(display_rows(board)), ""]
         parts += [f"- {line}" for line in [*coverage_lines(main_rows(board)), *data_lines(board),
-                                           *ensemble_lines(board), *footnotes(board)]]
+                                           *ensemble_lines(board), *reproduction_lines(board),
+                                           *footnotes(board)]]
         parts.append("")
         apart = apart_rows(board)
         if apart:

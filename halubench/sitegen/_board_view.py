@@ -6,6 +6,7 @@ and shares with the explorer data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from halubench.board import (
@@ -13,6 +14,7 @@ from halubench.board import (
     Contested,
     JudgeCard,
     Leaderboard,
+    Reproduction,
     Samples,
     board_contested,
     board_rank_ranges,
@@ -23,8 +25,11 @@ from halubench.board import (
     harness_versions,
     missing,
     ranked_rows,
+    recorded_card,
+    reproductions,
 )
 from halubench.config import Definition
+from halubench.results import SUBMITTED
 from halubench.scoring import RankRange
 from halubench.sitegen._charts import Point, tradeoff_chart
 
@@ -54,6 +59,18 @@ class BoardView:
     data_changed: str | None = None
     harness_versions: list[str] = field(default_factory=list)
     datasets: list[str] = field(default_factory=list)
+    reproductions: dict[str, Reproduction] = field(default_factory=dict)  # both runs' ids -> their check
+    submitted: set[str] = field(default_factory=set)  # run ids of the submitted runs
+
+    def name(self, run_id: str) -> str:
+        """A run's judge as the site names it among others (explorer, row view, charts): its display name,
+        marked when submitted, as a judge may be on the board twice (submitted and reproduced)."""
+        return _name(self.cards, self.submitted, run_id)
+
+
+def _name(cards: dict[str, JudgeCard], submitted: set[str], run_id: str) -> str:
+    name = cards[run_id].display_name
+    return f"{name} (submitted)" if run_id in submitted else name
 
 
 def chance(board: Leaderboard) -> float | None:
@@ -61,7 +78,7 @@ def chance(board: Leaderboard) -> float | None:
     return 1 / len(board.labels) if board.labels else None
 
 
-def _tradeoffs(board: Leaderboard, cards: dict[str, JudgeCard], task_slug: str) -> list[Tradeoff]:
+def _tradeoffs(board: Leaderboard, run_name: Callable[[str], str], task_slug: str) -> list[Tradeoff]:
     """One accuracy-versus-X chart per figure that at least one row of the board has."""
     made = []
     rows = ranked_rows(board) + [r for r in board.rows if r["kind"] == REPORTED]
@@ -74,7 +91,7 @@ def _tradeoffs(board: Leaderboard, cards: dict[str, JudgeCard], task_slug: str) 
             low, high = (r.get("acc_macro_lo"), r.get("acc_macro_hi")) if not missing(r.get("acc_macro")) else \
                 (r.get("acc_micro_lo"), r.get("acc_micro_hi"))
             reported = r["kind"] == REPORTED
-            points.append(Point(r["judge"] if reported else cards[r["run_id"]].display_name, float(r[column]),
+            points.append(Point(r["judge"] if reported else run_name(r["run_id"]), float(r[column]),
                                 score, None if missing(low) else low, None if missing(high) else high, reported))
         if points:
             made.append(Tradeoff(name, f"{task_slug}-{name}.svg", tradeoff_chart(points, label, chance(board)),
@@ -83,16 +100,24 @@ def _tradeoffs(board: Leaderboard, cards: dict[str, JudgeCard], task_slug: str) 
 
 
 def board_view(board: Leaderboard, samples: Samples, files: dict[str, Definition], task_slug: str) -> BoardView:
-    cards = {run_id: card_for(run.judge, (run.summary.get("provenance") or {}).get("judge"), files)
+    cards = {run_id: card_for(run.judge, recorded_card(run), files)
              for run_id, run in board.runs.items()}
     reported = {row.judge: card_for_reported(row.judge, row.matches, files)
                 for row in (board.reported.rows if board.reported else [])}
     ranked = ranked_rows(board)
+    submitted = {run_id for run_id, run in board.runs.items() if run.obtained == SUBMITTED}
+
+    def name(run_id: str) -> str:
+        return _name(cards, submitted, run_id)
+
     return BoardView(
         cards=cards, reported_cards=reported, ranks=board_rank_ranges(board, samples),
-        contested=board_contested(board, samples, lambda run_id: cards[run_id].display_name),
-        tradeoffs=_tradeoffs(board, cards, task_slug), data_changed=data_changed(board),
+        contested=board_contested(board, samples, name),
+        tradeoffs=_tradeoffs(board, name, task_slug), data_changed=data_changed(board),
         harness_versions=harness_versions(board),
         datasets=sorted({str(r["data"]) for r in ranked}),
+        reproductions={run.run_id: check for check in reproductions(board)
+                       for run in (check.submitted, check.reproduced)},
+        submitted=submitted,
     )
 

@@ -34,7 +34,7 @@ from halubench.board import (
 )
 from halubench.config import Definition, discover
 from halubench.errors import OutputError
-from halubench.report import count, interval, money, pct, seconds
+from halubench.report import count, interval, money, pct, seconds, signed_points
 from halubench.results import StoredRun, breakdowns, describe_change, load_runs, read_state, slug
 from halubench.scoring import RANK_RANGE_METHOD, SampleRecord, roc_points
 from halubench.sitegen._board_view import BoardView, board_view, chance
@@ -43,6 +43,11 @@ from halubench.sitegen._explorer_data import TextStore, write_rows_index, write_
 
 HERE = Path(__file__).resolve().parent
 MARKER = ".halubench-site"
+PROVENANCE_TITLES = {  # the badge's tooltip: how a row was obtained (a board row's ``provenance``)
+    "reproduced": "run by this board's refresh",
+    "submitted": "run by its submitter; every reply re-read and the run re-scored here, the calls not repeated",
+    "reported": "printed in a paper, not re-run",
+}
 
 
 @dataclass
@@ -67,9 +72,9 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(pct=pct, interval=interval, money=money, seconds=seconds, count=count,
-                       missing=missing, slug=slug)
+                       missing=missing, slug=slug, signed_points=signed_points)
     env.tests.update(partial_auroc=partial_auroc)
-    env.globals.update(version=__version__)
+    env.globals.update(version=__version__, provenance_titles=PROVENANCE_TITLES)
     return env
 
 
@@ -156,8 +161,8 @@ def leaderboard_table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
         run = None if reported else board.runs[record["run_id"]]
         card = view.reported_cards[record["judge"]] if reported else view.cards[record["run_id"]]
         rank = view.ranks.get(record["run_id"]) if not reported else None
-        row: dict[str, Any] = {"kind": record["kind"], "judge": record["judge"], "card": card,
-                               "cells": _cells(board, record, run), "notes": [], "links": [],
+        row: dict[str, Any] = {"kind": record["kind"], "provenance": record["provenance"], "judge": record["judge"],
+                               "card": card, "cells": _cells(board, record, run), "notes": [], "links": [],
                                "apart": None, "ensemble": False, "rank": str(rank) if rank else "–",
                                "rank_sort": _sort_key(rank.best if rank else None)}
         if reported:
@@ -168,7 +173,7 @@ def leaderboard_table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
                 notes.append({"id": f"{row['anchor']}-note", "judge": record["judge"], "text": record["note"]})
                 row["notes"].append({"number": len(notes), "href": f"#{notes[-1]['id']}"})
             paper = reported_rows.get(record["judge"])
-            row["links"] = [{"text": f"measured: {view.cards[run.run_id].display_name}",
+            row["links"] = [{"text": f"measured: {view.name(run.run_id)}",
                              "href": f"runs/{run.run_id}.html"}
                             for run in board.runs.values() if paper and paper.matches(run.judge, run.model)]
         else:
@@ -181,8 +186,15 @@ def leaderboard_table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
                 row["detail"] = f"@ {record['endpoint']} · {row['detail']}"
             if not missing(record.get("ensemble_of")):  # a vote of stored runs: marked, its members linked
                 row["ensemble"] = True
-                row["links"] = [{"text": f"member: {view.cards[rid].display_name}", "href": f"runs/{rid}.html"}
+                row["links"] = [{"text": f"member: {view.name(rid)}", "href": f"runs/{rid}.html"}
                                 for rid in record["ensemble_of"].split(", ") if rid in board.runs]
+            check = view.reproductions.get(record["run_id"])
+            if check is not None:  # a judge both submitted and reproduced: the other run and their paired test
+                other = check.reproduced if check.submitted.run_id == record["run_id"] else check.submitted
+                p_value = check.comparison.test.p_value
+                row["links"].append({"text": f"vs the {other.obtained} run: {signed_points(check.delta)} pp "
+                                             f"(reproduced − submitted), McNemar p = {p_value:.2g}",
+                                     "href": f"runs/{other.run_id}.html"})
             if not record["ranked"]:
                 row["apart"] = record["apart"]
                 unranked.append(row)
@@ -257,6 +269,7 @@ def _run_context(board: Leaderboard, run: StoredRun) -> dict[str, Any]:
         "paper": paper, "reported_table": board.reported,
         "paper_anchor": _reported_anchor(board.task, paper.judge) if paper else None,
         "positive": summary.get("positive_label"),
+        "submission": run.submission,
     }
 
 
@@ -273,15 +286,17 @@ def _check_out(out: Path) -> None:
                           "or remove it yourself")
 
 
-def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | None = None) -> SiteBuild:
-    """Write the whole site for the runs under ``results_dir`` to ``out``."""
+def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | None = None, *,
+               submissions: Path | None = None, repository: str | None = None) -> SiteBuild:
+    """Write the whole site for the runs under ``results_dir`` and the accepted submissions under
+    ``submissions`` to ``out``; ``repository`` (the project's URL) lets the About page link the docs."""
     _check_out(out)
-    boards = build_leaderboards(load_runs(results_dir), reported)
+    boards = build_leaderboards(load_runs(results_dir, submissions), reported)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         site = SiteBuild(staging)
-        _write_site(boards, site, read_state(results_dir))
+        _write_site(boards, site, read_state(results_dir), repository)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -292,12 +307,18 @@ def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | Non
     return site
 
 
+def _submit_guide(repository: str | None) -> str | None:
+    """Where the About page sends a researcher who wants a judge on the board: the repository's guide."""
+    return f"{repository.rstrip('/')}/blob/HEAD/docs/submit.md" if repository else None
+
+
 def _depth(path: str) -> str:
     """The relative way back to the site's root from a page at ``path`` (relative to the root)."""
     return "../" * path.count("/")
 
 
-def _write_site(boards: list[Leaderboard], site: SiteBuild, refresh: dict[str, Any]) -> None:
+def _write_site(boards: list[Leaderboard], site: SiteBuild, refresh: dict[str, Any],
+                repository: str | None = None) -> None:
     """``refresh``: the nightly refresh's state file (stale judges, the last changes), maybe empty."""
     env = _environment()
     env.filters.update(describe_change=describe_change)
@@ -318,7 +339,8 @@ def _write_site(boards: list[Leaderboard], site: SiteBuild, refresh: dict[str, A
             rule=CONTESTED_RULE, **common)
     _render(env, "about.html.jinja", site.out / "about.html", "", site, boards=boards, views=views,
             method=RANK_RANGE_METHOD, rule=CONTESTED_RULE,
-            tasks={name: d.body.get("description") for name, d in discover("task").items()}, **common)
+            tasks={name: d.body.get("description") for name, d in discover("task").items()},
+            submit_guide=_submit_guide(repository), **common)
 
 
 def _write_board(env: Environment, board: Leaderboard, files: dict[str, Definition], site: SiteBuild,
@@ -349,15 +371,15 @@ def _write_board(env: Environment, board: Leaderboard, files: dict[str, Definiti
         if roc:
             chart.with_suffix(".roc.svg").write_text(roc, encoding="utf-8")
         _render(env, "run.html.jinja", site.out / f"{page}.html", _depth(page), site,
-                chart=f"{run.config_id}.svg", roc_chart=f"{run.config_id}.roc.svg" if roc else None,
-                card=card, **context, **common)
-        others = [(keys[other], view.cards[other].display_name) for other in board.runs if other != run.run_id]
+                chart=f"{chart.name}", roc_chart=chart.with_suffix(".roc.svg").name if roc else None,
+                card=card, reproduction=view.reproductions.get(run.run_id), **context, **common)
+        others = [(keys[other], view.name(other)) for other in board.runs if other != run.run_id]
         _render(env, "explorer.html.jinja", site.out / f"{page}.samples.html", _depth(page), site,
                 board=board, run=run, card=card, data_key=key, n_rows=len(samples[run.run_id]), others=others,
                 **common)
         site.runs += 1
     order = [r["run_id"] for r in board.rows if r["run_id"] in board.runs]  # the board's order
-    row_runs = [(keys[run_id], view.cards[run_id].display_name, f"runs/{run_id}.html", samples[run_id])
+    row_runs = [(keys[run_id], view.name(run_id), f"runs/{run_id}.html", samples[run_id])
                 for run_id in order]
     rows_key = f"{task_dir}/rows"
     site.data_bytes += write_rows_index(row_runs, list(board.labels), store, site.out / "data" / f"{rows_key}.js",

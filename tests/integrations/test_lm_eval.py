@@ -151,6 +151,22 @@ def test_import_equals_a_native_run_on_the_same_replies(loopback_run, server, tm
     assert "0 rows where the verdicts differ" in paired.stdout and "left out" not in paired.stdout
 
 
+def test_an_imported_run_is_submitted_and_verified_like_a_native_one(loopback_run, tmp_path):
+    """lm-eval's replies, imported, packed with `halubench submit` and accepted by `halubench verify` (a board
+    over the sample file, the data lm-eval read)."""
+    imported = run_cli("import", "lm-eval", str(loopback_run), cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    packed = run_cli("submit", "openai:judge-under-test", "--task", "halubench", "--data", str(SAMPLE),
+                     "--out", "submissions/lm-eval-judge", "--contact", "me@example.org",
+                     "--card", "provider=Tests Inc.", "--card", "kind=llm", "--card", "weights=closed", cwd=tmp_path)
+    assert packed.returncode == 0, packed.stderr
+    card = (tmp_path / "submissions" / "lm-eval-judge" / "card.yaml").read_text()
+    assert "made_by: lm-evaluation-harness 0.4" in card and "endpoint: 127.0.0.1:" in card
+    checked = run_cli("verify", "submissions/lm-eval-judge", "--data", str(SAMPLE), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "all 96 rows of halubench" in checked.stdout and checked.stdout.splitlines()[-1] == "accepted"
+
+
 def test_a_figure_lm_eval_reported_differently_is_an_error(loopback_run, tmp_path):
     tampered = tmp_path / "out"
     shutil.copytree(loopback_run, tampered)

@@ -56,7 +56,7 @@ def test_site_has_a_page_chart_and_explorer_per_run(built):
             config = results_file(built / "results", "halubench-sample", judge).stem
             assert (site / "runs" / "halubench-sample" / judge / f"{config}{suffix}").is_file()
     index = (site / "index.html").read_text()
-    assert index.count('class="reported"') == 11 and index.count('<span class="badge reported">') >= 11
+    assert index.count('class="reported"') == 11 and index.count('<span class="badge reported"') >= 11
     assert index.count('<tr class="measured"') == 5
     assert "Ravi, Mielczarek" in index and "82.6" in index
     frame = pd.read_csv(site / "leaderboard.csv")
