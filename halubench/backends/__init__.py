@@ -16,7 +16,14 @@ from halubench.backends._api_judge import ApiJudge
 from halubench.backends._base import Judge, JudgeRequest, Reply, RequestJudge
 from halubench.backends._batch_judge import BatchJudge, with_batch_flags
 from halubench.backends._cache import ReplyCache, cache_key, cache_keys
-from halubench.backends._classifier_inputs import Pair, chunk_spans, hypothesis_rule, label_roles, render_pair
+from halubench.backends._classifier_inputs import (
+    Pair,
+    chunk_spans,
+    hypothesis_rule,
+    label_roles,
+    render_pair,
+    split_sentences,
+)
 from halubench.backends._judge_spec import JudgeSpec
 from halubench.backends._logprobs import TokenChoice, first_label_probability
 from halubench.backends._offline import lexical_verdict
@@ -93,6 +100,7 @@ __all__ = [
     "render_pair",
     "resolve_judge",
     "run_cost",
+    "split_sentences",
     "verdict_score",
     "vllm_judge",
     "with_batch_flags",

@@ -17,7 +17,14 @@ from halubench.board._contested import (
     strong_runs,
 )
 from halubench.board._ensemble import WEIGHTED_VARIANT, build_ensemble, check_members, combine, weight
-from halubench.board._judge_cards import JudgeCard, card_for, card_for_reported, judge_definitions, kinds_present
+from halubench.board._judge_cards import (
+    JudgeCard,
+    card_for,
+    card_for_reported,
+    judge_definitions,
+    kinds_present,
+    recorded_card,
+)
 from halubench.board._leaderboard import (
     HEAD_COLUMNS,
     MEASURED,
@@ -29,9 +36,11 @@ from halubench.board._leaderboard import (
     dataset_label,
     leaderboards,
     missing,
+    partial_auroc,
     to_csv_frame,
 )
 from halubench.board._reported import ReportedRow, ReportedTable, load_reported, read_reported
+from halubench.board._reproductions import Reproduction, reproductions
 from halubench.board._stats import (
     board_contested,
     board_rank_ranges,
@@ -57,6 +66,7 @@ __all__ = [
     "Leaderboard",
     "MEASURED",
     "REPORTED",
+    "Reproduction",
     "ReportedRow",
     "ReportedTable",
     "RunVerdicts",
@@ -79,6 +89,7 @@ __all__ = [
     "data_changed",
     "dataset_label",
     "missing",
+    "partial_auroc",
     "find_contested",
     "harness_versions",
     "judge_definitions",
@@ -90,6 +101,8 @@ __all__ = [
     "strong_candidates",
     "strong_runs",
     "read_reported",
+    "recorded_card",
+    "reproductions",
     "resolve_run",
     "to_csv_frame",
     "weight",

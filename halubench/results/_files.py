@@ -64,7 +64,9 @@ def result_paths(results_dir: Path, task: str, judge: str, config: str) -> tuple
     return folder / f"{config}.json", folder / f"{config}.samples.jsonl"
 
 
-def _stable_summary(summary: dict[str, Any]) -> dict[str, Any]:
+def run_content(summary: dict[str, Any]) -> dict[str, Any]:
+    """A summary without the facts of the execution that wrote it (``_VOLATILE``): what must be equal for a
+    re-run to leave the files alone, wherever and whenever it ran."""
     stable = dict(summary)
     for block, keys in _VOLATILE.items():
         if isinstance(stable.get(block), dict):
@@ -81,7 +83,7 @@ def _unchanged(summary_path: Path, summary: RunSummary, samples: list[SampleReco
     """
     try:
         old = json.loads(summary_path.read_text(encoding="utf-8"))
-        if _stable_summary(old) != _stable_summary(summary):
+        if run_content(old) != run_content(summary):
             return False
         stored = list(iter_stored_samples(summary_path, old))
     except (OSError, ValueError, KeyError):

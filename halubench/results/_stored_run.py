@@ -3,6 +3,8 @@
 Every reader of results (the board, ``compare``, ensembles, the site, the
 nightly refresh) gets ``StoredRun``s from the functions at the end of this
 module, so a format-1 file is upgraded and a stray JSON file skipped alike.
+A run read from a submission folder (``halubench.results.read_submission``)
+is the same type, with the submission's card beside its summary.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from halubench.errors import DataError
 from halubench.results._files import (
@@ -26,13 +28,17 @@ from halubench.results._files import (
 from halubench.results._summary_types import RunSummary
 from halubench.scoring import SampleRecord
 
+REPRODUCED, SUBMITTED = "reproduced", "submitted"
+Obtained = Literal["reproduced", "submitted"]
+
 
 @dataclass(frozen=True)
 class StoredRun:
-    """One results summary on disk."""
+    """One results summary on disk; ``submission`` is the card file of a run read from a submission folder."""
 
     path: Path
     summary: RunSummary
+    submission: dict[str, Any] | None = None
 
     @property
     def task(self) -> str:
@@ -47,9 +53,17 @@ class StoredRun:
         return self.summary["config_id"]
 
     @property
+    def obtained(self) -> Obtained:
+        """How the replies were obtained: *reproduced* (a run of the board's own results folder, made by its
+        refresh) or *submitted* (an outside run whose replies were re-scored here, its calls not repeated)."""
+        return SUBMITTED if self.submission is not None else REPRODUCED
+
+    @property
     def run_id(self) -> str:
-        """File-safe ``task/judge/config_id``: the run's address on the site and in ``compare``."""
-        return f"{slug(self.task)}/{slug(self.judge)}/{self.config_id}"
+        """File-safe ``task/judge/config_id``: the run's address on the site and in ``compare``. A submitted
+        run of the same configuration as a reproduced one sits beside it as ``config_id-submitted``."""
+        suffix = f"-{SUBMITTED}" if self.submission is not None else ""
+        return f"{slug(self.task)}/{slug(self.judge)}/{self.config_id}{suffix}"
 
     @property
     def complete(self) -> bool:
@@ -160,17 +174,4 @@ def runs_under(folder: Path) -> list[StoredRun]:
             continue
         if summary is not None:
             runs.append(StoredRun(path, summary))
-    return runs
-
-
-def load_runs(results_dir: str | Path = "results") -> list[StoredRun]:
-    """Every run under ``results_dir``; an empty or missing folder is the user's mistake."""
-    results_dir = Path(results_dir)
-    if not results_dir.is_dir():
-        raise DataError(f"results folder {results_dir} does not exist; run `halubench run` first "
-                        "or point --results-dir at one")
-    runs = runs_under(results_dir)
-    if not runs:
-        raise DataError(f"no results files (halubench-results/1) under {results_dir}; run "
-                        "`halubench run --judge lexical --task halubench-sample` to make one")
     return runs

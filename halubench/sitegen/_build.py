@@ -36,6 +36,7 @@ from halubench.board import (
     JudgeCard,
     Leaderboard,
     ReportedTable,
+    Reproduction,
     RunVerdicts,
     board_contested,
     build_leaderboards,
@@ -44,13 +45,15 @@ from halubench.board import (
     judge_definitions,
     kinds_present,
     missing,
+    partial_auroc,
+    reproductions,
     strong_candidates,
     strong_runs,
     to_csv_frame,
 )
 from halubench.config import Definition, discover
 from halubench.errors import OutputError
-from halubench.report import count, interval, money, pct, seconds
+from halubench.report import count, interval, money, pct, seconds, signed_points
 from halubench.results import StoredRun, fields_key, load_runs, read_state, slug
 from halubench.scoring import RANK_RANGE_METHOD
 from halubench.sitegen._board_view import (
@@ -60,6 +63,8 @@ from halubench.sitegen._board_view import (
     contested_from_json,
     contested_json,
     measured_cards,
+    run_name,
+    submitted_runs,
 )
 from halubench.sitegen._charts import tradeoff_chart
 from halubench.sitegen._data_files import read_column
@@ -114,8 +119,10 @@ def _sort_key(value: Any) -> str:
     return "" if missing(value) else repr(float(value))
 
 
-def _cell(text: str, sort: Any, sub: str | None = None, title: str | None = None) -> dict[str, Any]:
-    return {"text": text, "sort": _sort_key(sort), "sub": sub, "title": title}
+def _cell(text: str, sort: Any, sub: str | None = None, title: str | None = None,
+          sort_group: int = 0) -> dict[str, Any]:
+    """``sort_group``: a column sorts group by group (0 first, in either direction), then by value."""
+    return {"text": text, "sort": _sort_key(sort), "sub": sub, "title": title, "sort_group": sort_group}
 
 
 def _reported_anchor(task: str, judge: str) -> str:
@@ -133,7 +140,8 @@ def _headers(board: Leaderboard) -> list[dict[str, Any]]:
         {"text": "Balanced", "title": "balanced accuracy (mean recall over the labels), %"},
     ]
     if _has_auroc(board):
-        headers.append({"text": "AUROC", "title": "area under the ROC curve of the judge's scores, %",
+        headers.append({"text": "AUROC", "title": "area under the ROC curve of the judge's scores, %; "
+                                 "one marked ‡ covers only the rows with a score and sorts after the rest",
                         "opt": True})
     headers += [
         {"text": "Micro", "title": "accuracy over all rows, % with 95% Wilson CI", "opt": True},
@@ -157,7 +165,7 @@ def _cells(board: Leaderboard, record: BoardRow, run: StoredRun | None) -> list[
     balanced = run.summary["metrics"]["overall"].get("balanced_accuracy") if run else None
     cells.append(_cell(pct(balanced), balanced))
     if _has_auroc(board):
-        cells.append(_cell(pct(record.get("auroc")), record.get("auroc")))
+        cells.append(_auroc_cell(record))
     micro, low, high = record.get("acc_micro"), record.get("acc_micro_lo"), record.get("acc_micro_hi")
     cells.append(_cell(pct(micro), micro, None if missing(low) else interval(low, high)))
     unparsed, errors = record.get("unparsed_rate"), record.get("error_rate")
@@ -174,6 +182,15 @@ def _cells(board: Leaderboard, record: BoardRow, run: StoredRun | None) -> list[
     return cells
 
 
+def _auroc_cell(record: BoardRow) -> dict[str, Any]:
+    """AUROC over some rows only is marked, says how many, and sorts after every AUROC over all rows."""
+    auroc = record.get("auroc")
+    if not partial_auroc(record):
+        return _cell(pct(auroc), auroc)
+    covered = f"{count(record['auroc_scored'])} of {count(record['n'])} rows"
+    return _cell(f"{pct(auroc)} ‡", auroc, covered, f"AUROC over the {covered} with a score only", sort_group=1)
+
+
 def leaderboard_table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
     """The leaderboard table of one task, ready to render: headers, ranked rows, rows not ranked."""
     breakdown = board.breakdown or "group"
@@ -185,8 +202,8 @@ def leaderboard_table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
         run = None if reported else board.runs[record["run_id"]]
         card = view.reported_cards[record["judge"]] if reported else view.cards[record["run_id"]]
         rank = view.ranks.get(record["run_id"]) if not reported else None
-        row: dict[str, Any] = {"kind": record["kind"], "judge": record["judge"], "card": card,
-                               "cells": _cells(board, record, run), "notes": [], "links": [],
+        row: dict[str, Any] = {"kind": record["kind"], "provenance": record["provenance"], "judge": record["judge"],
+                               "card": card, "cells": _cells(board, record, run), "notes": [], "links": [],
                                "apart": None, "ensemble": False, "rank": str(rank) if rank else "–",
                                "rank_sort": _sort_key(rank.best if rank else None)}
         if reported:
@@ -197,7 +214,7 @@ def leaderboard_table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
                 notes.append({"id": f"{row['anchor']}-note", "judge": record["judge"], "text": record["note"]})
                 row["notes"].append({"number": len(notes), "href": f"#{notes[-1]['id']}"})
             paper = reported_rows.get(record["judge"])
-            row["links"] = [{"text": f"measured: {view.cards[run.run_id].display_name}",
+            row["links"] = [{"text": f"measured: {view.name(run.run_id)}",
                              "href": f"runs/{run.run_id}.html"}
                             for run in board.runs.values() if paper and paper.matches(run.judge, run.model)]
         else:
@@ -210,8 +227,15 @@ def leaderboard_table(board: Leaderboard, view: BoardView) -> dict[str, Any]:
                 row["detail"] = f"@ {record['endpoint']} · {row['detail']}"
             if not missing(record.get("ensemble_of")):  # a vote of stored runs: marked, its members linked
                 row["ensemble"] = True
-                row["links"] = [{"text": f"member: {view.cards[rid].display_name}", "href": f"runs/{rid}.html"}
+                row["links"] = [{"text": f"member: {view.name(rid)}", "href": f"runs/{rid}.html"}
                                 for rid in record["ensemble_of"].split(", ") if rid in board.runs]
+            check = view.reproductions.get(record["run_id"])
+            if check is not None:  # a judge both submitted and reproduced: the other run and their paired test
+                other = check.reproduced if check.submitted.run_id == record["run_id"] else check.submitted
+                p_value = check.comparison.test.p_value
+                row["links"].append({"text": f"vs the {other.obtained} run: {signed_points(check.delta)} pp "
+                                             f"(reproduced − submitted), McNemar p = {p_value:.2g}",
+                                     "href": f"runs/{other.run_id}.html"})
             if not record["ranked"]:
                 row["apart"] = record["apart"]
                 unranked.append(row)
@@ -241,13 +265,16 @@ def _check_out(out: Path) -> None:
 
 
 def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | None = None,
-               jobs: int | None = None) -> SiteBuild:
+               jobs: int | None = None, *, submissions: Path | None = None,
+               repository: str | None = None) -> SiteBuild:
     """Write the site for the runs under ``results_dir`` to ``out``, remaking only what changed.
 
-    ``jobs``: worker processes for the runs to make (default: one per core; 1: none).
+    ``submissions``: the accepted submissions' folder, read beside ``results_dir``; ``repository``: the
+    project's URL, which lets the About page link the docs; ``jobs``: worker processes for the runs to make
+    (default: one per core; 1: none).
     """
     _check_out(out)
-    boards = build_leaderboards(load_runs(results_dir), reported)
+    boards = build_leaderboards(load_runs(results_dir, submissions), reported)
     previous = out if (out / MARKER).is_file() else None
     manifest = Manifest.read(out) if previous else Manifest()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -255,7 +282,7 @@ def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | Non
     try:
         files = SiteFiles(staging, previous)
         site = SiteBuild(out)
-        made = _write_site(boards, files, manifest, read_state(results_dir), site, jobs)
+        made = _write_site(boards, files, manifest, read_state(results_dir), site, jobs, repository)
         site.written, site.removed = sorted(set(files.written)), files.removed()
         if previous is not None and not site.changed and made.units == manifest.units:
             shutil.rmtree(staging)  # nothing changed: nothing is written, not even the manifest
@@ -265,6 +292,11 @@ def build_site(results_dir: Path, out: Path, reported: list[ReportedTable] | Non
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return site
+
+
+def _submit_guide(repository: str | None) -> str | None:
+    """Where the About page sends a researcher who wants a judge on the board: the repository's guide."""
+    return f"{repository.rstrip('/')}/blob/HEAD/docs/submit.md" if repository else None
 
 
 @dataclass
@@ -277,11 +309,17 @@ class _Task:
     jobs: dict[str, RunJob] = field(default_factory=dict)  # run id -> job
     keys: dict[str, str] = field(default_factory=dict)  # run id -> data key
     cards: dict[str, JudgeCard] = field(default_factory=dict)
+    submitted: set[str] = field(default_factory=set)  # run ids of submitted runs (their names are marked)
+    checks: list[Reproduction] = field(default_factory=list)  # submitted runs beside their reproduced twins
     indexes: dict[str, dict[str, Any]] = field(default_factory=dict)  # run id -> explorer index
+
+    def name(self, run_id: str) -> str:
+        """A run's judge as the site names it among others (``BoardView.name``)."""
+        return run_name(self.cards, self.submitted, run_id)
 
 
 def _write_site(boards: list[Leaderboard], files: SiteFiles, manifest: Manifest, refresh: dict[str, Any],
-                site: SiteBuild, jobs: int | None) -> Manifest:
+                site: SiteBuild, jobs: int | None, repository: str | None) -> Manifest:
     """Every file of the site into ``files``; returns the new manifest. ``refresh``: the nightly
     refresh's state file (stale judges, the last changes), maybe empty."""
     builder = builder_key()
@@ -319,7 +357,7 @@ def _write_site(boards: list[Leaderboard], files: SiteFiles, manifest: Manifest,
     views = {task.board.task: _task_pages(task, definitions, files, manifest, made, builder, common)
              for task in tasks}
     site.runs = sum(len(task.jobs) for task in tasks)
-    _global_pages(boards, views, files, refresh, common)
+    _global_pages(boards, views, files, refresh, common, repository)
     states.save()
     site.pages = {path: size for path, size in files.sizes.items() if path.endswith(".html")}
     site.data_bytes = sum(size for path, size in files.sizes.items() if path.startswith("data/"))
@@ -365,12 +403,17 @@ def _plan(board: Leaderboard, definitions: dict[str, Definition], states: FileSt
     inline_runs = [run for run in board.runs.values() if run.texts_path is None]
     table = TextTable(sorted({run.texts_path for run in board.runs.values() if run.texts_path}),
                       _inline_texts(inline_runs), states)
-    task = _Task(board, folder, table, cards=measured_cards(board, definitions))
+    task = _Task(board, folder, table, cards=measured_cards(board, definitions), submitted=submitted_runs(board),
+                 checks=reproductions(board))
+    checks = {run.run_id: check for check in task.checks for run in (check.submitted, check.reproduced)}
     for run_id, run in board.runs.items():
         task.keys[run_id] = f"{folder}/runs/{run_id.split('/', 1)[1]}"
         paper = _paper_row(board, run)
         task.jobs[run_id] = RunJob(run, {
-            "run": {"task": run.task, "judge": run.judge, "config_id": run.config_id, "run_id": run_id},
+            "run": {"task": run.task, "judge": run.judge, "config_id": run.config_id, "run_id": run_id,
+                    "obtained": run.obtained},
+            "submission": run.submission,
+            "reproduction": _reproduction(checks[run_id]) if run_id in checks else None,
             "board": {"task": board.task, "breakdown": board.breakdown, "groups": board.groups,
                       "group_names": board.group_names},
             "record": board.row(run_id),
@@ -382,6 +425,15 @@ def _plan(board: Leaderboard, definitions: dict[str, Definition], states: FileSt
             "key": task.keys[run_id], "task_key": folder, "judges_key": f"{folder}/judges",
         })
     return task
+
+
+def _reproduction(check: Reproduction) -> dict[str, Any]:
+    """What a run page shows of a reproducibility check, as plain values (a job's context is hashed)."""
+    return {"n": check.n, "submitted_accuracy": check.submitted_accuracy,
+            "reproduced_accuracy": check.reproduced_accuracy, "delta": check.delta,
+            "same_settings": check.same_settings, "test": check.comparison.test.describe("submitted", "reproduced"),
+            **{side: {"run_id": run.run_id, "obtained": run.obtained}
+               for side, run in (("submitted", check.submitted), ("reproduced", check.reproduced))}}
 
 
 def _cores() -> int:
@@ -437,9 +489,7 @@ def _task_pages(task: _Task, definitions: dict[str, Definition], files: SiteFile
             columns[run_id] = verdicts_of(task.indexes[run_id], board.breakdown, ids)
         return columns[run_id]
 
-    def name(run_id: str) -> str:
-        return task.cards[run_id].display_name
-
+    name = task.name
     # The contested rows are read back from the last build while its strong judges are the same.
     strong = strong_runs(strong_candidates(board, name))
     cache = f"{CACHE}/{folder}-contested.json"
@@ -448,7 +498,8 @@ def _task_pages(task: _Task, definitions: dict[str, Definition], files: SiteFile
                                       "runs": [made.units[f"run:{run.run_id}"]["fingerprint"] for run in strong]},
           files, manifest, made, builder,
           lambda f: f.put(cache, contested_json(board_contested(board, verdicts, name, details))))
-    view = board_view(board, verdicts, definitions, folder, contested=contested_from_json(files.read(cache)))
+    view = board_view(board, verdicts, definitions, folder, contested=contested_from_json(files.read(cache)),
+                      checks=task.checks)
     for chart in view.tradeoffs:
         _unit(f"chart:{chart.file}", [asdict(p) for p in chart.points] + [chart.label, chart.chance], files,
               manifest, made, builder,
@@ -456,10 +507,10 @@ def _task_pages(task: _Task, definitions: dict[str, Definition], files: SiteFile
     if not board.runs:
         return view
     order = [r["run_id"] for r in board.rows if r["run_id"] in board.runs]  # the board's order
-    write_rows_index([(task.keys[run_id], view.cards[run_id].display_name, f"runs/{run_id}.html",
+    write_rows_index([(task.keys[run_id], view.name(run_id), f"runs/{run_id}.html",
                        task.indexes[run_id]) for run_id in order],
                      list(board.labels), ids, files, f"{folder}/rows", f"{folder}/texts")
-    write_judges([(task.keys[run_id], view.cards[run_id].display_name) for run_id in order], files,
+    write_judges([(task.keys[run_id], view.name(run_id)) for run_id in order], files,
                  f"{folder}/judges")
     files.put(f"rows/{folder}.html", render("rows.html.jinja", f"rows/{folder}.html", board=board,
                                             rows_key=f"{folder}/rows", **common))
@@ -468,7 +519,7 @@ def _task_pages(task: _Task, definitions: dict[str, Definition], files: SiteFile
 
 
 def _global_pages(boards: list[Leaderboard], views: Mapping[str, BoardView], files: SiteFiles,
-                  refresh: dict[str, Any], common: dict[str, Any]) -> None:
+                  refresh: dict[str, Any], common: dict[str, Any], repository: str | None) -> None:
     """The pages over every board: leaderboard, contested labels, about, and the CSV file."""
     files.put("leaderboard.csv", to_csv_frame(boards).to_csv(index=False).encode())
     tables = {b.task: leaderboard_table(b, views[b.task]) for b in boards}
@@ -481,4 +532,4 @@ def _global_pages(boards: list[Leaderboard], views: Mapping[str, BoardView], fil
     files.put("about.html", render("about.html.jinja", "about.html", boards=boards, views=views,
                                    method=RANK_RANGE_METHOD, rule=CONTESTED_RULE,
                                    tasks={name: d.body.get("description") for name, d in discover("task").items()},
-                                   **common))
+                                   submit_guide=_submit_guide(repository), **common))

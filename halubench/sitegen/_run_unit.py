@@ -34,10 +34,11 @@ PROVENANCE_KEYS = ("harness_version", "python", "dataset", "prompt_template", "j
 @dataclass
 class RunJob:
     """A run's files to make. ``context`` (JSON values) is what the pages show from the board:
-    ``run`` (task, judge, config_id, run_id), ``board`` (task, breakdown, groups, group_names), ``record``
+    ``run`` (task, judge, config_id, run_id, obtained), ``board`` (task, breakdown, groups, group_names), ``record``
     (the run's board row), ``paper`` (judge, overall, notes, accuracy) and ``citation``, ``paper_anchor``,
-    ``card``, ``chance``, ``data_label``, the data keys ``key`` (the run's), ``task_key`` (the task's folder),
-    ``judges_key``."""
+    ``card``, ``chance``, ``data_label``, ``submission`` (a submitted run's card file), ``reproduction`` (its
+    reproducibility check, shown on both runs' pages), the data keys ``key`` (the run's), ``task_key`` (the
+    task's folder), ``judges_key``."""
 
     run: StoredRun
     context: dict[str, Any]
@@ -108,7 +109,7 @@ def build_run(job: RunJob, files: SiteFiles, positions: Mapping[str, int]) -> Ru
     digest = hashlib.sha256()
     data = write_run_data(run.stored_samples(digest), breakdowns(summary["metrics"]), list(summary["labels"]),
                           positions, files, context["key"], context["task_key"], run.samples_path)
-    config = context["run"]["config_id"]
+    name = job.run_id.split("/")[-1]  # the pages' and charts' file name (a submitted run's is marked)
     files.put(f"{job.page}.svg", _chart(context, run))
     roc = _roc(run, data.scored)
     if roc:
@@ -127,7 +128,8 @@ def build_run(job: RunJob, files: SiteFiles, positions: Mapping[str, int]) -> Ru
         dataset=provenance.get("dataset") or {}, data_label=context["data_label"],
         judge_settings=provenance.get("judge") or {}, paper=context["paper"], citation=context["citation"],
         paper_anchor=context["paper_anchor"], positive=summary.get("positive_label"),
-        chart=f"{config}.svg", roc_chart=f"{config}.roc.svg" if roc else None, **common))
+        submission=context["submission"], reproduction=context["reproduction"],
+        chart=f"{name}.svg", roc_chart=f"{name}.roc.svg" if roc else None, **common))
     files.put(f"{job.page}.samples.html", render(
         "explorer.html.jinja", f"{job.page}.samples.html", data_key=context["key"],
         judges_key=context["judges_key"], n_rows=len(data.index["ids"]), **common))

@@ -18,9 +18,11 @@ from siteruns import (
     EVIL_JUDGE,
     OFFLINE_JUDGES,
     PAYLOAD,
+    SCORED_ROWS,
     make_results,
     write_claim_level_run,
     write_constructed_runs,
+    write_scored_runs,
 )
 
 from halubench.board import build_leaderboards, run_verdicts
@@ -69,7 +71,7 @@ def test_site_has_a_page_chart_and_explorer_per_run(built):
             config = results_file(built / "results", "halubench-sample", judge).stem
             assert (site / "runs" / "halubench-sample" / judge / f"{config}{suffix}").is_file()
     index = (site / "index.html").read_text()
-    assert index.count('class="reported"') == 11 and index.count('<span class="badge reported">') >= 11
+    assert index.count('class="reported"') == 11 and index.count('<span class="badge reported"') >= 11
     assert index.count('<tr class="measured"') == 5
     assert "Ravi, Mielczarek" in index and "82.6" in index
     frame = pd.read_csv(site / "leaderboard.csv")
@@ -268,3 +270,25 @@ def test_auroc_column_appears_only_when_runs_carry_it(tmp_path):
     assert table["rows"][1]["cells"][column]["text"] == "–"
     balanced = [h["text"] for h in table["headers"]].index("Balanced")
     assert table["rows"][0]["cells"][balanced]["text"] == "96.0"
+
+
+def test_auroc_over_some_rows_is_marked_with_its_coverage(tmp_path):
+    """On the board and the run page: marked, its row count said, and sorted after the full-coverage AUROCs."""
+    write_scored_runs(tmp_path / "results")
+    result = run_cli("site", "--no-reported", "--out", "public", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (board,) = build_leaderboards(load_runs(tmp_path / "results"), [])
+    view = board_view(board, lambda run_id: run_verdicts(board.runs[run_id], board.breakdown), {},
+                      "halubench-sample")
+    table = leaderboard_table(board, view)
+    column = [h["text"] for h in table["headers"]].index("AUROC")
+    cells = {row["judge"]: row["cells"][column] for row in table["rows"]}
+    assert cells["scores-some"]["text"] == "100.0 ‡" and cells["scores-some"]["sort_group"] == 1
+    assert cells["scores-some"]["sub"] == f"12 of {SCORED_ROWS} rows"
+    assert cells["scores-all"]["text"] == "87.8" and cells["scores-all"]["sort_group"] == 0
+    index = (tmp_path / "public" / "index.html").read_text()
+    assert 'data-sort-group="1"' in index and f"12 of {SCORED_ROWS} rows" in index
+    some = next((tmp_path / "public" / "runs" / "halubench-sample" / "scores-some").glob("*-config.html"))
+    assert f"over 12 of {SCORED_ROWS} rows</strong>" in some.read_text()
+    everything = next((tmp_path / "public" / "runs" / "halubench-sample" / "scores-all").glob("*-config.html"))
+    assert f"over all {SCORED_ROWS} rows" in everything.read_text()
