@@ -5,11 +5,12 @@ is the same as a build from scratch."""
 import shutil
 
 import pytest
-from siteruns import write_constructed_runs
+from siteruns import run_ok, write_constructed_runs
 
 from halubench.results import load_runs, write_run
 from halubench.scoring import score_run
 from halubench.sitegen import build_site
+from halubench.submission import submit
 
 TASK = "halubench-sample"
 # The pages that summarise the task: they change with any of its runs.
@@ -160,3 +161,26 @@ def test_a_site_of_an_earlier_version_is_updated_in_place(results, tmp_path):
     assert after[f"runs/{TASK}/weak/weak-config.html"] == before[f"runs/{TASK}/weak/weak-config.html"]
     build_site(results, scratch, [], 2)
     assert {p: v[0] for p, v in snapshot(scratch).items()} == {p: v[0] for p, v in after.items()}
+
+
+def test_a_reproduced_run_changed_remakes_its_submitted_twin_too(tmp_path):
+    """A submitted run's page shows its paired test against the reproduced run of the same judge: a change
+    to either remakes both, and the site is still the one a build from scratch writes."""
+    for judge in ("lexical", "always-pass", "random"):
+        run_ok("run", "--judge", judge, "--task", TASK, cwd=tmp_path)
+    results, submissions, site = tmp_path / "results", tmp_path / "submissions", tmp_path / "site"
+    submit("lexical", submissions / "lexical", contact="researcher@example.org", task=TASK, results_dir=results)
+    build_site(results, site, [], submissions=submissions)
+    assert not build_site(results, site, [], submissions=submissions).changed
+
+    def flipped(samples):
+        sample = samples[0]
+        sample.update(verdict="FAIL" if sample["verdict"] == "PASS" else "PASS", correct=not sample["correct"])
+
+    rerun(results, "lexical", flipped, "2026-11-09T12:00:00+00:00")
+    built = build_site(results, site, [], submissions=submissions)
+    assert [run_id.split("/")[1] for run_id in built.remade] == ["lexical", "lexical"]
+    assert any(run_id.endswith("-submitted") for run_id in built.remade)
+    scratch = tmp_path / "scratch"
+    build_site(results, scratch, [], submissions=submissions)
+    assert {p: v[0] for p, v in snapshot(scratch).items()} == {p: v[0] for p, v in snapshot(site).items()}
