@@ -1,4 +1,4 @@
-"""Batch mode and rate-limit pacing through the official SDKs, against the loopback server.
+"""Batch mode through the official SDKs, against the loopback server.
 
 The server (tests/fake_llm_server.py + fake_batch_api.py) speaks both batch
 APIs and answers each batch item with the same script as a synchronous call,
@@ -20,15 +20,7 @@ from fake_batch_api import Expired
 from fake_llm_server import FakeLLMServer, Status, verdicts
 from test_api_judges import api_env, assert_domains_match, expected_metrics, judge_file, row_of, rows, summary_of
 
-from halubench.backends import (
-    ReplyCache,
-    Sent,
-    build_judge,
-    go_duration_s,
-    read_limits,
-    resolve_judge,
-    with_batch_flags,
-)
+from halubench.backends import ReplyCache, build_judge, resolve_judge, with_batch_flags
 from halubench.errors import ConfigError
 
 FAST_POLL = {"first_s": 0.02, "factor": 1.5, "max_s": 0.1}
@@ -274,36 +266,3 @@ def test_the_cache_records_batches_until_they_are_read(tmp_path):
         cache.record_batch("b2", "anthropic", "http://x/v1", {"c4": "k4"})
     assert cache.open_batches("anthropic", "http://x/v1", ["k1", "k4"]) == {"b2": {"c3": "k1"}}
     cache.close()
-
-
-# --- rate limits ----------------------------------------------------------------------------------
-
-
-def test_rate_limit_headers_of_both_providers_are_read():
-    assert [go_duration_s(t) for t in ("1s", "6m0s", "120ms", "1.5s", "soon")] == [1, 360, 0.12, 1.5, None]
-    openai_limits = read_limits({"x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests": "499",
-                                 "x-ratelimit-reset-requests": "120ms", "x-ratelimit-limit-tokens": "30000",
-                                 "x-ratelimit-remaining-tokens": "29000", "x-ratelimit-reset-tokens": "2s"})
-    assert {k: (v.limit, v.remaining, v.reset) for k, v in openai_limits.items()} == {
-        "requests": (500, 499, 0.12), "tokens": (30000, 29000, 2.0)}
-    anthropic_limits = read_limits({"anthropic-ratelimit-requests-limit": "50",
-                                    "anthropic-ratelimit-requests-remaining": "0",
-                                    "anthropic-ratelimit-requests-reset": "2026-01-01T00:00:01Z"})
-    assert anthropic_limits["requests"].absolute and anthropic_limits["requests"].reset == 1767225601.0
-    assert isinstance(Sent(0.0, 0.0, 1), Sent)
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_run_at_high_concurrency_paces_itself_to_the_limit(tmp_path, backend):
-    """64 calls in flight against a 25 requests/s limit: every row answered, hardly any 429."""
-    data = rows(100)
-    path = write_jsonl(tmp_path / "d.jsonl", data)
-    defs = judge_file(tmp_path, "fast", backend)
-    with FakeLLMServer(rps=25) as server:
-        result = run_cli(*run_args(path, defs, "--concurrency", "64"), cwd=tmp_path, env=api_env(server))
-        assert result.returncode == 0, result.stderr
-        refused, answered = server.rate.refused, server.rate.allowed
-        replies = server.replies()
-    summary, _ = summary_of(tmp_path, "fast")
-    assert_domains_match(summary, expected_metrics(data, replies))
-    assert answered == 100 and refused <= 5, refused  # unpaced, 64 at once against a burst of 25: 39+ refused
