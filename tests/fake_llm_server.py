@@ -354,10 +354,13 @@ def main() -> None:
     parser.add_argument("--otpm", type=float, default=None, help="Anthropic: output tokens per minute")
     parser.add_argument("--quantum", type=float, default=1.0, help="seconds over which limits are enforced too")
     parser.add_argument("--no-headers", action="store_true", help="enforce the limits without rate-limit headers")
+    parser.add_argument("--fail", type=int, default=None, help="answer every completion with this status (503, 529)")
     args = parser.parse_args()
 
     def script(call: Call) -> Action:
-        reply = verdict_reply(call.prompt)
+        reply: Action = verdict_reply(call.prompt)
+        if args.fail:
+            reply = Status(args.fail, {529: "Overloaded"}.get(args.fail, "The server is temporarily unavailable"))
         return Delay(args.delay, reply) if args.delay else reply
 
     limited = any(x is not None for x in (args.rpm, args.tpm, args.itpm, args.otpm))
