@@ -11,8 +11,6 @@ logged the same way), so a ``Status`` becomes an errored item and ``Expired``
 an item the provider never ran. Both lists return the newest batch first, a
 page of ``limit`` (default 20) at a time; an OpenAI batch keeps the
 ``metadata`` it was created with (Anthropic's batches have none).
-``after_create`` runs right after a create's reply is written (a test's
-``kill -9`` of the client).
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -66,7 +63,6 @@ class FakeBatches:
         self.batches: dict[str, FakeBatch] = {}
         self.created: list[str] = []  # batch ids in order of creation: what tests count
         self.items_run = 0  # batch items answered by the script (the rest of the server's calls were synchronous)
-        self.after_create: Callable[[str], None] | None = None  # called with the new batch's id
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
 
@@ -139,18 +135,11 @@ class FakeBatches:
         batch = self._new("openai", [(line["custom_id"], line["body"]) for line in lines], body["input_file_id"],
                           body.get("metadata"))
         handler._json(200, self._openai_object(batch))
-        self._created(handler, batch)
 
     def _create_anthropic(self, handler: Any, raw: bytes) -> None:
         requests = json.loads(raw)["requests"]
         batch = self._new("anthropic", [(r["custom_id"], r["params"]) for r in requests], None, None)
         handler._json(200, self._anthropic_object(batch))
-        self._created(handler, batch)
-
-    def _created(self, handler: Any, batch: FakeBatch) -> None:
-        if self.after_create is not None:
-            handler.wfile.flush()
-            self.after_create(batch.id)
 
     def _new(self, api: str, items: list[tuple[str, dict[str, Any]]], input_file_id: str | None,
              metadata: dict[str, str] | None) -> FakeBatch:
