@@ -16,7 +16,8 @@ The matrix, for both wire formats:
 - ``6,000 requests/minute`` (100/s) at ``--concurrency 64``;
 - ``500 requests/minute`` (a new key's tier) at the default concurrency;
 - a token limit that binds before the request limit (OpenAI: tokens per minute;
-  Anthropic: input tokens per minute), requests at 6,000/minute, ``--concurrency 64``.
+  Anthropic: input tokens per minute), requests at 6,000/minute, ``--concurrency 64``;
+- ``50 requests/minute`` (Anthropic's first tier) at the default concurrency, 60 rows.
 
 Figures per run: each limit's use over the request phase (first request in to
 last reply out, timed by the server) as a ratio of the limit, the binding one
@@ -24,9 +25,10 @@ marked (goal >= 0.95; the buckets start full, so up to ``1 + 1/T`` is possible
 over a phase of T seconds); the share of requests refused with a 429 (goal
 < 1%); rows that failed (goal 0).
 
-Every run uses ``--rows`` rows (default 2,000), except the 500/minute one, which
-takes 4 minutes per wire format at 2,000 rows: it uses ``--slow-rows`` (default
-300, 36 s) unless ``--full`` is given.
+Every run uses ``--rows`` rows (default 2,000), except the slow ones: the
+500/minute run takes 4 minutes per wire format at 2,000 rows, so it uses
+``--slow-rows`` (default 300, 36 s) unless ``--full`` is given; the 50/minute
+run always uses 60 rows (72 s).
 
 Usage: ``python benchmarks/rate_limit.py [--full] [--rows 2000] [--backend openai]``
 """
@@ -56,17 +58,20 @@ class Config:
     name: str
     limits: dict[str, float]  # server flag -> per-minute limit
     concurrency: int | None  # None: halubench's default
-    slow: bool = False  # a low limit: fewer rows unless --full
+    short_rows: int | None = None  # rows without --full (None: --rows)
+    full_rows: int | None = None  # rows with --full (None: --rows)
 
 
-def configs() -> list[Config]:
+def configs(slow_rows: int) -> list[Config]:
     loose = {"--tpm": 1e9, "--itpm": 1e9, "--otpm": 1e9}  # token limits far above any use here
     return [
         Config("6,000 requests/minute", {"--rpm": 6000, **loose}, 64),
-        Config("500 requests/minute", {"--rpm": 500, **loose}, None, slow=True),
-        # ~330-token prompts + 600 max_tokens: 2,400,000 tokens/minute is ~43 calls/s; 1,000,000 input
-        # tokens/minute is ~50 calls/s; both under the 100 requests/s of the request limit.
+        Config("500 requests/minute", {"--rpm": 500, **loose}, None, short_rows=slow_rows),
+        # ~400-token prompts + 600 max_tokens: 2,400,000 tokens/minute is ~40 calls/s; 1,000,000 input
+        # tokens/minute is ~42 calls/s; both under the 100 requests/s of the request limit.
         Config("tokens bind", {"--rpm": 6000, "--tpm": 2_400_000, "--itpm": 1_000_000, "--otpm": 1e9}, 64),
+        # A new Anthropic key: one request every 1.2 s, a second's worth (0.83) less than one request.
+        Config("50 requests/minute (a first-tier key)", {"--rpm": 50, **loose}, None, short_rows=60, full_rows=60),
     ]
 
 
@@ -133,10 +138,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"rate limits as documented (per minute, enforced per second too), {args.delay * 1000:.0f} ms per reply")
     with tempfile.TemporaryDirectory() as tmp:
-        for config in configs():
+        for config in configs(args.slow_rows):
             if args.only and args.only not in config.name:
                 continue
-            rows = args.slow_rows if config.slow and not args.full else args.rows
+            rows = (config.full_rows if args.full else config.short_rows) or args.rows
             concurrency = config.concurrency or "default (16)"
             print(f"{config.name}, {rows:,} rows, --concurrency {concurrency}:", flush=True)
             for backend in args.backend or ("openai", "anthropic"):

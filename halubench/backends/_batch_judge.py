@@ -367,12 +367,15 @@ class BatchJudge(Judge):
         while True:
             attempt += 1
             try:
-                return await call()
+                result = await call()
             except Exception as exc:  # noqa: BLE001 - classify decides; unknown ones re-raise
                 fault = self.inner.classify(exc)
                 if fault is None:
                     raise
                 refused = _refused(exc)
+            else:
+                self.inner.outage.passed()  # the server answers: earlier failures were no outage
+                return result
             unsafe = creates is not None and not refused
             if fault.kind != "retry" or unsafe or attempt >= policy.max_attempts:
                 if creates is not None and not unsafe:

@@ -17,7 +17,9 @@ What the providers document, and what this limiter does about each fact:
   at most ``BURST_S`` seconds' worth, of which ``RESERVE`` is never spent: the
   provider's bucket keeps that slack against a burst that reaches it late (a
   bucket that is full wastes its refill meanwhile) and against token counts
-  estimated a little low.
+  estimated a little low. A call larger than that slack allows (one request
+  at 50 a minute, where a second's worth is 0.83 of a request) leaves once the
+  bucket has been full for ``JITTER_S``.
 - A call is charged when it is sent, at what the provider counts then: one
   request; OpenAI's tokens are the prompt plus ``max_tokens``; Anthropic's
   input tokens are the prompt and its output tokens ``max_tokens``, adjusted
@@ -25,11 +27,15 @@ What the providers document, and what this limiter does about each fact:
   what one call costs (``ApiJudge.rate_costs``); Anthropic's
   ``anthropic-ratelimit-tokens-*`` repeat the most restrictive of its two token
   limits and are not a bucket of their own.
-- A 429 holds every call of the judge for its ``retry-after`` and halves the
-  pace (rate and burst), at most once per hold; each second of calls that pass
-  gives back ``PACE_RECOVERY_PER_S`` of the limit (additive increase,
-  multiplicative decrease), so a key shared with another client, or a server
-  stricter than its headers, settles where it stops refusing.
+- A 429 holds every call of the judge for its ``retry-after`` and multiplies
+  the pace (rate and burst) by ``PACE_DECREASE``, at most once per hold; each
+  second of calls that pass gives back ``PACE_RECOVERY_PER_S`` of the limit
+  (additive increase, multiplicative decrease), so a server stricter than its
+  headers settles where it stops refusing. The decrease is gentler than TCP's
+  halving because the pace is not a blind probe: it is the documented rate, so
+  a 429 means a small mismatch (a request that reached the server early), and
+  repeated ones still compound (three holds: 0.42). Another client spending the
+  same key shows in ``remaining`` (below) before it causes any 429.
 
 The local copy of each per-minute bucket is corrected by every reply's
 ``remaining``, brought forward to now (refill since the request left, minus
@@ -54,7 +60,11 @@ from halubench.backends._retry import parse_retry_after
 BURST_S = 1.0
 # The share of a burst never spent (slack in the provider's bucket); it costs bursts, never the pace.
 RESERVE = 0.25
-# The pace after a 429 is halved, down to this floor, and recovers by this much of the limit per second.
+# A call too large for that slack (one request at 50 a minute: a second's worth is 0.83) waits until the
+# bucket has been full this long, so that it cannot reach the provider before the previous call's refill.
+JITTER_S = 0.02
+# The pace after a 429 is multiplied by this, down to the floor, and recovers by this much of the limit per second.
+PACE_DECREASE = 0.75
 PACE_FLOOR = 1 / 64
 PACE_RECOVERY_PER_S = 0.1
 # The others wait for the first call's headers at most this long: a hung first call must not hold the run.
@@ -91,24 +101,32 @@ class Bucket:
     def rate(self) -> float:
         return self.per_minute / 60
 
+    def burst(self, pace: float) -> float:
+        return self.rate * pace * BURST_S
+
     def refill(self, now: float, pace: float) -> None:
         elapsed = now - self.updated
         self.minute = min(self.per_minute, self.minute + elapsed * self.rate)
-        self.short = min(self.rate * pace * BURST_S, self.short + elapsed * self.rate * pace)
+        # Beyond a full burst the level counts time (JITTER_S of it), never tokens: ``take`` spends none of it.
+        full = self.burst(pace) + JITTER_S * self.rate * pace
+        self.short = min(full, self.short + elapsed * self.rate * pace)
         self.updated = now
 
     def wait_s(self, cost: float, pace: float) -> float:
-        """Seconds until the call fits both buckets with the reserve left over (a call larger than a
-        bucket waits until that bucket is full, as the server admits it)."""
-        burst = self.rate * pace * BURST_S
-        short = (min(cost + RESERVE * burst, burst) - self.short) / (self.rate * pace)
+        """Seconds until the call fits both buckets with the reserve left over; a call larger than that
+        waits until the bucket has been full for ``JITTER_S`` (the provider admits it when its bucket is full)."""
+        burst = self.burst(pace)
+        need = cost + RESERVE * burst
+        if need > burst:
+            need = burst + JITTER_S * self.rate * pace
+        short = (need - self.short) / (self.rate * pace)
         reserve = RESERVE * self.rate * BURST_S
         minute = (min(cost + reserve, self.per_minute) - self.minute) / self.rate
         return max(0.0, short, minute)
 
-    def take(self, cost: float) -> None:
+    def take(self, cost: float, pace: float) -> None:
         self.minute -= cost
-        self.short -= cost
+        self.short = min(self.short, self.burst(pace)) - cost
 
 
 def read_limits(headers: Mapping[str, str]) -> dict[str, Limit]:
@@ -190,7 +208,7 @@ class RateLimiter:
         for name, cost in costs.items():
             self.charged[name] = self.charged.get(name, 0.0) + cost
             if name in self.buckets:
-                self.buckets[name].take(cost)
+                self.buckets[name].take(cost, self.pace)
 
     def refund(self, amounts: Mapping[str, float]) -> None:
         """Give back what a call was charged and the provider did not count (Anthropic's unused output)."""
@@ -221,6 +239,7 @@ class RateLimiter:
             bucket = self.buckets.get(name)
             if bucket is None:
                 bucket = self.buckets[name] = self._new_bucket(per_minute, sent.monotonic)
+                bucket.short -= self.charged.get(name, 0.0)  # the calls that left unpaced (the first one)
             bucket.refill(now, self.pace)
             bucket.per_minute = per_minute
             later = self.charged.get(name, 0.0) - sent.charged.get(name, 0.0)
@@ -235,7 +254,7 @@ class RateLimiter:
         hold = retry_after or 0.0
         self.blocked_until = max(self.blocked_until, now + hold)
         if now >= self._hold_ends:
-            self.pace = max(PACE_FLOOR, self.pace / 2)
+            self.pace = max(PACE_FLOOR, self.pace * PACE_DECREASE)
             self._hold_ends = now + max(hold, BURST_S)
         self._last_pass = None
 

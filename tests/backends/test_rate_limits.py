@@ -18,7 +18,8 @@ from fake_llm_server import FakeLLMServer, Status, verdicts
 from fake_rate_limits import ProviderLimits, count_tokens, request_tokens
 from test_api_judges import FAST_RETRY, api_env, assert_domains_match, expected_metrics, judge_file, rows, summary_of
 
-from halubench.backends import JudgeRequest, RateLimiter, build_judge, read_limits
+from halubench.backends import JudgeRequest, RateLimiter, build_judge, read_limits, resolve_judge
+from halubench.errors import ConfigError
 
 BACKENDS = ["openai", "anthropic"]
 
@@ -118,6 +119,11 @@ def test_stated_limits_are_no_part_of_the_reply_identity():
     assert plain.cache_identity() == stated.cache_identity()
     assert plain.spec.reply_settings() == stated.spec.reply_settings()
     assert stated.limiter.buckets.keys() == {"requests", "tokens"}
+    # The same from the command line: --judge-arg rate_limit.requests_per_minute=50
+    spec = resolve_judge("openai:m", overrides=["rate_limit.requests_per_minute=50"])
+    assert spec.settings.rate_limit.per_minute() == {"requests": 50}
+    with pytest.raises(ConfigError, match="rate_limit.request_per_minute"):
+        resolve_judge("openai:m", overrides=["rate_limit.request_per_minute=50"])
 
 
 def test_a_429_holds_every_call_of_the_judge_for_its_retry_after(tmp_path):
@@ -166,23 +172,27 @@ class Clock:
 OPENAI_HEADERS = {"x-ratelimit-limit-requests": "600", "x-ratelimit-remaining-requests": "590"}
 
 
-def test_the_pace_halves_once_per_429_hold_and_recovers_as_calls_pass():
+def test_the_pace_drops_once_per_429_hold_and_recovers_as_calls_pass():
     clock = Clock()
     limiter = RateLimiter(clock=clock)
     limiter.observe(OPENAI_HEADERS, 200, None)
     assert limiter.pace == 1.0 and limiter.buckets["requests"].per_minute == 600
     limiter.observe({**OPENAI_HEADERS, "retry-after": "2"}, 429, None)
-    assert (limiter.pace, limiter.blocked_until) == (0.5, 1002.0)
+    assert (limiter.pace, limiter.blocked_until) == (0.75, 1002.0)
     clock.now += 0.5
     limiter.observe({**OPENAI_HEADERS, "retry-after": "2"}, 429, None)  # the same burst, seen again
-    assert limiter.pace == 0.5 and limiter.blocked_until == 1002.5
+    assert limiter.pace == 0.75 and limiter.blocked_until == 1002.5
     clock.now += 2.0
     limiter.observe({**OPENAI_HEADERS, "retry-after": "1"}, 429, None)  # refused after the hold: lower
-    assert limiter.pace == 0.25
-    for _ in range(31):  # 15 seconds of calls passing, one every half second
+    assert limiter.pace == pytest.approx(0.5625)
+    for _ in range(7):  # 3 seconds of calls passing, one every half second
         clock.now += 0.5
         limiter.observe(OPENAI_HEADERS, 200, None)
-    assert limiter.pace == 1.0  # +0.1 of the limit per second: back in 7.5 s, then held at 1
+    assert limiter.pace == pytest.approx(0.8625)  # +0.1 of the limit per second
+    for _ in range(10):
+        clock.now += 0.5
+        limiter.observe(OPENAI_HEADERS, 200, None)
+    assert limiter.pace == 1.0  # and held there
 
 
 def test_a_reply_lowers_the_local_bucket_to_what_the_server_reports_never_raises_it():
