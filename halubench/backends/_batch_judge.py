@@ -356,9 +356,10 @@ class BatchJudge(Judge):
         server refused it.
 
         A create that timed out may have created the batch, and trying again
-        could pay for its rows twice: only a 429 or 529 (the server said no) is
-        safe to repeat. Otherwise the intent stays, and the next run looks for
-        the batch at the provider before submitting. Each call is bounded by the
+        could pay for its rows twice: only a refusal (a 4xx, or 529: the server
+        said no) is safe to repeat, and ends the intent when it is not repeated.
+        Otherwise the intent stays, and the next run looks for the batch at the
+        provider before submitting. Each call is bounded by the
         SDK client's timeout (uploads and downloads get a longer one in ``batch_apis``).
         """
         assert self.cache is not None
