@@ -28,7 +28,7 @@ from halubench.backends._judge_spec import JudgeSpec
 from halubench.backends._logprobs import TokenChoice, first_label_probability
 from halubench.backends._offline import lexical_verdict
 from halubench.backends._pricing import RunCost, run_cost
-from halubench.backends._ratelimit import Sent, go_duration_s, read_limits
+from halubench.backends._ratelimit import RateLimiter, read_limits
 from halubench.backends._registry import BACKENDS, Backend, build_judge, recorded_reply_settings
 from halubench.backends._resolve import resolve_judge
 from halubench.backends._retry import RetryPolicy, call_with_retries, classify_status, parse_retry_after
@@ -77,8 +77,8 @@ __all__ = [
     "ReplyCache",
     "RequestJudge",
     "RetryPolicy",
+    "RateLimiter",
     "RunCost",
-    "Sent",
     "TokenChoice",
     "TransformersJudge",
     "VLLMEngineJudge",
@@ -90,7 +90,6 @@ __all__ = [
     "chunk_spans",
     "classify_status",
     "first_label_probability",
-    "go_duration_s",
     "hypothesis_rule",
     "label_roles",
     "lexical_verdict",
