@@ -41,8 +41,9 @@ def regenerate(folder: Path) -> None:
                                   capture_output=True, text=True, timeout=300)
             if done.returncode != 0:
                 raise RuntimeError(f"halubench {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
-    finally:
+    finally:  # the reply cache, and the site's input hashes kept beside it (docs/leaderboard.md)
         Path(env["HALUBENCH_CACHE"]).unlink(missing_ok=True)
+        (folder / "site-inputs.json").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

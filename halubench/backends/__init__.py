@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from halubench.backends._api_judge import ApiJudge
 from halubench.backends._base import Judge, JudgeRequest, Reply, RequestJudge
 from halubench.backends._batch_judge import BatchJudge, with_batch_flags
-from halubench.backends._cache import ReplyCache, cache_key
+from halubench.backends._cache import ReplyCache, cache_key, cache_keys
 from halubench.backends._classifier_inputs import (
     Pair,
     chunk_spans,
@@ -85,6 +85,7 @@ __all__ = [
     "auto_tensor_parallel",
     "build_judge",
     "cache_key",
+    "cache_keys",
     "call_with_retries",
     "chunk_spans",
     "classify_status",

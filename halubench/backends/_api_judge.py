@@ -25,6 +25,7 @@ endpoint has answered nothing but server errors for ``retry.outage_after_s``.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import math
@@ -81,7 +82,7 @@ class MalformedResponse(Exception):
 
 
 class ApiJudge(RequestJudge):
-    sdk: Any  # the SDK module: its exception classes are read by ``classify``
+    sdk_module: str  # the SDK's module, imported on first use: a run answered from the cache never imports it
     provider: str  # "openai", "anthropic": the cache identity's provider
     key_env: str  # the SDK's own variable for the key
     base_url_env: str  # the SDK's own variable for the endpoint
@@ -107,6 +108,11 @@ class ApiJudge(RequestJudge):
         self.outage = OutageWatch(spec.name, self.base_url, self.retry.outage_after_s)
         self._succeeded = False
         self._connection_failures = 0
+
+    @property
+    def sdk(self) -> Any:
+        """The SDK module: its client, and the exception classes ``classify`` reads."""
+        return importlib.import_module(self.sdk_module)
 
     @property
     def endpoint(self) -> str:

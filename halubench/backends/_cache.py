@@ -60,6 +60,13 @@ def cache_key(identity: Mapping[str, Any], messages: Sequence[Mapping[str, str]]
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def cache_keys(identity: Mapping[str, Any], prompts: Iterable[Sequence[Mapping[str, str]]]) -> list[str]:
+    """``cache_key`` of many prompts of one judge, the same keys, the judge's part written out once."""
+    head = ('{"judge": ' + json.dumps(identity, sort_keys=True, ensure_ascii=False) + ', "messages": ').encode()
+    return [hashlib.sha256(head + json.dumps(messages, sort_keys=True, ensure_ascii=False).encode() + b"}").hexdigest()
+            for messages in prompts]
+
+
 class ReplyCache:
     def __init__(self, path: Path):
         self.path = path

@@ -4,7 +4,18 @@
 from __future__ import annotations
 
 from halubench.board._compare import Comparison, compare, compare_runs, resolve_run
-from halubench.board._contested import AGREE, CONTESTED_RULE, FLOOR, Contested, StrongRun, find_contested
+from halubench.board._contested import (
+    AGREE,
+    CONTESTED_RULE,
+    FLOOR,
+    Contested,
+    ContestedRow,
+    Details,
+    StrongRun,
+    Vote,
+    find_contested,
+    strong_runs,
+)
 from halubench.board._ensemble import WEIGHTED_VARIANT, build_ensemble, check_members, combine, weight
 from halubench.board._judge_cards import (
     JudgeCard,
@@ -31,14 +42,15 @@ from halubench.board._leaderboard import (
 from halubench.board._reported import ReportedRow, ReportedTable, load_reported, read_reported
 from halubench.board._reproductions import Reproduction, reproductions
 from halubench.board._stats import (
-    Samples,
     board_contested,
     board_rank_ranges,
     board_score,
     data_changed,
     harness_versions,
     ranked_rows,
+    strong_candidates,
 )
+from halubench.board._verdicts import RunVerdicts, Verdicts, run_verdicts
 
 __all__ = [
     "CONTESTED_RULE",
@@ -46,6 +58,8 @@ __all__ = [
     "BoardRow",
     "Comparison",
     "Contested",
+    "ContestedRow",
+    "Details",
     "FLOOR",
     "HEAD_COLUMNS",
     "JudgeCard",
@@ -55,8 +69,10 @@ __all__ = [
     "Reproduction",
     "ReportedRow",
     "ReportedTable",
-    "Samples",
+    "RunVerdicts",
     "StrongRun",
+    "Verdicts",
+    "Vote",
     "WEIGHTED_VARIANT",
     "board_contested",
     "board_rank_ranges",
@@ -81,6 +97,9 @@ __all__ = [
     "leaderboards",
     "load_reported",
     "ranked_rows",
+    "run_verdicts",
+    "strong_candidates",
+    "strong_runs",
     "read_reported",
     "recorded_card",
     "reproductions",

@@ -15,13 +15,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from halubench.board._reported import ReportedTable, load_reported
 from halubench.results import REPRODUCED, RunSummary, StoredRun, describe_failures, load_runs
 from halubench.scoring import macro_interval
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MEASURED, REPORTED = "measured", "reported"
 HEAD_COLUMNS = ("kind", "provenance", "judge", "run_id", "config_id", "ranked", "apart", "endpoint", "model", "n",
@@ -104,6 +105,8 @@ class Leaderboard:
     def frame(self) -> pd.DataFrame:
         """The rows as a pandas frame, one column per figure (for notebooks and the CSV file); counts
         stay integers (pandas' nullable ``Int64``) beside rows that have none."""
+        import pandas as pd  # here, not at the top: importing halubench.board (every command) stays light
+
         return _counts_as_integers(pd.DataFrame(self.rows, columns=self.columns))
 
 
@@ -283,6 +286,8 @@ def _board_order(rows: list[BoardRow], score: str) -> list[BoardRow]:
 
 def to_csv_frame(boards: list[Leaderboard]) -> pd.DataFrame:
     """Every board's numbers, unformatted (fractions, USD, seconds), with a task column."""
+    import pandas as pd
+
     frames = [board.frame.assign(task=board.task) for board in boards]
     frame = _counts_as_integers(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
     first = ["task", "kind", "judge"]

@@ -375,22 +375,31 @@ Repository = Annotated[str | None, _opt("--repository", help=(
     "The project's repository URL; the About page links its docs/submit.md."))]
 
 
+SiteJobs = Annotated[int | None, _opt("--jobs", help="Worker processes for runs to rebuild (default: one per core).")]
+
+
 @app.command()
 def site(
     results_dir: ResultsIn = Path("results"),
     out: SiteOut = Path("site"),
     no_reported: NoReported = False,
+    jobs: SiteJobs = None,
     submissions: SubmissionsIn = Path("submissions"),
     repository: Repository = None,
 ) -> None:
-    """Write the static leaderboard site: tables, one page per run, a sample explorer."""
+    """Write the static leaderboard site: tables, one page per run, a sample explorer.
+
+    Only what changed is rewritten: a run whose results did not change is not read again.
+    """
     from halubench.sitegen import build_site
 
-    built = build_site(results_dir, out, [] if no_reported else None, submissions=submissions,
+    built = build_site(results_dir, out, [] if no_reported else None, jobs, submissions=submissions,
                        repository=repository)
     leaderboard = built.pages["index.html"]
+    changes = (f"{len(built.written)} files written, {len(built.removed)} removed, {len(built.remade)} runs remade"
+               if built.changed else "nothing changed")
     console.print(f"site: {built.runs} runs, {len(built.pages)} pages, {built.total_bytes / 1e6:.1f} MB "
-                  f"(leaderboard page {leaderboard / 1024:.0f} KiB) -> {out / 'index.html'}")
+                  f"(leaderboard page {leaderboard / 1024:.0f} KiB); {changes} -> {out / 'index.html'}")
 
 
 ConfigFile = Annotated[Path, _opt("--config", help="The board's tasks and judges (YAML).")]

@@ -18,6 +18,7 @@ from halubench.board import (
     missing,
     partial_auroc,
     reproductions,
+    run_verdicts,
 )
 from halubench.report._fit import Narrowing, Rows, drop, fitted
 from halubench.report._formatting import count, interval, money, pct, seconds
@@ -193,8 +194,8 @@ def contested_lines(board: Leaderboard) -> list[str]:
     """How many rows most strong judges call the other way, per group (rule: ``halubench.board``)."""
     if not board.runs:
         return []
-    samples = {run_id: run.samples() for run_id, run in board.runs.items()}
-    found = board_contested(board, samples, lambda run_id: board.runs[run_id].judge)
+    found = board_contested(board, lambda run_id: run_verdicts(board.runs[run_id], board.breakdown),
+                            lambda run_id: board.runs[run_id].judge)
     if len(found.strong) < AGREE:
         return [f"{board.task}: contested labels need {AGREE} strong judges, {len(found.strong)} found"]
     counts = ", ".join(f"{group or '–'} {n}" for group, n in found.counts.items()) or "none"

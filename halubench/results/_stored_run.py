@@ -10,12 +10,21 @@ is the same type, with the submission's card beside its summary.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from halubench.errors import DataError
-from halubench.results._files import FORMAT, FORMAT_V1, load_samples, slug, upgrade_v1
+from halubench.results._files import (
+    FORMAT,
+    FORMAT_V1,
+    iter_stored_samples,
+    load_samples,
+    slug,
+    texts_path,
+    upgrade_v1,
+)
 from halubench.results._summary_types import RunSummary
 from halubench.scoring import SampleRecord
 
@@ -89,8 +98,30 @@ class StoredRun:
         try:
             return load_samples(self.path, self.summary)
         except (OSError, KeyError, ValueError) as exc:
-            raise DataError(f"{self.path}: cannot read its samples file {self.summary.get('samples_file')!r} "
-                            f"({exc.__class__.__name__}); run the judge again or remove this summary") from None
+            raise self._unreadable(exc) from None
+
+    def stored_samples(self, digest: Any = None) -> Iterator[dict[str, Any]]:
+        """The run's samples lines as stored, one at a time, texts by key (``fields_sha256``) into
+        ``texts_path``, or inline (``fields``) in a run written before texts were shared: for readers that
+        go through a run once and keep little of it (the site's explorer data). ``digest``: a ``hashlib``
+        object fed the file's bytes as they are read."""
+        try:
+            yield from iter_stored_samples(self.path, self.summary, digest)
+        except (OSError, KeyError, ValueError) as exc:
+            raise self._unreadable(exc) from None
+
+    def _unreadable(self, exc: Exception) -> DataError:
+        return DataError(f"{self.path}: cannot read its samples file {self.summary.get('samples_file')!r} "
+                         f"({exc.__class__.__name__}); run the judge again or remove this summary")
+
+    @property
+    def samples_path(self) -> Path:
+        return self.path.parent / str(self.summary.get("samples_file"))
+
+    @property
+    def texts_path(self) -> Path | None:
+        """The task's texts file this run's samples point into; None when they keep their texts inline."""
+        return texts_path(self.path, self.summary)
 
     @property
     def model(self) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from halubench.board import board_rank_ranges, build_leaderboards, ranked_rows
+from halubench.board import board_rank_ranges, build_leaderboards, ranked_rows, run_verdicts
 from halubench.errors import HalubenchError
 from halubench.report import interval, pct
 from halubench.results import MANIFEST_FILE, StoredRun, read_submission, runs_under
@@ -48,6 +48,5 @@ def placement(run: StoredRun, results_dir: Path) -> str:
     ranked = ranked_rows(board)
     if len(ranked) == 1:
         return f"the first ranked run of {run.task} (the board in {results_dir} has none yet); {headline}"
-    samples = {r["run_id"]: board.runs[r["run_id"]].samples() for r in ranked}
-    rank = board_rank_ranges(board, samples)[run.run_id]
+    rank = board_rank_ranges(board, lambda run_id: run_verdicts(board.runs[run_id], board.breakdown))[run.run_id]
     return f"rank {rank} of {len(ranked)} on the board in {results_dir}; {headline}"
