@@ -129,6 +129,7 @@ class BatchJudge(Judge):
         self.cache: ReplyCache | None = None
         self.keys: Mapping[str, str] = {}
         self.note: Callable[[str], None] = print
+        self.looked_at = 0.0
 
     @property
     def endpoint(self) -> str:
@@ -137,11 +138,14 @@ class BatchJudge(Judge):
     def cache_identity(self) -> Mapping[str, Any]:
         return self.inner.cache_identity()
 
-    def bind(self, cache: ReplyCache | None, keys: Mapping[str, str], note: Callable[[str], None]) -> None:
-        """The cache that records batches in flight, each request's cache key, and where status lines go."""
+    def bind(
+        self, cache: ReplyCache | None, keys: Mapping[str, str], note: Callable[[str], None], looked_at: float
+    ) -> None:
+        """The cache that records batches in flight, each request's cache key, where status lines go, and
+        when the run looked in the cache (a reply stored after that came from another run's batch)."""
         if cache is None:
             raise ConfigError("--batch needs the reply cache (it records the batches in flight); drop --no-cache")
-        self.cache, self.keys, self.note = cache, keys, note
+        self.cache, self.keys, self.note, self.looked_at = cache, keys, note, looked_at
 
     def preflight(self) -> None:
         self.inner.preflight()
@@ -224,7 +228,7 @@ class BatchJudge(Judge):
         """The replies another run's batch stored after this run looked in the cache, and before it claimed."""
         assert self.cache is not None
         collecting = {key for items in tracked.values() for key in items.values()}
-        stored = self.cache.get_many(key for key in keys if key not in collecting)
+        stored = self.cache.get_many((key for key in keys if key not in collecting), stored_since=self.looked_at)
         for key, row in stored.items():
             for request in rows[key]:
                 yield ReplyCache.as_reply(request.key, row)
@@ -282,7 +286,7 @@ class BatchJudge(Judge):
         taken: list[str] = []
         for items, lines in chunks:
             marker = uuid.uuid4().hex
-            claimed = self.cache.claim_batch(marker, self.api.name, self.endpoint, items, this_run())
+            claimed = self.cache.claim_batch(marker, self.api.name, self.endpoint, items, this_run(), self.looked_at)
             taken += [key for custom_id, key in items.items() if custom_id not in claimed]
             if not claimed:
                 continue

@@ -67,12 +67,33 @@ def cache_keys(identity: Mapping[str, Any], prompts: Iterable[Sequence[Mapping[s
             for messages in prompts]
 
 
+_BUSY_TIMEOUT_S = 60.0
+
+
+def _enable_wal(db: sqlite3.Connection) -> None:
+    """Switch the file to write-ahead logging, waiting out another run that opens it at the same moment.
+
+    SQLite answers a journal-mode change on a file another connection is
+    creating with "database is locked" at once, without its busy timeout
+    (two runs started together on a new cache file), so the change is retried.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class ReplyCache:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        _enable_wal(self._db)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT, "
@@ -101,14 +122,16 @@ class ReplyCache:
             "key TEXT NOT NULL, PRIMARY KEY (marker, custom_id))"
         )
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, tuple[Any, ...]]:
+    def get_many(self, keys: Iterable[str], stored_since: float | None = None) -> dict[str, tuple[Any, ...]]:
+        """The stored replies of ``keys``; with ``stored_since`` (a ``time.time()``), only those stored since."""
         found: dict[str, tuple[Any, ...]] = {}
         keys = list(keys)
+        since = "" if stored_since is None else " AND created_at >= ?"
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT key, {', '.join(_COLUMNS)} FROM replies WHERE key IN ({marks})"
-            for row in self._db.execute(query, chunk):
+            query = f"SELECT key, {', '.join(_COLUMNS)} FROM replies WHERE key IN ({marks}){since}"
+            for row in self._db.execute(query, chunk if stored_since is None else [*chunk, stored_since]):
                 found[row[0]] = row[1:]
         return found
 
@@ -158,13 +181,15 @@ class ReplyCache:
             db.execute("DELETE FROM batch_intent_items WHERE marker = ?", (marker,))
 
     def claim_batch(
-        self, marker: str, provider: str, endpoint: str, items: Mapping[str, str], owner: str
+        self, marker: str, provider: str, endpoint: str, items: Mapping[str, str], owner: str, looked_at: float
     ) -> dict[str, str]:
         """Write the intent to submit ``items`` before the provider is asked: the ``{custom_id: key}`` claimed.
 
         Rows that an open batch or another intent already holds, or that have a
-        reply by now (another run's batch ended since this run looked), are left
-        out, in the same transaction, so two runs at once never claim the same row.
+        reply stored since this run looked in the cache (``looked_at``: another
+        run's batch ended meanwhile), are left out, in the same transaction, so
+        two runs at once never claim the same row. A reply older than the look
+        does not count: a ``--refresh`` run asks again on purpose.
         """
         with self._writing() as db:
             held = {key for (key,) in db.execute(
@@ -172,7 +197,7 @@ class ReplyCache:
                 "WHERE b.closed_at IS NULL AND b.provider = ? AND b.endpoint = ? "
                 "UNION SELECT i.key FROM batch_intent_items i JOIN batch_intents t USING (marker) "
                 "WHERE t.provider = ? AND t.endpoint = ?", (provider, endpoint, provider, endpoint))}
-            held |= self.get_many(items.values()).keys()
+            held |= self.get_many(items.values(), stored_since=looked_at).keys()
             claimed = {custom_id: key for custom_id, key in items.items() if key not in held}
             if claimed:
                 db.execute("INSERT INTO batch_intents VALUES (?, ?, ?, ?, ?)",

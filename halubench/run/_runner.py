@@ -9,6 +9,7 @@ one judge: it is built, checked and started once, so an engine loads once.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,6 +222,7 @@ async def _collect(
     keys = dict(zip((r.key for r in requests), cache_keys(identity, (r.messages for r in requests)), strict=True)) \
         if identity else {}
     replies: dict[str, Reply] = {}
+    looked_at = time.time()
     if identity and not options.refresh:
         stored = cache.get_many(keys.values())
         for request in requests:
@@ -232,7 +234,7 @@ async def _collect(
     if not todo:
         return replies
     if isinstance(judge, BatchJudge):  # it records its batches in the cache database
-        judge.bind(cache if identity else None, keys, progress.note)
+        judge.bind(cache if identity else None, keys, progress.note, looked_at)
     try:
         await session.ensure_started()
         async for reply in judge.stream(todo, options.concurrency):

@@ -386,23 +386,27 @@ def test_a_fully_cached_rerun_prices_each_row_at_the_mode_that_answered_it(tmp_p
 def test_the_cache_claims_each_row_for_one_batch_intent(tmp_path):
     cache = ReplyCache(tmp_path / "c.sqlite")
     endpoint = "http://x/v1"
-    assert cache.claim_batch("m1", "openai", endpoint, {"c1": "k1", "c2": "k2"}, "host:1") == {"c1": "k1", "c2": "k2"}
+    cache.put("k6", Reply("r6", text="PASS"))  # answered before this run looked (its --refresh asks again)
+    looked_at = time.time()
+    mine = {"c1": "k1", "c2": "k2"}
+    assert cache.claim_batch("m1", "openai", endpoint, mine, "host:1", looked_at) == mine
     # A second run's claim takes only what no intent holds.
-    assert cache.claim_batch("m2", "openai", endpoint, {"c2": "k2", "c3": "k3"}, "host:2") == {"c3": "k3"}
-    assert cache.claim_batch("m3", "openai", endpoint, {"c1": "k1"}, "host:2") == {}
+    assert cache.claim_batch("m2", "openai", endpoint, {"c2": "k2", "c3": "k3"}, "host:2", looked_at) == {"c3": "k3"}
+    assert cache.claim_batch("m3", "openai", endpoint, {"c1": "k1"}, "host:2", looked_at) == {}
     intents = cache.batch_intents("openai", endpoint, ["k2"])
     assert [(i.marker, i.owner, i.items) for i in intents] == [("m1", "host:1", {"c1": "k1", "c2": "k2"})]
     assert cache.adopt_intent("m1", "host:1", "host:3") and not cache.adopt_intent("m1", "host:1", "host:4")
     # Recorded as a batch, the intent is gone and the batch holds the rows until it is read back.
     cache.record_batch("b1", "openai", endpoint, {"c1": "k1", "c2": "k2"}, "m1")
     assert cache.batch_intents("openai", endpoint, ["k1", "k2"]) == []
-    assert cache.claim_batch("m4", "openai", endpoint, {"c1": "k1"}, "host:2") == {}
+    assert cache.claim_batch("m4", "openai", endpoint, {"c1": "k1"}, "host:2", looked_at) == {}
     cache.close_batch("b1")
-    assert cache.claim_batch("m4", "openai", endpoint, {"c1": "k1"}, "host:2") == {"c1": "k1"}
+    assert cache.claim_batch("m4", "openai", endpoint, {"c1": "k1"}, "host:2", looked_at) == {"c1": "k1"}
     cache.drop_intent("m4")
-    # A row another run's batch answered after this run looked in the cache is not claimed again.
+    # A row another run's batch answered after this run looked in the cache is not claimed again; one
+    # answered before the look is (a --refresh run asks again on purpose).
     cache.put("k5", Reply("r5", text="PASS", extra={"mode": "batch"}))
-    assert cache.claim_batch("m5", "openai", endpoint, {"c5": "k5", "c6": "k6"}, "host:2") == {"c6": "k6"}
+    assert cache.claim_batch("m5", "openai", endpoint, {"c5": "k5", "c6": "k6"}, "host:2", looked_at) == {"c6": "k6"}
     cache.drop_intent("m5")
     cache.drop_intent("m2")
     assert cache.batch_intents("openai", endpoint, ["k1", "k3"]) == [] and cache.batch_ids("openai", endpoint) == {"b1"}
