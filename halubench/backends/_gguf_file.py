@@ -51,8 +51,13 @@ class GgufReference:
         return f"{self.repo}/{self.path}" if self.repo else self.path
 
 
-def parse_reference(model: str, revision: str | None, where: str) -> GgufReference:
-    """A path that exists (or looks like one: absolute, ``./``, ``~``) is local; else ``owner/repo/file.gguf``."""
+def parse_reference(model: str, file: str | None, revision: str | None, where: str) -> GgufReference:
+    """``file`` inside the hub repository ``model``; else a path that exists (or looks like one: absolute,
+    ``./``, ``~``) is local, and anything else is ``owner/repo/file.gguf`` on the hub."""
+    if file is not None:
+        if model.count("/") != 1 or model.startswith(("/", ".", "~")):
+            raise ConfigError(f"{where}: with file: {file}, model is the hub repository (owner/repo), not {model}")
+        return GgufReference(file, model, revision)
     local = Path(model).expanduser()
     if local.exists() or model.startswith(("/", ".", "~")) or model.count("/") < 2:
         if revision is not None:

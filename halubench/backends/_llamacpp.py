@@ -50,7 +50,7 @@ from halubench.errors import ConfigError, JudgeError
 INSTALL_HINT = ("pip install 'halubench[gguf]' (llama-cpp-python; it compiles llama.cpp), or serve the file with "
                 "llama-server or Ollama and judge through it with openai:<model> --base-url")
 # Where the file came from, not what it is: the identity names the content instead.
-LOCATION_KEYS = ("model", "revision", "chat_template")
+LOCATION_KEYS = ("model", "file", "revision", "chat_template")
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,8 @@ class LlamaCppJudge(Judge):
         super().__init__(spec)
         self.settings: LlamaCppSettings = spec.settings
         self.where = f"judge {spec.name}"
-        self.reference: GgufReference = parse_reference(self.settings.model, self.settings.revision, self.where)
+        self.reference: GgufReference = parse_reference(self.settings.model, self.settings.file,
+                                                        self.settings.revision, self.where)
         self._template_override = self._read_chat_template(self.settings.chat_template)
         self._facts: GgufFacts | None = None
         self._engine: LlamaCppEngine | None = None
@@ -112,7 +113,8 @@ class LlamaCppJudge(Judge):
         facts = self.facts()
         given = {k: v for k, v in self.spec.reply_settings().items() if k not in LOCATION_KEYS}
         return {**given, "gguf_sha256": facts.sha256, "chat_template_sha256": text_sha256(facts.chat_template),
-                "n_ctx": facts.n_ctx, "generation": self.settings.generation.model_dump()}
+                "n_ctx": facts.n_ctx, "flash_attn": self.settings.flash_attn,
+                "generation": self.settings.generation.model_dump()}
 
     def cache_identity(self) -> Mapping[str, Any]:
         return self.config_identity()

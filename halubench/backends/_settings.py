@@ -200,11 +200,15 @@ class LlamaCppSettings(JudgeSettings):
 
     not_reply: ClassVar[frozenset[str]] = NOT_REPLY_SETTINGS | LLAMACPP_PLACEMENT
 
-    model: Annotated[str, Field(min_length=1)]  # a .gguf path, or owner/repo/file.gguf on the hub
+    model: Annotated[str, Field(min_length=1)]  # a .gguf path, owner/repo/file.gguf, or with `file` a hub repo
+    file: str | None = None  # the .gguf file inside the hub repository `model`
     revision: str | None = None  # a hub file's commit or branch; None: main (the file's sha256 is the identity)
     chat_template: str | None = None  # None: the GGUF file's own; else a .jinja file beside the judge file
     n_ctx: PositiveInt | None = None  # None: the context the model was trained with (GGUF metadata)
     generation: LlamaCppGeneration = LlamaCppGeneration()
+    # llama.cpp's flash attention: faster on CPUs and GPUs, and it skips the cells of other rows in a shared
+    # cache; it changes the last bits of the logits, so it is part of the identity.
+    flash_attn: bool = True
     n_parallel: PositiveInt = 4
     n_gpu_layers: Annotated[int, Field(ge=-1)] = -1  # -1: every layer on the GPU where llama.cpp has one
     n_threads: PositiveInt | None = None  # None: llama-cpp-python's default (half the cores) for decoding

@@ -40,12 +40,16 @@ def test_gguf_names_a_local_file_or_a_hub_file(tmp_path):
     assert build_judge(spec).reference.repo is None
     hub = judge("gguf:PatronusAI/Some-GGUF/sub/model-q4_k_m.gguf", "revision=abc123").reference
     assert (hub.repo, hub.path, hub.revision) == ("PatronusAI/Some-GGUF", "sub/model-q4_k_m.gguf", "abc123")
+    # A judge file may name the repository and the file apart (a long id stays readable in `halubench judges`).
+    apart = judge("gguf:PatronusAI/Some-GGUF", "file=sub/model-q4_k_m.gguf", "revision=abc123")
+    assert apart.reference == hub
 
 
 @pytest.mark.parametrize(("name", "overrides", "needle"), [
     ("gguf:", (), "names no model; write gguf:<model>"),
     ("gguf:owner/repo/weights.bin", (), "neither a local file nor a hub file"),
     ("gguf:./here.gguf", ("revision=main",), "revision 'main' applies to a hub file"),
+    ("gguf:/models/here.gguf", ("file=x.gguf",), "with file: x.gguf, model is the hub repository"),
 ])
 def test_a_wrong_name_is_one_config_error(name, overrides, needle):
     with pytest.raises(ConfigError, match=needle):
@@ -86,7 +90,7 @@ def test_the_identity_holds_what_changes_a_reply_and_not_placement(tmp_path):
                    "n_batch=64").config_identity()
     assert placed == base
     for override in ("n_ctx=256", "generation.max_tokens=100", "generation.temperature=0.7",
-                     "generation.stop=[END]"):
+                     "generation.stop=[END]", "flash_attn=false"):
         assert judge(f"gguf:{path}", override).config_identity() != base, override
 
 
@@ -166,6 +170,7 @@ def test_the_gguf_judge_files_name_lynx_on_the_hub():
     for name, (repo, quant, n_ctx) in expected.items():
         built = judge(name)
         assert built.reference.repo == repo and quant in built.reference.path, name
+        assert built.reference.path.endswith(".gguf") and built.settings.file == built.reference.path
         settings = built.settings
         assert settings.n_ctx == n_ctx and settings.generation.temperature == 0
         assert settings.generation.max_tokens == 600 and settings.generation.stop == ["<|eot_id|>"]
