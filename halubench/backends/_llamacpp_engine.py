@@ -77,6 +77,17 @@ class _Row:
         return self.evaluated < len(self.prompt)
 
 
+@dataclass
+class _Pool:
+    """The KV cache's sequences: free ones, running rows, finished rows kept as prefixes; cells reserved."""
+
+    root: int  # the sequence that holds the prefix every prompt shares
+    free: list[int]  # popped from the end
+    used: int
+    running: list[_Row] = field(default_factory=list)
+    retired: list[_Row] = field(default_factory=list)  # oldest first
+
+
 class LlamaCppEngine:
     """One model and one context; ``run`` decodes a list of prompts; ``close`` frees both."""
 
@@ -108,7 +119,8 @@ class LlamaCppEngine:
         # llama-cpp-python's defaults (Llama.__init__): half the cores to decode, all of them for prompts.
         params.n_threads = settings.n_threads or max(cores // 2, 1)
         params.n_threads_batch = settings.n_threads_batch or cores
-        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as Llama(flash_attn=False)
+        params.flash_attn_type = (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if settings.flash_attn
+                                  else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
         self._ctx = llama_cpp.llama_init_from_model(self._model, params)
         if not self._ctx:
             llama_cpp.llama_model_free(self._model)
@@ -181,25 +193,17 @@ class LlamaCppEngine:
         stop_texts = [s.encode("utf-8") for s in self.generation.stop if self.special_token(s) is None]
         queue = sorted((_Row(key, list(ids), min(self.generation.max_tokens, self.n_ctx - len(ids)))
                         for key, ids in prompts), key=lambda row: row.prompt, reverse=True)  # popped from the end
-        root = self.n_parallel  # the sequence that holds the prefix every prompt shares
         root_len = self._shared_prefix(queue)
         c.llama_memory_clear(self._memory, True)
+        pool = _Pool(root=self.n_parallel, free=list(range(self.n_parallel - 1, -1, -1)), used=root_len)
         try:
             if root_len:
-                self._evaluate_alone(root, queue[-1].prompt[:root_len])
-            free_seqs = list(range(self.n_parallel - 1, -1, -1))
-            running: list[_Row] = []
-            used = root_len
-            while queue or running:
-                used += self._admit(queue, running, free_seqs, root, root_len, used)
-                ended = self._step(running, stop_ids, stop_texts)
+                self._evaluate_alone(pool.root, queue[-1].prompt[:root_len])
+            while queue or pool.running:
+                self._admit(queue, pool, root_len)
+                ended = self._step(pool.running, stop_ids, stop_texts)
                 for row in ended:
-                    running.remove(row)
-                    c.llama_memory_seq_rm(self._memory, row.seq, -1, -1)
-                    free_seqs.append(row.seq)
-                    used -= row.reserved
-                    if row.sampler is not None:
-                        c.llama_sampler_free(row.sampler)
+                    self._retire(row, pool)
                 yield [self._finished(row) for row in ended]
         finally:
             c.llama_memory_clear(self._memory, True)
@@ -215,34 +219,83 @@ class LlamaCppEngine:
             length += 1
         return min(length, min(len(r.prompt) for r in rows) - 1)
 
-    def _admit(self, queue: list[_Row], running: list[_Row], free_seqs: list[int], root: int, root_len: int,
-               used: int) -> int:
-        """Start waiting rows while a sequence is free and their worst case fits; the cells they reserve."""
-        added = 0
-        while queue and free_seqs:
+    def _admit(self, queue: list[_Row], pool: _Pool, root_len: int) -> None:
+        """Start waiting rows, in sorted order, while a sequence and room for their worst case are free.
+
+        Each starts from the longest prefix already in the cache: the shared one, a running row's
+        evaluated prompt, or a finished row's prompt (whose sequence it then takes over).
+        """
+        while queue:
             row = queue[-1]
             # Its own cells at most: the prompt past the shared prefix and the longest reply.
             need = len(row.prompt) - root_len + row.max_new
-            if used + added + need > self.n_ctx:
-                break
-            source, length = root, root_len
-            if self.shares_prefixes:
-                for other in running:
-                    common = _common_prefix(row.prompt, other.prompt, len(row.prompt) - 1)
-                    if common >= length + _WORTH_WAITING and other.evaluated < common:
-                        return added  # its twin's prompt is still being evaluated: take its cells next step
-                    if min(common, other.evaluated) > length:
-                        source, length = other.seq, min(common, other.evaluated)
+            source, length = self._best_source(row, pool, root_len)
+            if source is None:
+                return  # its twin's prompt is still being evaluated: take its cells next step
+            adopted = source if isinstance(source, _Row) and source in pool.retired else None
+            others = [r for r in pool.retired if r is not adopted]  # oldest first: dropped to make room
+            while others and (pool.used - (adopted.reserved if adopted else 0) + need > self.n_ctx
+                              or (adopted is None and not pool.free)):
+                self._drop(others.pop(0), pool)
+            if pool.used - (adopted.reserved if adopted else 0) + need > self.n_ctx or (
+                    adopted is None and not pool.free):
+                return
             queue.pop()
-            row.seq, row.reserved, row.admitted = free_seqs.pop(), need, time.perf_counter()
-            if length:
-                self._c.llama_memory_seq_cp(self._memory, source, row.seq, 0, length)
-            row.evaluated = length
+            if adopted is not None:  # its sequence, cut back to the prefix the two share
+                pool.retired.remove(adopted)
+                pool.used -= adopted.reserved
+                row.seq = adopted.seq
+                self._c.llama_memory_seq_rm(self._memory, row.seq, length, -1)
+            else:
+                row.seq = pool.free.pop()
+                if length:
+                    seq = source.seq if isinstance(source, _Row) else pool.root
+                    self._c.llama_memory_seq_cp(self._memory, seq, row.seq, 0, length)
+            row.reserved, row.admitted, row.evaluated = need, time.perf_counter(), length
+            pool.used += need
             self.stats["prompt_reused"] += length
             row.sampler = self._sampler_for(row)
-            running.append(row)
-            added += need
-        return added
+            pool.running.append(row)
+
+    def _best_source(self, row: _Row, pool: _Pool, root_len: int) -> tuple[_Row | int | None, int]:
+        """Where ``row`` takes its prefix from and how long it is; (None, 0) to wait for a twin."""
+        source: _Row | int = pool.root
+        length = root_len
+        if not self.shares_prefixes:
+            return source, length
+        limit = len(row.prompt) - 1
+        for other in pool.running:
+            common = _common_prefix(row.prompt, other.prompt, limit)
+            if common >= length + _WORTH_WAITING and other.evaluated < common:
+                return None, 0
+            if min(common, other.evaluated) > length:
+                source, length = other, min(common, other.evaluated)
+        for other in pool.retired:  # ties go to a finished row: taking its sequence over frees its cells
+            common = _common_prefix(row.prompt, other.prompt, limit)
+            if common >= length:
+                source, length = other, common
+        return source, length
+
+    def _retire(self, row: _Row, pool: _Pool) -> None:
+        """A finished row keeps its prompt's cells (its reply's are freed) for a row that begins alike."""
+        pool.running.remove(row)
+        if row.sampler is not None:
+            self._c.llama_sampler_free(row.sampler)
+            row.sampler = None
+        if not self.shares_prefixes:
+            self._drop(row, pool)
+            return
+        self._c.llama_memory_seq_rm(self._memory, row.seq, len(row.prompt), -1)
+        pool.used -= row.max_new
+        row.reserved -= row.max_new
+        pool.retired.append(row)
+
+    def _drop(self, row: _Row, pool: _Pool) -> None:
+        if row in pool.retired:
+            pool.retired.remove(row)
+        self._c.llama_memory_seq_rm(self._memory, row.seq, -1, -1)
+        pool.free.append(row.seq)
+        pool.used -= row.reserved
 
     def _sampler_for(self, row: _Row) -> Any:
         """None for greedy decoding (the shared, stateless greedy sampler); else a seeded chain of its own."""

@@ -258,7 +258,8 @@ def test_replies_match_llama_cpp_pythons_own_chat_completion(model, sample):
             await judge.close()
 
     replies = asyncio.run(judged())
-    llm = Llama(str(model), n_ctx=2048, verbose=False, chat_format="chat_template.default")
+    llm = Llama(str(model), n_ctx=2048, verbose=False, flash_attn=True,  # the judge's default
+                chat_format="chat_template.default")
     for request in requests:
         peer = llm.create_chat_completion(list(request.messages), temperature=0, max_tokens=48)
         reply = replies[request.key]
