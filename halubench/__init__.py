@@ -7,6 +7,8 @@ The Python API (docs/python-api.md)::
     runs = halubench.evaluate("halubench-sample", "lexical")   # halubench run, as a function
     boards = halubench.leaderboards("results")                  # halubench report's boards
     diff = halubench.compare("lexical", "random", task="halubench-sample")
+    halubench.submit("lexical", "submissions/lexical", task="halubench-sample", contact="me@example.org")
+    report = halubench.verify("submissions/lexical")              # halubench verify: report.accepted
 
 The names load on first use (PEP 562): ``import halubench`` alone brings in
 neither pandas nor the SDKs nor the runner, and the CLI, a layer over this API,
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from halubench.board import Comparison, Leaderboard, compare, leaderboards
     from halubench.results import StoredRun, load_runs
     from halubench.run import Interrupted, RunProgress, RunResult, evaluate, evaluate_async
+    from halubench.submission import SubmissionRejected, Verification, submit, verify
 
 _LAZY = {
     "evaluate": "halubench.run",
@@ -38,6 +41,10 @@ _LAZY = {
     "Leaderboard": "halubench.board",
     "compare": "halubench.board",
     "Comparison": "halubench.board",
+    "submit": "halubench.submission",
+    "verify": "halubench.submission",
+    "Verification": "halubench.submission",
+    "SubmissionRejected": "halubench.submission",
 }
 
 __all__ = [
@@ -48,12 +55,16 @@ __all__ = [
     "RunProgress",
     "RunResult",
     "StoredRun",
+    "SubmissionRejected",
+    "Verification",
     "__version__",
     "compare",
     "evaluate",
     "evaluate_async",
     "leaderboards",
     "load_runs",
+    "submit",
+    "verify",
 ]
 
 

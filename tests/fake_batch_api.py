@@ -1,16 +1,16 @@
-"""The batch APIs and a rate limiter for the loopback server in fake_llm_server.py.
+"""The batch APIs for the loopback server in fake_llm_server.py.
 
-Batches: OpenAI's (``/v1/files`` upload and content, ``/v1/batches`` create,
-retrieve, cancel) and Anthropic's (``/v1/messages/batches`` create, retrieve,
-cancel, results as JSONL). A batch moves from validating / in_progress to
-completed / ended over ``polls_to_end`` retrieves (tests raise it to keep a
-batch in flight); when it ends, each item is answered by the server's script
-exactly as a synchronous call would be (and logged the same way), so a
-``Status`` becomes an errored item and ``Expired`` an item the provider never ran.
-
-Rate limit: a token bucket of ``rps`` requests per second that answers with the
-headers the providers send (``x-ratelimit-*`` / ``anthropic-ratelimit-*``) and
-refuses with 429 and ``retry-after`` when empty.
+OpenAI's (``/v1/files`` upload and content, ``/v1/batches`` create, list,
+retrieve, cancel; https://platform.openai.com/docs/api-reference/batch) and
+Anthropic's (``/v1/messages/batches`` create, list, retrieve, cancel, results as
+JSONL; https://docs.anthropic.com/en/api/creating-message-batches). A batch
+moves from validating / in_progress to completed / ended over ``polls_to_end``
+retrieves (tests raise it to keep a batch in flight); when it ends, each item
+is answered by the server's script exactly as a synchronous call would be (and
+logged the same way), so a ``Status`` becomes an errored item and ``Expired``
+an item the provider never ran. Both lists return the newest batch first, a
+page of ``limit`` (default 20) at a time; an OpenAI batch keeps the
+``metadata`` it was created with (Anthropic's batches have none).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import email.parser
 import itertools
 import json
-import math
 import re
 import sys
 import threading
@@ -26,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlparse
 
 if TYPE_CHECKING:
     from fake_llm_server import FakeLLMServer
@@ -46,6 +46,7 @@ class FakeBatch:
     api: str  # "openai" or "anthropic"
     items: list[tuple[str, dict[str, Any]]]  # (custom_id, request body)
     input_file_id: str | None
+    metadata: dict[str, str] | None = None
     created_at: float = field(default_factory=time.time)
     polls: int = 0
     cancel_requested: bool = False
@@ -73,9 +74,11 @@ class FakeBatches:
             ("GET", r"/v1/files/([^/]+)/content", self._file_content),
             ("GET", r"/v1/files/([^/]+)", self._file),
             ("POST", r"/v1/batches", self._create_openai),
+            ("GET", r"/v1/batches", self._list),
             ("GET", r"/v1/batches/([^/]+)", self._retrieve),
             ("POST", r"/v1/batches/([^/]+)/cancel", self._cancel),
             ("POST", r"/v1/messages/batches", self._create_anthropic),
+            ("GET", r"/v1/messages/batches", self._list),
             ("GET", r"/v1/messages/batches/([^/]+)", self._retrieve),
             ("GET", r"/v1/messages/batches/([^/]+)/results", self._anthropic_results),
             ("POST", r"/v1/messages/batches/([^/]+)/cancel", self._cancel),
@@ -129,20 +132,40 @@ class FakeBatches:
     def _create_openai(self, handler: Any, raw: bytes) -> None:
         body = json.loads(raw)
         lines = [json.loads(line) for line in self.files[body["input_file_id"]].decode().splitlines() if line]
-        batch = self._new("openai", [(line["custom_id"], line["body"]) for line in lines], body["input_file_id"])
+        batch = self._new("openai", [(line["custom_id"], line["body"]) for line in lines], body["input_file_id"],
+                          body.get("metadata"))
         handler._json(200, self._openai_object(batch))
 
     def _create_anthropic(self, handler: Any, raw: bytes) -> None:
         requests = json.loads(raw)["requests"]
-        batch = self._new("anthropic", [(r["custom_id"], r["params"]) for r in requests], None)
+        batch = self._new("anthropic", [(r["custom_id"], r["params"]) for r in requests], None, None)
         handler._json(200, self._anthropic_object(batch))
 
-    def _new(self, api: str, items: list[tuple[str, dict[str, Any]]], input_file_id: str | None) -> FakeBatch:
+    def _new(self, api: str, items: list[tuple[str, dict[str, Any]]], input_file_id: str | None,
+             metadata: dict[str, str] | None) -> FakeBatch:
         prefix = "batch_" if api == "openai" else "msgbatch_"
-        batch = FakeBatch(f"{prefix}{next(self._ids):04d}", api, items, input_file_id)
+        batch = FakeBatch(f"{prefix}{next(self._ids):04d}", api, items, input_file_id, metadata)
         self.batches[batch.id] = batch
         self.created.append(batch.id)
         return batch
+
+    def _list(self, handler: Any, raw: bytes) -> None:
+        """Newest first, ``limit`` at a time, after the cursor (``after`` for OpenAI, ``after_id`` for Anthropic)."""
+        query = {k: v[0] for k, v in parse_qs(urlparse(handler.path).query).items()}
+        api = "anthropic" if handler.path.startswith("/v1/messages/") else "openai"
+        newest_first = [self.batches[b] for b in reversed(self.created) if self.batches[b].api == api]
+        cursor = query.get("after") or query.get("after_id")
+        if cursor:
+            ids = [b.id for b in newest_first]
+            newest_first = newest_first[ids.index(cursor) + 1:] if cursor in ids else []
+        limit = int(query.get("limit") or 20)
+        page, more = newest_first[:limit], len(newest_first) > limit
+        if api == "openai":
+            handler._json(200, {"object": "list", "data": [self._openai_object(b) for b in page], "has_more": more,
+                                "first_id": page[0].id if page else None, "last_id": page[-1].id if page else None})
+        else:
+            handler._json(200, {"data": [self._anthropic_object(b) for b in page], "has_more": more,
+                                "first_id": page[0].id if page else None, "last_id": page[-1].id if page else None})
 
     def _retrieve(self, handler: Any, raw: bytes, batch_id: str) -> None:
         batch = self.batches.get(batch_id)
@@ -172,7 +195,7 @@ class FakeBatches:
             action = _final(action)
             entry.finished = time.monotonic()
             if isinstance(action, Text):
-                outcome[custom_id] = ("succeeded", (entry.call.prompt, action, str(body.get("model"))))
+                outcome[custom_id] = ("succeeded", (body, action, str(body.get("model"))))
             elif isinstance(action, Expired):
                 outcome[custom_id] = ("expired", None)
             elif isinstance(action, Status):
@@ -189,9 +212,9 @@ class FakeBatches:
         for n, (custom_id, (kind, payload)) in enumerate(batch.outcome.items()):
             line: dict[str, Any] = {"id": f"batch_req_{n}", "custom_id": custom_id, "response": None, "error": None}
             if kind == "succeeded":
-                prompt, reply, model = payload
+                body, reply, model = payload
                 line["response"] = {"status_code": 200, "request_id": f"req_{n}",
-                                    "body": _completion("openai", self.server.version_of(model), prompt, reply)}
+                                    "body": _completion("openai", self.server.version_of(model), body, reply)}
                 output.append(line)
                 continue
             if kind == "errored":
@@ -224,7 +247,7 @@ class FakeBatches:
             "output_file_id": batch.output_file_id, "error_file_id": batch.error_file_id,
             "created_at": int(batch.created_at), "expires_at": int(batch.created_at) + 86400,
             "request_counts": {"total": total, "completed": completed, "failed": failed},
-            "metadata": {"source": "halubench"},
+            "metadata": batch.metadata,
         }
 
     def _anthropic_object(self, batch: FakeBatch) -> dict[str, Any]:
@@ -247,58 +270,10 @@ class FakeBatches:
         for custom_id, (kind, payload) in self.batches[batch_id].outcome.items():
             result: dict[str, Any] = {"type": kind}
             if kind == "succeeded":
-                prompt, reply, model = payload
-                result["message"] = _completion("anthropic", self.server.version_of(model), prompt, reply)
+                body, reply, model = payload
+                result["message"] = _completion("anthropic", self.server.version_of(model), body, reply)
             elif kind == "errored":
                 error_type = ANTHROPIC_ERROR_TYPES.get(payload.code, "api_error")
                 result["error"] = {"type": "error", "error": {"type": error_type, "message": payload.message}}
             lines.append(json.dumps({"custom_id": custom_id, "result": result}) + "\n")
         handler._send(200, "".join(lines).encode(), "application/binary")
-
-
-class RequestRate:
-    """A token bucket of ``rps`` requests per second holding at most ``burst`` (default: one second's worth)."""
-
-    def __init__(self, rps: float, burst: float | None = None):
-        self.rps = rps
-        self.capacity = burst or rps
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-        self.allowed = 0
-        self.refused = 0
-        self._lock = threading.Lock()
-
-    def take(self, api: str) -> tuple[bool, dict[str, str]]:
-        """(allowed?, the headers this reply carries)."""
-        with self._lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rps)
-            self.updated = now
-            allowed = self.tokens >= 1
-            if allowed:
-                self.tokens -= 1
-                self.allowed += 1
-            else:
-                self.refused += 1
-            to_full = (self.capacity - self.tokens) / self.rps
-            to_one = max(0.0, (1 - self.tokens) / self.rps)
-            limit, remaining = str(int(self.capacity)), str(int(self.tokens))
-        if api == "anthropic":
-            reset = (datetime.now(timezone.utc) + timedelta(seconds=to_full)).isoformat().replace("+00:00", "Z")
-            headers = {"anthropic-ratelimit-requests-limit": limit,
-                       "anthropic-ratelimit-requests-remaining": remaining,
-                       "anthropic-ratelimit-requests-reset": reset}
-        else:
-            headers = {"x-ratelimit-limit-requests": limit, "x-ratelimit-remaining-requests": remaining,
-                       "x-ratelimit-reset-requests": go_duration(to_full)}
-        if not allowed:
-            headers["retry-after"] = str(max(1, math.ceil(to_one)))  # whole seconds, as the providers send
-        return allowed, headers
-
-
-def go_duration(seconds: float) -> str:
-    """OpenAI's reset format: Go durations such as ``6m0s``, ``1.5s``, ``120ms``."""
-    if seconds < 1:
-        return f"{round(seconds * 1000)}ms"
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}m{rest:.3g}s" if minutes else f"{rest:.3g}s"

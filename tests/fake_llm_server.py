@@ -8,12 +8,14 @@ connection, a garbled body, or any of these after a delay. Every call is logged
 with the action taken, so tests compute what the results must be from what the
 server really said, and count the calls each prompt received.
 
-Both batch APIs (OpenAI files + batches, Anthropic message batches) and an
-optional requests-per-second limit with the providers' rate-limit headers live
-in fake_batch_api.py and are served here too.
+Both batch APIs (OpenAI files + batches, Anthropic message batches) live in
+fake_batch_api.py, and rate limits with the semantics the providers document
+(per-minute limits, quantized enforcement the headers do not show, tokens
+counted as prompt + max_tokens) in fake_rate_limits.py; both are served here.
 
 Also runnable on its own for the benchmarks:
-``python tests/fake_llm_server.py --delay 0.2 [--rps 50]`` prints its URL and serves until killed.
+``python tests/fake_llm_server.py --delay 0.2 [--rpm 6000 --tpm 2000000 ...]`` prints its URL and
+serves until killed (``--help`` lists the limits).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from fake_batch_api import Expired, FakeBatches, RequestRate
+from fake_batch_api import Expired, FakeBatches
+from fake_rate_limits import Admission, ProviderLimits, count_tokens, request_tokens
 
 
 @dataclass(frozen=True)
@@ -145,11 +148,11 @@ class _Server(ThreadingHTTPServer):
 class FakeLLMServer:
     """``with FakeLLMServer(script) as server:`` serves on 127.0.0.1 at a free port."""
 
-    def __init__(self, script: Script = verdicts, api_key: str | None = None, rps: float | None = None):
+    def __init__(self, script: Script = verdicts, api_key: str | None = None, limits: ProviderLimits | None = None):
         self.script = script
         self.api_key = api_key  # when set, other keys get 401
         self.batches = FakeBatches(self)
-        self.rate = RequestRate(rps) if rps else None  # completions beyond it get 429
+        self.limits = limits  # the key's rate limits on completions (None: unlimited, no headers)
         self.calls: Counter[str] = Counter()
         # The version string the API "answers with" per requested model (default ``<model>-fake-0001``);
         # set an entry to simulate an alias moving to a new snapshot.
@@ -203,12 +206,11 @@ class FakeLLMServer:
                 "calls": len(self.log),
                 "first_request": min((e.started for e in self.log), default=None),
                 "last_reply": max(finished, default=None),
-                "refused": self.rate.refused if self.rate else 0,
+                "limits": self.limits.stats() if self.limits else None,
             }
 
     def register(self, api: str, body: dict[str, Any]) -> tuple[LoggedCall, Action]:
-        messages = body.get("messages") or []
-        prompt = _content_text(messages[-1].get("content")) if messages else ""
+        prompt = last_prompt(body)
         with self._lock:
             self.calls[prompt] += 1
             call = Call(api, prompt, str(body.get("model")), self.calls[prompt], body)
@@ -231,9 +233,15 @@ def _content_text(content: Any) -> str:
     return str(content or "")
 
 
-def _completion(api: str, version: str, prompt: str, reply: Text, logprobs: bool = False) -> dict[str, Any]:
-    text = reply.text
-    input_tokens, output_tokens = len(prompt.split()), len((text or "").split())
+def last_prompt(body: dict[str, Any]) -> str:
+    """The last message's text: what a script is told as the call's prompt."""
+    messages = body.get("messages") or []
+    return _content_text(messages[-1].get("content")) if messages else ""
+
+
+def _completion(api: str, version: str, body: dict[str, Any], reply: Text) -> dict[str, Any]:
+    text, prompt = reply.text, last_prompt(body)
+    input_tokens, output_tokens = request_tokens(api, body), count_tokens(text or "")
     if api == "anthropic":
         return {
             "id": "msg_fake", "type": "message", "role": "assistant", "model": version,
@@ -243,7 +251,7 @@ def _completion(api: str, version: str, prompt: str, reply: Text, logprobs: bool
         }
     choice = {"index": 0, "message": {"role": "assistant", "content": text},
               "finish_reason": reply.finish_reason or "stop"}
-    if logprobs and text is not None:
+    if body.get("logprobs") and text is not None:
         choice["logprobs"] = _logprobs(prompt, text)
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": version,
@@ -304,28 +312,29 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 if given != server.api_key:
                     self._json(401, _error_body(api, Status(401, "invalid x-api-key")))
                     return
-            limit_headers = None
-            if server.rate is not None:
-                allowed, limit_headers = server.rate.take(api)
-                if not allowed:
-                    self._json(429, _error_body(api, Status(429, "rate limit exceeded")), limit_headers)
-                    return
             body = json.loads(raw)
+            admission = server.limits.admit(api, body) if server.limits else None
+            if admission is not None and not admission.allowed:
+                self._json(429, _error_body(api, Status(429, "rate limit exceeded")), admission.headers)
+                return
             entry, action = server.register(api, body)
             try:
-                self._act(api, body, entry.call.prompt, action, limit_headers)
+                self._act(api, body, action, admission)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
                 self.close_connection = True
             entry.finished = time.monotonic()
 
-        def _act(self, api: str, body: dict[str, Any], prompt: str, action: Action,
-                 headers: dict[str, str] | None = None) -> None:
+        def _act(self, api: str, body: dict[str, Any], action: Action, admission: Admission | None) -> None:
+            headers = admission.headers if admission else None
             while isinstance(action, Delay):
                 time.sleep(action.seconds)
                 action = action.then
+            if admission is not None:  # the request ends: Anthropic gives back the output it did not use
+                text = action.text if isinstance(action, Text) else None
+                server.limits.finish(admission, count_tokens(text or ""))
             if isinstance(action, Text):
                 version = server.version_of(str(body.get("model")))
-                self._json(200, _completion(api, version, prompt, action, bool(body.get("logprobs"))), headers)
+                self._json(200, _completion(api, version, body, action), headers)
             elif isinstance(action, Status):
                 self._json(action.code, _error_body(api, action), action.headers)
             elif isinstance(action, Garbage):
@@ -339,14 +348,25 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
-    parser.add_argument("--rps", type=float, default=None, help="requests per second before 429s")
+    parser.add_argument("--rpm", type=float, default=None, help="requests per minute (both wire formats)")
+    parser.add_argument("--tpm", type=float, default=None, help="OpenAI: tokens per minute, prompt + max_tokens")
+    parser.add_argument("--itpm", type=float, default=None, help="Anthropic: input tokens per minute")
+    parser.add_argument("--otpm", type=float, default=None, help="Anthropic: output tokens per minute")
+    parser.add_argument("--quantum", type=float, default=1.0, help="seconds over which limits are enforced too")
+    parser.add_argument("--no-headers", action="store_true", help="enforce the limits without rate-limit headers")
+    parser.add_argument("--fail", type=int, default=None, help="answer every completion with this status (503, 529)")
     args = parser.parse_args()
 
     def script(call: Call) -> Action:
-        reply = verdict_reply(call.prompt)
+        reply: Action = verdict_reply(call.prompt)
+        if args.fail:
+            reply = Status(args.fail, {529: "Overloaded"}.get(args.fail, "The server is temporarily unavailable"))
         return Delay(args.delay, reply) if args.delay else reply
 
-    server = FakeLLMServer(script, rps=args.rps)
+    limited = any(x is not None for x in (args.rpm, args.tpm, args.itpm, args.otpm))
+    limits = ProviderLimits(args.rpm, args.tpm, args.itpm, args.otpm, args.quantum,
+                            headers=not args.no_headers) if limited else None
+    server = FakeLLMServer(script, limits=limits)
     print(server.url, flush=True)
     server._httpd.serve_forever()
 

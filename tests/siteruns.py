@@ -15,7 +15,7 @@ from conftest import SHARED_DATA, halubench_row, run_cli, write_jsonl
 from refchecker_data import annotations_dir, write_references
 
 from halubench.results import load_runs, load_samples, write_run
-from halubench.scoring import score_run
+from halubench.scoring import add_ranking_metrics, score_run
 
 OFFLINE_JUDGES = ("always-pass", "always-fail", "random", "lexical")
 SCRIPT = "<script>window.__pwned = (window.__pwned || 0) + 1</script>"
@@ -140,4 +140,34 @@ def write_constructed_runs(results_dir: Path) -> dict[str, list[dict]]:
                "config_id": "flaky-config", "config": {"task": "halubench-sample", "dataset": {"source": "x"}},
                "variant": [], "complete": False, "failures": {"timeout": 3}, "endpoint": None},
               flaky, results_dir)
+    return written
+
+
+SCORED_ROWS = 40
+
+
+def write_scored_runs(results_dir: Path) -> dict[str, tuple[int, float]]:
+    """Two complete judges with a score per row on 40 rows: ``scores-all`` scores every row (an imperfect
+    AUROC), ``scores-some`` only the first 12 (a perfect AUROC over those: the rest answered without a
+    score, as an LLM judge whose logprobs were missing for some replies). Returns judge -> (scored rows,
+    AUROC)."""
+    labels, written = ["PASS", "FAIL"], {}
+    for judge, scored, perfect in (("scores-all", SCORED_ROWS, False), ("scores-some", 12, True)):
+        samples = []
+        for i in range(SCORED_ROWS):
+            gold = labels[i % 2]
+            # PASS probability: perfect separates the labels; else every third row is ranked the wrong way
+            support = (0.9 if gold == "PASS" else 0.1) if perfect or i % 3 else (0.2 if gold == "PASS" else 0.8)
+            verdict = "PASS" if support >= 0.5 else "FAIL"
+            samples.append({"id": f"s{i:02d}", "gold": gold, "verdict": verdict, "status": "ok",
+                            "correct": verdict == gold, "groups": {"domain": ("DROP", "covidQA")[i // 2 % 2]},
+                            "fields": {"question": f"q {i}", "passage": f"p {i}", "answer": f"a {i}"},
+                            "raw": verdict, "score": support if i < scored else None})
+        metrics = score_run(samples, labels, "FAIL", ("domain",))
+        add_ranking_metrics(metrics, samples, "FAIL", ("domain",))
+        write_run({"task": "halubench-sample", "judge": judge, "n": len(samples), "labels": labels,
+                   "positive_label": "FAIL", "metrics": metrics, "usage": {}, "provenance": {},
+                   "config_id": f"{judge}-config", "config": {"task": "halubench-sample", "dataset": {"source": "x"}},
+                   "variant": [], "complete": True, "failures": {}, "endpoint": None}, samples, results_dir)
+        written[judge] = (scored, metrics["overall"]["auroc"])
     return written

@@ -36,6 +36,7 @@ LAYERS = (
     "halubench.board",
     "halubench.report",
     "halubench.integrations",
+    "halubench.submission",
     "halubench.sitegen",
     "halubench.refresh",
     "halubench",

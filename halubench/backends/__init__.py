@@ -15,13 +15,20 @@ from typing import TYPE_CHECKING, Any
 from halubench.backends._api_judge import ApiJudge
 from halubench.backends._base import Judge, JudgeRequest, Reply, RequestJudge
 from halubench.backends._batch_judge import BatchJudge, with_batch_flags
-from halubench.backends._cache import ReplyCache, cache_key
-from halubench.backends._classifier_inputs import Pair, chunk_spans, hypothesis_rule, label_roles, render_pair
+from halubench.backends._cache import ReplyCache, cache_key, cache_keys
+from halubench.backends._classifier_inputs import (
+    Pair,
+    chunk_spans,
+    hypothesis_rule,
+    label_roles,
+    render_pair,
+    split_sentences,
+)
 from halubench.backends._judge_spec import JudgeSpec
 from halubench.backends._logprobs import TokenChoice, first_label_probability
 from halubench.backends._offline import lexical_verdict
 from halubench.backends._pricing import RunCost, run_cost
-from halubench.backends._ratelimit import Sent, go_duration_s, read_limits
+from halubench.backends._ratelimit import RateLimiter, read_limits
 from halubench.backends._registry import BACKENDS, Backend, build_judge, recorded_reply_settings
 from halubench.backends._resolve import resolve_judge
 from halubench.backends._retry import RetryPolicy, call_with_retries, classify_status, parse_retry_after
@@ -73,19 +80,19 @@ __all__ = [
     "ReplyCache",
     "RequestJudge",
     "RetryPolicy",
+    "RateLimiter",
     "RunCost",
-    "Sent",
     "TokenChoice",
     "TransformersJudge",
     "VLLMEngineJudge",
     "auto_tensor_parallel",
     "build_judge",
     "cache_key",
+    "cache_keys",
     "call_with_retries",
     "chunk_spans",
     "classify_status",
     "first_label_probability",
-    "go_duration_s",
     "hypothesis_rule",
     "label_roles",
     "lexical_verdict",
@@ -95,6 +102,7 @@ __all__ = [
     "render_pair",
     "resolve_judge",
     "run_cost",
+    "split_sentences",
     "verdict_score",
     "vllm_judge",
     "with_batch_flags",

@@ -10,21 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import anthropic
-
 from halubench.backends._api_judge import ApiJudge, Completion, MalformedResponse
 from halubench.backends._base import JudgeRequest
 
 
 class AnthropicJudge(ApiJudge):
-    sdk = anthropic
+    sdk_module = "anthropic"
     provider = "anthropic"
     key_env = "ANTHROPIC_API_KEY"
     base_url_env = "ANTHROPIC_BASE_URL"
     default_base_url = "https://api.anthropic.com"
 
     def make_client(self, api_key: str, base_url: str, timeout_s: float) -> Any:
-        return anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0,
+        return self.sdk.AsyncAnthropic(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0,
                                         http_client=self.http_client())
 
     def create_function(self) -> Callable[..., Any]:

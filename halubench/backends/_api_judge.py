@@ -11,15 +11,21 @@ Judge file keys read here (all optional besides ``model``):
 own), ``generation`` (the request body's sampling fields: ``temperature``,
 ``max_tokens``, ``stop``, ... sent as the SDK's keyword arguments where it has
 one, else in ``extra_body``, so a server's own fields pass through too),
-``context_window`` (tokens), ``retry`` (see ``RetryPolicy``).
+``context_window`` (tokens), ``retry`` (see ``RetryPolicy``), ``rate_limit``
+(per-minute limits for a server that sends no rate-limit headers).
 
 Every call waits its turn in the judge's ``RateLimiter``, which reads the
 provider's rate-limit headers from every reply (an httpx response hook on the
-SDK's client), so a high ``--concurrency`` paces itself to the key's limits.
+SDK's client), so a high ``--concurrency`` paces itself to the key's limits;
+each call is charged what the provider counts when it is sent (``rate_costs``),
+with the prompt's tokens counted at the provider's own ratio of tokens to bytes,
+learned from the replies' ``usage``. An ``OutageWatch`` stops the run when the
+endpoint has answered nothing but server errors for ``retry.outage_after_s``.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import math
@@ -33,7 +39,8 @@ from typing import Any
 
 from halubench.backends._base import JudgeRequest, Reply, RequestJudge
 from halubench.backends._judge_spec import JudgeSpec
-from halubench.backends._ratelimit import RateLimiter
+from halubench.backends._outage import OutageWatch
+from halubench.backends._ratelimit import RateLimiter, TokensPerByte
 from halubench.backends._retry import Fault, RetryPolicy, call_with_retries, classify_status
 from halubench.backends._settings import ApiSettings
 from halubench.errors import JudgeError
@@ -51,10 +58,13 @@ MESSAGE_OVERHEAD_TOKENS = 4
 UNREACHABLE_AFTER = 5
 
 
+def prompt_bytes(messages: tuple[Mapping[str, str], ...]) -> int:
+    return sum(len(m["content"].encode("utf-8")) for m in messages)
+
+
 def estimate_prompt_tokens(messages: tuple[Mapping[str, str], ...]) -> int:
     """A lower bound on the prompt's tokens, for models without a local tokenizer."""
-    size = sum(len(m["content"].encode("utf-8")) for m in messages)
-    return math.floor(size / BYTES_PER_TOKEN_BOUND) + MESSAGE_OVERHEAD_TOKENS * len(messages)
+    return math.floor(prompt_bytes(messages) / BYTES_PER_TOKEN_BOUND) + MESSAGE_OVERHEAD_TOKENS * len(messages)
 
 
 @dataclass(frozen=True)
@@ -72,7 +82,7 @@ class MalformedResponse(Exception):
 
 
 class ApiJudge(RequestJudge):
-    sdk: Any  # the SDK module: its exception classes are read by ``classify``
+    sdk_module: str  # the SDK's module, imported on first use: a run answered from the cache never imports it
     provider: str  # "openai", "anthropic": the cache identity's provider
     key_env: str  # the SDK's own variable for the key
     base_url_env: str  # the SDK's own variable for the endpoint
@@ -93,9 +103,16 @@ class ApiJudge(RequestJudge):
         self._api_key = ""
         self.call_kwargs: dict[str, Any] = {}
         self._rng = random.Random()
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(settings.rate_limit.per_minute() if settings.rate_limit else None)
+        self.tokens_per_byte = TokensPerByte()
+        self.outage = OutageWatch(spec.name, self.base_url, self.retry.outage_after_s)
         self._succeeded = False
         self._connection_failures = 0
+
+    @property
+    def sdk(self) -> Any:
+        """The SDK module: its client, and the exception classes ``classify`` reads."""
+        return importlib.import_module(self.sdk_module)
 
     @property
     def endpoint(self) -> str:
@@ -143,9 +160,12 @@ class ApiJudge(RequestJudge):
         return self.sdk.DefaultAsyncHttpxClient(event_hooks={"request": [stamp], "response": [observe]})
 
     def rate_costs(self, request: JudgeRequest) -> dict[str, float]:
-        """What one call takes from each rate-limit bucket; output tokens are counted by the server after."""
-        prompt = sum(len(m["content"].encode("utf-8")) for m in request.messages) / 4
-        return {"requests": 1, "tokens": prompt + self.max_new_tokens(), "input-tokens": prompt}
+        """What one call takes from each rate-limit bucket when it is sent, as the providers count it:
+        OpenAI's tokens are the prompt plus ``max_tokens``; Anthropic's input tokens the prompt and its
+        output tokens ``max_tokens`` (what was not generated is given back when the call ends)."""
+        prompt = self.tokens_per_byte.tokens(prompt_bytes(request.messages))
+        output = self.max_new_tokens()
+        return {"requests": 1, "tokens": prompt + output, "input-tokens": prompt, "output-tokens": output}
 
     @abstractmethod
     def create_function(self) -> Callable[..., Any]:
@@ -166,16 +186,21 @@ class ApiJudge(RequestJudge):
         sdk = self.sdk
         if isinstance(exc, sdk.APIStatusError):
             message = error_message(exc.body, exc.message)
-            return classify_status(exc.status_code, message, exc.response.headers)
+            fault = classify_status(exc.status_code, message, exc.response.headers)
+            if exc.status_code >= 500:
+                self.outage.failed(Fault(fault.kind, self._redact(fault.reason)))
+            return fault
         if isinstance(exc, sdk.APITimeoutError):
-            return Fault("retry", f"no reply within {self.retry.request_timeout_s:g} s")
-        if isinstance(exc, sdk.APIConnectionError):
-            reason = f"connection failed ({type(exc.__cause__ or exc).__name__})"
-            self._note_connection_failure(reason)
-            return Fault("retry", reason)
-        if isinstance(exc, (sdk.APIError, MalformedResponse, json.JSONDecodeError)):
-            return Fault("retry", f"unreadable response: {exc}")
-        return None
+            fault = Fault("retry", f"no reply within {self.retry.request_timeout_s:g} s")
+        elif isinstance(exc, sdk.APIConnectionError):
+            fault = Fault("retry", f"connection failed ({type(exc.__cause__ or exc).__name__})")
+            self._note_connection_failure(fault.reason)
+        elif isinstance(exc, (sdk.APIError, MalformedResponse, json.JSONDecodeError)):
+            fault = Fault("retry", f"unreadable response: {exc}")
+        else:
+            return None
+        self.outage.failed(fault)
+        return fault
 
     def _note_connection_failure(self, reason: str) -> None:
         """Stop the run when the endpoint has never answered and keeps refusing connections."""
@@ -226,34 +251,44 @@ class ApiJudge(RequestJudge):
         if too_long is not None:
             return too_long
         timing: dict[str, float] = {}
+        size, output = prompt_bytes(request.messages), self.max_new_tokens()
 
         async def attempt() -> Completion:
+            self.outage.check()
             started = time.perf_counter()
             try:
                 result = await self.call(request)
+            except BaseException:
+                self.limiter.refund({"output-tokens": output})  # nothing generated, nothing counted
+                raise
             finally:
                 self.limiter.settle()
             timing["latency_s"] = time.perf_counter() - started
+            self.limiter.refund({"output-tokens": output - (result.output_tokens or 0)})
+            self.tokens_per_byte.learn(size, result.input_tokens)
+            self.outage.passed()
             self._succeeded = True
             return result
 
         result, fault, attempts = await call_with_retries(
-            attempt, self.classify, self.retry, self._rng, before=lambda: self.limiter.acquire(self.rate_costs(request))
+            attempt, self.classify, self.retry, self._rng,
+            before=lambda: self.limiter.acquire(lambda: self.rate_costs(request)), sleep=self.outage.sleep,
         )
+        done = {"attempts": attempts, "mode": "sync"}
         if result is not None:
             return Reply(
                 request.key, text=result.text, latency_s=timing["latency_s"],
                 input_tokens=result.input_tokens, output_tokens=result.output_tokens,
                 model_version=result.model_version, finish_reason=result.finish_reason,
-                score=result.score, extra={"attempts": attempts},
+                score=result.score, extra=done,
             )
         assert fault is not None
         if fault.kind == "fatal":
             raise self._fatal(fault)
         reason = self._redact(fault.reason)
         if fault.kind == "too_long":
-            return Reply(request.key, too_long=True, error=reason, extra={"attempts": attempts})
-        return Reply(request.key, error=f"{reason} (gave up after {attempts} attempts)", extra={"attempts": attempts})
+            return Reply(request.key, too_long=True, error=reason, extra=done)
+        return Reply(request.key, error=f"{reason} (gave up after {attempts} attempts)", extra=done)
 
 
 def sdk_arguments(generation: Mapping[str, Any], function: Callable[..., Any]) -> dict[str, Any]:

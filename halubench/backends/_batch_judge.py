@@ -10,6 +10,17 @@ batch the moment the provider accepts it, with the cache keys of its rows
 polls them instead of submitting again; a batch is closed in the table only
 after every reply it brought is stored.
 
+No row is paid for twice, in the two gaps that record leaves either:
+
+- a kill between the provider's create and the record: before creating, the
+  run writes an intent (a marker, its own ``host:pid``, the rows) in the same
+  transaction that checks no other batch or intent holds them
+  (``ReplyCache.claim_batch``). The next run finds the intent of a run that is
+  gone, looks for its batch at the provider (``BatchApi.find``) and collects it,
+  or, if there is none, submits the rows;
+- two runs of the same rows at once: the second finds the first's intent, waits
+  for it to become a batch, and collects that batch beside it.
+
 A batch's custom ids are the rows' cache keys, so results for rows that the
 current run did not ask for (a batch submitted by a run with a larger
 ``--limit``) still land in the cache instead of being paid for and dropped.
@@ -28,16 +39,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import re
+import socket
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from halubench.backends._api_judge import ApiJudge
 from halubench.backends._base import Judge, JudgeRequest, Reply
-from halubench.backends._batch_providers import BATCH_APIS, GONE, BatchApi, BatchFailed, BatchState, ItemResult
-from halubench.backends._cache import ReplyCache
+from halubench.backends._batch_providers import (
+    BATCH_APIS,
+    GONE,
+    TRANSFER_TIMEOUT_S,
+    BatchApi,
+    BatchFailed,
+    BatchState,
+    ItemResult,
+)
+from halubench.backends._cache import BatchIntent, ReplyCache
 from halubench.backends._judge_spec import JudgeSpec
 from halubench.backends._retry import Fault
 from halubench.backends._settings import ApiSettings
@@ -52,6 +74,31 @@ T = TypeVar("T")
 BATCH_FLAGS = {"batch": "--batch", "batch_fallback": "--batch-fallback", "batch_wait_s": "--batch-wait"}
 # Anthropic's custom_id pattern; OpenAI accepts any string.
 _CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# An intent older than this belongs to a run that is gone, wherever it ran: no create call lasts so long.
+STALE_INTENT_S = 2 * TRANSFER_TIMEOUT_S
+# How often a run waiting for another run's create looks again (a create takes seconds).
+WAIT_FOR_CREATE_S = 1.0
+
+
+def this_run() -> str:
+    """The owner recorded on this process's intents."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def still_running(intent: BatchIntent) -> bool:
+    """Whether the run that wrote ``intent`` may still be creating its batch (so it must be waited for)."""
+    host, _, pid = intent.owner.rpartition(":")
+    if time.time() - intent.created_at > STALE_INTENT_S or intent.owner == this_run():
+        return False  # this process's own intent: left by a create that failed, never one under way
+    if host != socket.gethostname():
+        return True  # another machine sharing the cache file: trust it until the intent is stale
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
 
 
 def with_batch_flags(spec: JudgeSpec, batch: bool, fallback: str | None, wait_s: float | None) -> JudgeSpec:
@@ -115,13 +162,16 @@ class BatchJudge(Judge):
                 yield too_long
             else:
                 rows.setdefault(self.keys[request.key], []).append(request)
-        tracked = self.cache.open_batches(self.api.name, self.endpoint, rows)
+        tracked = await self._held_elsewhere(list(rows))
         if tracked:
             waiting = sum(len(set(items.values()) & set(rows)) for items in tracked.values())
             self.note(f"found {len(tracked)} batch(es) submitted earlier for {waiting} of these rows: "
                       f"{', '.join(tracked)}; collecting them instead of submitting again")
         carried = {key for items in tracked.values() for key in items.values()}
-        tracked.update(await self._submit([k for k in rows if k not in carried], rows))
+        submitted, taken = await self._submit([k for k in rows if k not in carried], rows)
+        tracked.update(submitted)
+        if taken:  # another run claimed them between the look and the claim: collect its batch
+            tracked.update(await self._held_elsewhere(taken))
         deadline = None if self.settings.batch_wait_s is None else time.monotonic() + self.settings.batch_wait_s
 
         for round_ in range(1, MAX_BATCH_ROUNDS + 1):
@@ -141,7 +191,9 @@ class BatchJudge(Judge):
             if round_ == MAX_BATCH_ROUNDS or self.settings.batch_fallback == "sync":
                 break
             self.note(f"{len(failed)} item(s) failed ({_reasons(failed)}); sending them in a follow-up batch")
-            tracked = await self._submit(list(failed), rows)
+            tracked, taken = await self._submit(list(failed), rows)
+            if taken:
+                tracked.update(await self._held_elsewhere(taken))
 
         if self.settings.batch_fallback == "sync":
             self.note(f"{len(failed)} item(s) failed ({_reasons(failed)}); calling the API for them directly")
@@ -162,21 +214,76 @@ class BatchJudge(Judge):
         return Reply(key, text=done.text, input_tokens=done.input_tokens, output_tokens=done.output_tokens,
                      model_version=done.model_version, finish_reason=done.finish_reason, extra={"mode": "batch"})
 
-    async def _submit(self, keys: list[str], rows: Mapping[str, list[JudgeRequest]]) -> dict[str, dict[str, str]]:
-        """Create batches for ``keys`` (split at the provider's limits) and record each one at once."""
+    async def _held_elsewhere(self, keys: list[str]) -> dict[str, dict[str, str]]:
+        """The recorded batches that carry any of ``keys``, once no other run is still creating one for them.
+
+        A live run's intent is waited for (it becomes a batch within its create
+        call); a gone run's intent is resolved here: its batch found at the
+        provider and recorded, or the intent dropped when there is none.
+        """
+        assert self.cache is not None
+        told: set[str] = set()
+        while True:
+            running = []
+            for intent in self.cache.batch_intents(self.api.name, self.endpoint, keys):
+                if still_running(intent):
+                    running.append(intent)
+                else:
+                    await self._recover(intent)
+            if not running:
+                return self.cache.open_batches(self.api.name, self.endpoint, keys)
+            if {i.marker for i in running} - told:
+                told |= {i.marker for i in running}
+                rows = sum(len(intent.items) for intent in running)
+                owners = ", ".join(sorted({i.owner for i in running}))
+                self.note(f"another run ({owners}) is submitting {rows:,} of these rows to the batch API; "
+                          "waiting for its batch, to collect it instead of paying twice")
+            await asyncio.sleep(min(self.settings.batch_poll.first_s, WAIT_FOR_CREATE_S))
+
+    async def _recover(self, intent: BatchIntent) -> None:
+        """A batch that a stopped run may have created: record it if the provider has it, else free its rows."""
+        assert self.cache is not None
+        if not self.cache.adopt_intent(intent.marker, intent.owner, this_run()):
+            return  # another run is resolving it
+        recorded = self.cache.batch_ids(self.api.name, self.endpoint)
+        batch_id = await self._api_call(lambda: self.api.find(intent, recorded))
+        if batch_id is None:
+            self.cache.drop_intent(intent.marker)
+            return
+        self.cache.record_batch(batch_id, self.api.name, self.endpoint, intent.items, intent.marker)
+        self.note(f"found batch {batch_id} at the provider, created by a run that stopped before recording it "
+                  f"({len(intent.items):,} rows); collecting it instead of submitting again")
+
+    async def _submit(
+        self, keys: list[str], rows: Mapping[str, list[JudgeRequest]]
+    ) -> tuple[dict[str, dict[str, str]], list[str]]:
+        """Create batches for ``keys`` (split at the provider's limits), each claimed before and recorded after
+        its create: the batches made, and the keys another run claimed first (this run collects its batch)."""
+        assert self.cache is not None
         if not keys:
-            return {}
+            return {}, []
         chunks = self._split({custom_id_for(k): k for k in keys}, rows)
         submitted: dict[str, dict[str, str]] = {}
+        taken: list[str] = []
         for items, lines in chunks:
-            batch_id = await self._api_call(lambda lines=lines: self.api.submit(lines), creates=True)
-            self.cache.record_batch(batch_id, self.api.name, self.endpoint, items)
-            submitted[batch_id] = items
-        limit = min(self.settings.batch_size or self.api.max_requests, self.api.max_requests)
-        split = (f", split into {len(chunks)} batches (at most {limit:,} requests or "
-                 f"{self.api.max_bytes / 1e6:.0f} MB each)") if len(chunks) > 1 else ""
-        self.note(f"submitted {len(keys):,} requests to the {self.api.name} batch API{split}: {', '.join(submitted)}")
-        return submitted
+            marker = uuid.uuid4().hex
+            claimed = self.cache.claim_batch(marker, self.api.name, self.endpoint, items, this_run())
+            taken += [key for custom_id, key in items.items() if custom_id not in claimed]
+            if not claimed:
+                continue
+            mine = [line for line in lines if line["custom_id"] in claimed]
+            batch_id = await self._api_call(lambda mine=mine, marker=marker: self.api.submit(mine, marker),
+                                            creates=marker)
+            self.cache.record_batch(batch_id, self.api.name, self.endpoint, claimed, marker)
+            submitted[batch_id] = claimed
+        if submitted:
+            limit = min(self.settings.batch_size or self.api.max_requests, self.api.max_requests)
+            split = (f", split into {len(submitted)} batches (at most {limit:,} requests or "
+                     f"{self.api.max_bytes / 1e6:.0f} MB each)") if len(submitted) > 1 else ""
+            count = sum(len(items) for items in submitted.values())
+            self.note(f"submitted {count:,} requests to the {self.api.name} batch API{split}: "
+                      f"{', '.join(submitted)}")
+        return submitted, taken
 
     def _split(
         self, items: Mapping[str, str], rows: Mapping[str, list[JudgeRequest]]
@@ -244,38 +351,50 @@ class BatchJudge(Judge):
             self.cache.close_batch(batch_id)
             raise JudgeError(f"judge {self.spec.name}: {exc}") from None
 
-    async def _api_call(self, call: Callable[[], Awaitable[T]], creates: bool = False) -> T:
-        """A batch API call, retried by the judge's policy; a creating call only when the server refused it.
+    async def _api_call(self, call: Callable[[], Awaitable[T]], creates: str | None = None) -> T:
+        """A batch API call, retried by the judge's policy; a create (under intent ``creates``) only when the
+        server refused it.
 
         A create that timed out may have created the batch, and trying again
-        could pay for its rows twice: only a 429 or 529 (the server said no) is
-        safe to repeat. Each call is bounded by the SDK client's timeout
-        (uploads and downloads get a longer one in ``batch_apis``).
+        could pay for its rows twice: only a refusal (a 4xx, or 529: the server
+        said no) is safe to repeat, and ends the intent when it is not repeated.
+        Otherwise the intent stays, and the next run looks for the batch at the
+        provider before submitting. Each call is bounded by the
+        SDK client's timeout (uploads and downloads get a longer one in ``batch_apis``).
         """
+        assert self.cache is not None
         policy = self.inner.retry
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await call()
+                result = await call()
             except Exception as exc:  # noqa: BLE001 - classify decides; unknown ones re-raise
                 fault = self.inner.classify(exc)
                 if fault is None:
                     raise
                 refused = _refused(exc)
-            if fault.kind == "fatal":
-                raise self.inner._fatal(fault)
-            unsafe = creates and not refused
+            else:
+                self.inner.outage.passed()  # the server answers: earlier failures were no outage
+                return result
+            unsafe = creates is not None and not refused
             if fault.kind != "retry" or unsafe or attempt >= policy.max_attempts:
-                advice = ("it may have been created: see the provider's batch list before running again"
-                          if unsafe else "batches already created are recorded; run again to collect them")
+                if creates is not None and not unsafe:
+                    self.cache.drop_intent(creates)  # the server said no: nothing was created
+                if fault.kind == "fatal":
+                    raise self.inner._fatal(fault)
+                advice = ("it may have been created: the next run looks for it at the provider before "
+                          "submitting again" if unsafe else
+                          "batches already created are recorded; run again to collect them")
                 raise JudgeError(f"judge {self.spec.name}: the {self.api.name} batch API failed "
                                  f"({self.inner._redact(fault.reason)}); {advice}")
             await asyncio.sleep(policy.backoff_s(attempt, fault.retry_after_s, self.inner._rng))
 
 
 def _refused(exc: BaseException) -> bool:
-    return getattr(exc, "status_code", None) in (429, 529)
+    """The server answered no (any 4xx, or 529 overloaded): whatever the call was, it created nothing."""
+    status = getattr(exc, "status_code", None)
+    return status is not None and (400 <= status < 500 or status == 529)
 
 
 def _replace_key(reply: Reply, key: str, mode: str) -> Reply:

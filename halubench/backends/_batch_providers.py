@@ -12,6 +12,15 @@ batches.
   ``files.create(purpose="batch")``, then ``batches.create`` /
   ``batches.retrieve`` and the output and error files.
 - Anthropic: ``messages.batches.create`` / ``retrieve`` / ``results``.
+
+``find`` looks for a batch that a run created and did not live to record (see
+``ReplyCache.claim_batch``), in the provider's list of batches, newest first:
+an OpenAI batch carries the intent's marker in its ``metadata``; an Anthropic
+message batch has no metadata, so the match is the one batch of the intent's
+size created within the create call's time (and not recorded already). Should
+that be another client's batch after all, none of its results carries this
+run's custom ids, so the rows come back as failed items and are sent again: a
+delay, never a row paid twice.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from typing import Any
 
 from halubench.backends._api_judge import ApiJudge, Completion, error_message
 from halubench.backends._base import JudgeRequest
+from halubench.backends._cache import BatchIntent
 from halubench.backends._retry import Fault, classify_status
 
 # Anthropic reports an errored batch item by error type, not HTTP status; these are the
@@ -38,6 +48,10 @@ ANTHROPIC_ERROR_STATUS = {
 
 
 GONE = "not found at the provider"
+# Between this machine's clock and the provider's, and between an intent and the create it announces.
+CLOCK_SKEW_S = 300.0
+# The metadata key an OpenAI batch carries its intent's marker under.
+MARKER_KEY = "halubench_intent"
 
 
 @dataclass(frozen=True)
@@ -78,8 +92,12 @@ class BatchApi(ABC):
         """One request as the provider wants it in a batch."""
 
     @abstractmethod
-    async def submit(self, lines: list[dict[str, Any]]) -> str:
-        """Create a batch; its id."""
+    async def submit(self, lines: list[dict[str, Any]], marker: str) -> str:
+        """Create a batch (marked as ``marker`` where the provider keeps metadata); its id."""
+
+    @abstractmethod
+    async def find(self, intent: BatchIntent, recorded: set[str]) -> str | None:
+        """The batch created under ``intent`` and never recorded, if the provider has one."""
 
     @abstractmethod
     async def state(self, batch_id: str) -> BatchState: ...
@@ -106,13 +124,22 @@ class OpenAIBatches(BatchApi):
     def line(self, custom_id: str, request: JudgeRequest) -> dict[str, Any]:
         return {"custom_id": custom_id, "method": "POST", "url": self.endpoint, "body": self.body(request)}
 
-    async def submit(self, lines: list[dict[str, Any]]) -> str:
+    async def submit(self, lines: list[dict[str, Any]], marker: str) -> str:
         data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
         client = self.judge.client.with_options(timeout=TRANSFER_TIMEOUT_S)
         upload = await client.files.create(file=("halubench-batch.jsonl", data), purpose="batch")
         batch = await client.batches.create(input_file_id=upload.id, endpoint=self.endpoint,
-                                            completion_window="24h", metadata={"source": "halubench"})
+                                            completion_window="24h",
+                                            metadata={"source": "halubench", MARKER_KEY: marker})
         return batch.id
+
+    async def find(self, intent: BatchIntent, recorded: set[str]) -> str | None:
+        async for batch in self.judge.client.batches.list(limit=100):  # newest first
+            if batch.created_at < intent.created_at - CLOCK_SKEW_S:
+                return None
+            if (batch.metadata or {}).get(MARKER_KEY) == intent.marker:
+                return batch.id
+        return None
 
     async def state(self, batch_id: str) -> BatchState:
         batch = await self.judge.client.batches.retrieve(batch_id)
@@ -171,10 +198,23 @@ class AnthropicBatches(BatchApi):
             params["system"] = system
         return {"custom_id": custom_id, "params": params}
 
-    async def submit(self, lines: list[dict[str, Any]]) -> str:
+    async def submit(self, lines: list[dict[str, Any]], marker: str) -> str:
         client = self.judge.client.with_options(timeout=TRANSFER_TIMEOUT_S)
         batch = await client.messages.batches.create(requests=lines)
         return batch.id
+
+    async def find(self, intent: BatchIntent, recorded: set[str]) -> str | None:
+        latest = intent.created_at + TRANSFER_TIMEOUT_S + CLOCK_SKEW_S
+        found: list[tuple[float, str]] = []
+        async for batch in self.judge.client.messages.batches.list(limit=100):  # newest first
+            created = batch.created_at.timestamp()
+            if created < intent.created_at - CLOCK_SKEW_S:
+                break
+            counts = batch.request_counts
+            size = counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired
+            if created <= latest and size == len(intent.items) and batch.id not in recorded:
+                found.append((abs(created - intent.created_at), batch.id))
+        return min(found)[1] if found else None
 
     async def state(self, batch_id: str) -> BatchState:
         batch = await self.judge.client.messages.batches.retrieve(batch_id)

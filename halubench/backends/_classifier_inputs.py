@@ -18,10 +18,27 @@ and the row's support is the maximum over windows (MiniCheck's rule: a claim is
 supported when some part of the document supports it). Windows are cut at
 token boundaries of the premise and mapped back to character spans, so each
 chunk is a substring of the passage.
+
+A hypothesis that leaves the passage no room (a long FinanceBench answer in a
+512-token window) is judged sentence by sentence instead: each sentence
+against the passage's windows, and the row's support is the minimum over
+sentences of that maximum over windows (the rule MiniCheck and LLM-AggreFact
+use for a claim of several sentences: it holds when every sentence does). A
+HaluBench sentence keeps the question in front of it, since an answer's
+sentence, like the answer, means little without it. Only a single sentence
+(with its question) too long for the window leaves a row too long.
+
+Sentences are cut simply (``split_sentences``), with no language model: at a
+line break, and after ``.``, ``!`` or ``?`` (and any closing quote or bracket)
+followed by a space and a capital, a digit or an opening quote. A piece under
+four words ("No.", "The U.S.") joins the next one, so a bare list marker or an
+abbreviation cut off is judged in its sentence. A wrong cut costs a sentence
+some context; it never drops text.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -41,10 +58,42 @@ ROLE_ALIASES = {
 }
 
 
+MIN_SENTENCE_WORDS = 4  # a shorter piece joins the next sentence
+_SENTENCE_END = re.compile(r"""[.!?]["'\u201d\u2019)\]]*(?=\s+["'\u201c\u2018(\[]?[A-Z0-9])""")
+
+
 @dataclass(frozen=True)
 class Pair:
+    """``sentences``: the hypothesis as one hypothesis per sentence, judged one by one when the whole leaves
+    the passage no room; empty when it has a single sentence (nothing to split)."""
+
     premise: str
     hypothesis: str
+    sentences: tuple[str, ...] = ()
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text``, by the simple rule of the module's docstring; every word kept, in order."""
+    pieces = []
+    for line in text.splitlines():
+        start = 0
+        for end in (m.end() for m in _SENTENCE_END.finditer(line)):
+            pieces.append(line[start:end].strip())
+            start = end
+        pieces.append(line[start:].strip())
+    sentences: list[str] = []
+    carried = ""
+    for piece in filter(None, pieces):
+        piece = f"{carried} {piece}" if carried else piece
+        carried = piece if len(piece.split()) < MIN_SENTENCE_WORDS else ""
+        if not carried:
+            sentences.append(piece)
+    if carried:  # short text at the end joins the sentence before it
+        if sentences:
+            sentences[-1] = f"{sentences[-1]} {carried}"
+        else:
+            sentences.append(carried)
+    return sentences
 
 
 def render_pair(fields: Mapping[str, str], rule: str) -> Pair:
@@ -53,11 +102,14 @@ def render_pair(fields: Mapping[str, str], rule: str) -> Pair:
         premise = fields["passage"]
         if rule in ("claim", "response"):  # the claim loader's answer is the triplet as plain words
             hypothesis = fields["answer"]
+            units = split_sentences(hypothesis) if rule == "response" else []
         else:
-            hypothesis = " ".join(part.strip() for part in (fields.get("question", ""), fields["answer"]) if part)
+            question = fields.get("question", "")
+            hypothesis = " ".join(part.strip() for part in (question, fields["answer"]) if part)
+            units = [f"{question.strip()} {s}".lstrip() for s in split_sentences(fields["answer"])]
     except KeyError as missing:
         raise ConfigError(f"a classifier judge needs a {missing} field in every sample") from None
-    return Pair(premise, hypothesis)
+    return Pair(premise, hypothesis, tuple(units) if len(units) > 1 else ())
 
 
 def hypothesis_rule(loader: str) -> str:

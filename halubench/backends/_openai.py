@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import openai
-
 from halubench.backends._api_judge import ApiJudge, Completion, MalformedResponse
 from halubench.backends._base import JudgeRequest
 from halubench.backends._judge_spec import JudgeSpec
@@ -23,7 +21,7 @@ from halubench.backends._logprobs import TokenChoice, first_label_probability
 
 
 class OpenAIJudge(ApiJudge):
-    sdk = openai
+    sdk_module = "openai"
     provider = "openai"
     key_env = "OPENAI_API_KEY"
     base_url_env = "OPENAI_BASE_URL"
@@ -37,7 +35,7 @@ class OpenAIJudge(ApiJudge):
             self.generation.pop("max_tokens")
 
     def make_client(self, api_key: str, base_url: str, timeout_s: float) -> Any:
-        return openai.AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0,
+        return self.sdk.AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0,
                                   http_client=self.http_client())
 
     def create_function(self) -> Callable[..., Any]:

@@ -4,8 +4,10 @@ A judge file gives ``price_per_million: {input, output}`` (USD per million
 tokens) and, for providers with a batch API, either ``batch_price_per_million``
 or ``batch_discount`` (the fraction taken off, 0.5 at OpenAI and Anthropic).
 Each reply is priced in the mode that answered it (a batch run's sync fallback
-pays full price); a cached reply is priced in the run's mode, so a run's cost
-is what its rows cost in that mode, however many were already cached.
+pays full price). A cached reply carries the mode it was answered in (the cache
+records it), so a re-run served from the cache costs what its rows cost when
+they were paid for, in whatever mode the re-run was started; a reply cached
+before modes were recorded is priced in the run's mode.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ deadline per request. Faults fall in four kinds:
 - ``fatal``: 401, 403, 404 (unknown model), any other 4xx (a malformed request
   or a bad setting, which every row would meet alike); no retry can fix them,
   so the run stops at once with a ``JudgeError`` carrying the server's message.
+
+Retrying is for a service that fails some calls. One that fails every call is
+down, and ``outage_after_s`` bounds how long a judge keeps trying (see
+``_outage``).
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ class RetryPolicy(Strict):
     max_delay_s: NonNegativeFloat = 60.0
     request_timeout_s: Annotated[float, Field(gt=0)] = 120.0
     deadline_s: Annotated[float, Field(gt=0)] = 600.0
+    # Every attempt failing with a server error for this long (none succeeding) stops the run: an outage.
+    outage_after_s: Annotated[float, Field(gt=0)] = 30.0
 
     def backoff_s(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
         """Full jitter after the ``attempt``-th failure (1-based), at least the server's ``Retry-After``."""
@@ -122,6 +128,7 @@ async def call_with_retries(
     policy: RetryPolicy,
     rng: random.Random | None = None,
     before: Callable[[], Awaitable[None]] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> tuple[T | None, Fault | None, int]:
     """Run ``call`` until it succeeds or the policy gives up: (result, last fault, attempts).
 
@@ -129,7 +136,8 @@ async def call_with_retries(
     a bug rather than a fault (it propagates). Each attempt is bounded by the
     request timeout and by what is left of the deadline, so a hung server
     cannot hold a row for longer than ``deadline_s``. ``before`` runs ahead of
-    each attempt outside its timeout (waiting for a rate limit is not a slow server).
+    each attempt outside its timeout (waiting for a rate limit is not a slow server);
+    ``sleep`` waits out a backoff (a judge's ends early when the judge stops).
     """
     rng = rng or random.Random()
     deadline = time.monotonic() + policy.deadline_s
@@ -156,5 +164,5 @@ async def call_with_retries(
         wait = policy.backoff_s(attempt, fault.retry_after_s, rng)
         if time.monotonic() + wait >= deadline:
             return None, Fault("retry", f"{fault.reason} (deadline of {policy.deadline_s:g} s reached)"), attempt
-        await asyncio.sleep(wait)
+        await sleep(wait)
     return None, fault, attempt

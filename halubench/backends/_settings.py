@@ -95,6 +95,23 @@ class BatchPoll(Strict):
     max_s: Annotated[float, Field(gt=0)] = 300.0
 
 
+class RateLimit(Strict):
+    """Per-minute limits to pace a judge by, for a server that sends no rate-limit headers (vLLM,
+    llama.cpp, TGI, a proxy in front of them) or to stay below what it sends (a key shared with other
+    jobs): the lower of the two binds. Counted as OpenAI counts: a call's tokens are its prompt plus
+    its ``max_tokens``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requests_per_minute: Annotated[float, Field(gt=0)] | None = None
+    tokens_per_minute: Annotated[float, Field(gt=0)] | None = None
+
+    def per_minute(self) -> dict[str, float]:
+        """The stated limits by the names the providers' headers give them."""
+        stated = {"requests": self.requests_per_minute, "tokens": self.tokens_per_minute}
+        return {name: limit for name, limit in stated.items() if limit is not None}
+
+
 # Batch mode sends the same request body by another route, at another price: never a reply's identity.
 BATCH_KEYS = frozenset({"batch", "batch_fallback", "batch_wait_s", "batch_poll", "batch_size", "batch_discount",
                         "batch_price_per_million"})
@@ -108,7 +125,7 @@ class ApiSettings(JudgeSettings):
     judge file's own keys.
     """
 
-    not_reply: ClassVar[frozenset[str]] = NOT_REPLY_SETTINGS | BATCH_KEYS
+    not_reply: ClassVar[frozenset[str]] = NOT_REPLY_SETTINGS | BATCH_KEYS | {"rate_limit"}
     # Greedy, 600 new tokens, under whatever the judge file sets. An int 0: the cache keys of judges
     # that never set a temperature were made with it.
     default_generation: ClassVar[Mapping[str, Any]] = {"temperature": 0, "max_tokens": 600}
@@ -120,6 +137,7 @@ class ApiSettings(JudgeSettings):
     context_window: PositiveInt | None = None
     price_per_million: Price | None = None
     retry: RetryPolicy = RetryPolicy()
+    rate_limit: RateLimit | None = None  # None: paced by the server's own headers, if it sends any
     batch_poll: BatchPoll = BatchPoll()
     batch_size: PositiveInt | None = None  # None: the provider's limit
     batch_discount: Annotated[float, Field(ge=0, le=1)] | None = None

@@ -19,7 +19,10 @@ The reply's text is the verdict as JSON the project's parser reads, and
 Entailment). The verdict is ``score >= threshold`` (the model card's, 0.5
 unless stated) on two-label tasks; a three-way model on a three-label task
 answers its own classes (Entailment when some chunk entails, else
-Contradiction when some chunk contradicts, else Neutral).
+Contradiction when some chunk contradicts, else Neutral). A hypothesis judged
+sentence by sentence (too long as a whole) has the minimum support over its
+sentences, and on three labels is Entailment only when every sentence is,
+else Contradiction when one is, else Neutral.
 """
 
 from __future__ import annotations
@@ -48,11 +51,18 @@ MARGIN_TOKENS = 4  # re-tokenising a chunk cut at a token boundary can add a tok
 MIN_PREMISE_TOKENS = 16  # below this, the hypothesis leaves the passage no room: too long
 
 
+# What a cached reply was computed by, beyond the settings: a hypothesis too long as a whole was once
+# "too long"; now it is judged by sentence, so replies cached before that are not reused.
+LONG_HYPOTHESIS = "min over sentences"
+Windows = list[dict[str, list[int]]]  # the encoded inputs of one hypothesis against the passage's windows
+_Item = tuple[int, int, dict[str, list[int]]]  # (row, hypothesis of the row, encoded input)
+
+
 @dataclass
 class _Row:
     request: JudgeRequest
     pending: int = 0
-    probs: list[list[float]] = field(default_factory=list)
+    probs: list[list[list[float]]] = field(default_factory=list)  # per hypothesis (sentence), per window
     tokens: int = 0
     compute_s: float = 0.0
 
@@ -90,7 +100,8 @@ class TransformersJudge(Judge):
         settings = self.spec.reply_settings()
         weights = ({"path": str(self.local_path.resolve()), "fingerprint": model_fingerprint(self.local_path)}
                    if self.is_local else {"revision": self.settings.revision})
-        return {"provider": "transformers", **settings, **weights, "pair": self.rule}
+        return {"provider": "transformers", **settings, **weights, "pair": self.rule,
+                "long_hypothesis": LONG_HYPOTHESIS}
 
     async def start(self) -> None:
         import torch
@@ -154,31 +165,51 @@ class TransformersJudge(Judge):
             encoded = self._tokenizer(pair.premise, pair.hypothesis)
         return {k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
 
-    def chunks(self, pair: Pair) -> list[dict[str, list[int]]] | str:
-        """The encoded windows of one row, each within the model's window; or why none fits."""
-        overhead = len(self._encode(Pair("", pair.hypothesis))["input_ids"])
+    def chunks(self, pair: Pair) -> list[Windows] | str:
+        """The encoded windows of one row, per hypothesis, each within the model's window: the whole
+        hypothesis, or when it leaves the passage no room, each of its sentences; or why none fits."""
         offsets = self._tokenizer(pair.premise, add_special_tokens=False, return_offsets_mapping=True,
                                   verbose=False)["offset_mapping"]  # longer than the window on purpose
+        whole = self._windows(pair.premise, offsets, pair.hypothesis)
+        if not isinstance(whole, int):
+            return [whole]
+        if not pair.sentences:
+            return self._too_long("the hypothesis", whole)
+        groups = []
+        for sentence in pair.sentences:
+            windows = self._windows(pair.premise, offsets, sentence)
+            if isinstance(windows, int):
+                return self._too_long(f"one of the hypothesis's {len(pair.sentences)} sentences", windows)
+            groups.append(windows)
+        return groups
+
+    def _too_long(self, what: str, tokens: int) -> str:
+        return (f"{what} takes {tokens} of {self.spec.name}'s {self._max_length} tokens, "
+                f"leaving the passage fewer than {MIN_PREMISE_TOKENS}")
+
+    def _windows(self, premise: str, offsets: Sequence[tuple[int, int]], hypothesis: str) -> Windows | int:
+        """``hypothesis`` against each window of the premise; or the tokens it takes when that leaves the
+        premise too little room."""
+        overhead = len(self._encode(Pair("", hypothesis))["input_ids"])
         budget = self._max_length - overhead - MARGIN_TOKENS
         if self.settings.chunk_tokens:
             budget = min(budget, self.settings.chunk_tokens)
         while budget >= MIN_PREMISE_TOKENS:
-            spans = chunk_spans(offsets, len(pair.premise), budget, self.settings.chunk_overlap)
-            encoded = [self._encode(Pair(pair.premise[a:b], pair.hypothesis)) for a, b in spans]
+            spans = chunk_spans(offsets, len(premise), budget, self.settings.chunk_overlap)
+            encoded = [self._encode(Pair(premise[a:b], hypothesis)) for a, b in spans]
             longest = max(len(e["input_ids"]) for e in encoded)
             if longest <= self._max_length:
                 return encoded
             budget -= longest - self._max_length  # re-tokenising drifted past the margin: smaller windows
-        return (f"the hypothesis takes {overhead} of {self.spec.name}'s {self._max_length} tokens, "
-                f"leaving the passage fewer than {MIN_PREMISE_TOKENS}")
+        return overhead
 
-    def _batches(self, items: list[tuple[int, dict[str, list[int]]]]) -> list[list[tuple[int, dict]]]:
+    def _batches(self, items: list[_Item]) -> list[list[_Item]]:
         """Length-sorted batches whose padded size stays within ``max_batch_tokens``."""
-        items = sorted(items, key=lambda item: len(item[1]["input_ids"]))
-        batches: list[list[tuple[int, dict]]] = []
-        current: list[tuple[int, dict]] = []
+        items = sorted(items, key=lambda item: len(item[2]["input_ids"]))
+        batches: list[list[_Item]] = []
+        current: list[_Item] = []
         for item in items:
-            width = len(item[1]["input_ids"])
+            width = len(item[2]["input_ids"])
             if current and (len(current) >= self.settings.batch_size
                             or (len(current) + 1) * width > self.settings.max_batch_tokens):
                 batches.append(current)
@@ -204,43 +235,54 @@ class TransformersJudge(Judge):
 
     async def stream(self, requests: Sequence[JudgeRequest], concurrency: int) -> AsyncIterator[Reply]:
         rows: list[_Row] = []
-        items: list[tuple[int, dict[str, list[int]]]] = []
+        items: list[_Item] = []
         for request in requests:
-            encoded = self.chunks(render_pair(request.fields, self.rule))
-            if isinstance(encoded, str):
-                yield Reply(request.key, too_long=True, error=encoded, model_version=self._version)
+            groups = self.chunks(render_pair(request.fields, self.rule))
+            if isinstance(groups, str):
+                yield Reply(request.key, too_long=True, error=groups, model_version=self._version)
                 continue
-            row = _Row(request, pending=len(encoded), tokens=sum(len(e["input_ids"]) for e in encoded))
-            items.extend((len(rows), e) for e in encoded)
+            encoded = [e for windows in groups for e in windows]
+            row = _Row(request, pending=len(encoded), tokens=sum(len(e["input_ids"]) for e in encoded),
+                       probs=[[] for _ in groups])
+            items.extend((len(rows), group, e) for group, windows in enumerate(groups) for e in windows)
             rows.append(row)
         for batch in self._batches(items):
             started = time.perf_counter()
-            probs = await asyncio.to_thread(self._probabilities, [e for _, e in batch])
+            probs = await asyncio.to_thread(self._probabilities, [e for _, _, e in batch])
             share = (time.perf_counter() - started) / len(batch)
-            for (index, _), row_probs in zip(batch, probs, strict=True):
+            for (index, group, _), window_probs in zip(batch, probs, strict=True):
                 row = rows[index]
-                row.probs.append(row_probs)
+                row.probs[group].append(window_probs)
                 row.compute_s += share
                 row.pending -= 1
                 if row.pending == 0:
                     yield self._reply(row)
 
     def _reply(self, row: _Row) -> Reply:
-        """Support = max over chunks of P(entailment); the verdict as the parser reads it."""
+        """Support = min over hypotheses (sentences) of the max over windows of P(entailment); the verdict
+        as the parser reads it."""
         labels = row.request.labels
         entail = self._roles.index("entailment")
-        support = max(p[entail] for p in row.probs)
+        support = min(max(p[entail] for p in windows) for windows in row.probs)
         if len(labels) == 3 and len(self._roles) == 3:
-            winners = {self._roles[max(range(3), key=p.__getitem__)] for p in row.probs}
-            role = next(r for r in ("entailment", "contradiction", "neutral") if r in winners)
+            found = {self._role(windows) for windows in row.probs}
+            role = next(r for r in ("contradiction", "neutral", "entailment") if r in found)  # every sentence holds
             verdict = labels[("entailment", "neutral", "contradiction").index(role)]
         elif len(labels) in (2, 3):
             verdict = labels[0] if support >= self.settings.threshold else labels[-1]
         else:
             raise ConfigError(f"judge {self.spec.name} answers tasks with 2 or 3 labels, not {list(labels)}")
-        text = json.dumps({"SCORE": verdict, "SUPPORT": round(support, 6), "CHUNKS": len(row.probs)})
-        return Reply(row.request.key, text=text, score=support, latency_s=row.compute_s,
+        reply = {"SCORE": verdict, "SUPPORT": round(support, 6), "CHUNKS": sum(map(len, row.probs))}
+        if len(row.probs) > 1:
+            reply["SENTENCES"] = len(row.probs)
+        return Reply(row.request.key, text=json.dumps(reply), score=support, latency_s=row.compute_s,
                      input_tokens=row.tokens, model_version=self._version)
+
+    def _role(self, windows: list[list[float]]) -> str:
+        """A three-way model's answer for one hypothesis: entailed when some window entails it, else
+        contradicted when some window contradicts it, else neutral."""
+        winners = {self._roles[max(range(3), key=p.__getitem__)] for p in windows}
+        return next(r for r in ("entailment", "contradiction", "neutral") if r in winners)
 
     async def close(self) -> None:
         self._model = None

@@ -4,9 +4,27 @@
 from __future__ import annotations
 
 from halubench.board._compare import Comparison, compare, compare_runs, resolve_run
-from halubench.board._contested import AGREE, CONTESTED_RULE, FLOOR, Contested, StrongRun, find_contested
+from halubench.board._contested import (
+    AGREE,
+    CONTESTED_RULE,
+    FLOOR,
+    Contested,
+    ContestedRow,
+    Details,
+    StrongRun,
+    Vote,
+    find_contested,
+    strong_runs,
+)
 from halubench.board._ensemble import WEIGHTED_VARIANT, build_ensemble, check_members, combine, weight
-from halubench.board._judge_cards import JudgeCard, card_for, card_for_reported, judge_definitions, kinds_present
+from halubench.board._judge_cards import (
+    JudgeCard,
+    card_for,
+    card_for_reported,
+    judge_definitions,
+    kinds_present,
+    recorded_card,
+)
 from halubench.board._leaderboard import (
     HEAD_COLUMNS,
     MEASURED,
@@ -18,18 +36,21 @@ from halubench.board._leaderboard import (
     dataset_label,
     leaderboards,
     missing,
+    partial_auroc,
     to_csv_frame,
 )
 from halubench.board._reported import ReportedRow, ReportedTable, load_reported, read_reported
+from halubench.board._reproductions import Reproduction, reproductions
 from halubench.board._stats import (
-    Samples,
     board_contested,
     board_rank_ranges,
     board_score,
     data_changed,
     harness_versions,
     ranked_rows,
+    strong_candidates,
 )
+from halubench.board._verdicts import RunVerdicts, Verdicts, run_verdicts
 
 __all__ = [
     "CONTESTED_RULE",
@@ -37,16 +58,21 @@ __all__ = [
     "BoardRow",
     "Comparison",
     "Contested",
+    "ContestedRow",
+    "Details",
     "FLOOR",
     "HEAD_COLUMNS",
     "JudgeCard",
     "Leaderboard",
     "MEASURED",
     "REPORTED",
+    "Reproduction",
     "ReportedRow",
     "ReportedTable",
-    "Samples",
+    "RunVerdicts",
     "StrongRun",
+    "Verdicts",
+    "Vote",
     "WEIGHTED_VARIANT",
     "board_contested",
     "board_rank_ranges",
@@ -63,6 +89,7 @@ __all__ = [
     "data_changed",
     "dataset_label",
     "missing",
+    "partial_auroc",
     "find_contested",
     "harness_versions",
     "judge_definitions",
@@ -70,7 +97,12 @@ __all__ = [
     "leaderboards",
     "load_reported",
     "ranked_rows",
+    "run_verdicts",
+    "strong_candidates",
+    "strong_runs",
     "read_reported",
+    "recorded_card",
+    "reproductions",
     "resolve_run",
     "to_csv_frame",
     "weight",

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from halubench.board._leaderboard import comparable_set
 from halubench.errors import DataError
 from halubench.results import StoredRun, read_run, runs_under
 from halubench.scoring import McNemar, mcnemar
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def resolve_run(ref: str, results_dir: Path, task: str | None) -> StoredRun:
@@ -67,6 +69,8 @@ class Comparison:
 
     def by_group(self) -> pd.DataFrame:
         """Accuracy of both runs per group on the paired rows, plus an overall line."""
+        import pandas as pd
+
         frame = self.paired
         parts = [("overall", frame)]
         if self.breakdown:
@@ -95,6 +99,8 @@ def _rule_text(run: StoredRun) -> str:
 
 
 def _frame(run: StoredRun, breakdown: str | None) -> pd.DataFrame:
+    import pandas as pd  # here, not at the top: importing halubench.board (every command) stays light
+
     samples = run.samples()
     return pd.DataFrame({
         "id": [s["id"] for s in samples],

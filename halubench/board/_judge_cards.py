@@ -16,6 +16,7 @@ from typing import Any
 
 from halubench.backends import CARD_KEYS
 from halubench.config import Definition, discover
+from halubench.results import StoredRun
 
 KINDS = {"llm": "LLM", "fine-tuned": "fine-tuned judge", "classifier": "classifier", "baseline": "baseline"}
 WEIGHTS = {"open": "open weights", "closed": "closed weights", "none": "no weights"}
@@ -56,6 +57,13 @@ def _card(judge: str, body: Mapping[str, Any]) -> JudgeCard:
 def judge_definitions() -> dict[str, Definition]:
     """The judge files the site builder can see (built-ins and HALUBENCH_INCLUDE_PATH)."""
     return discover("judge")
+
+
+def recorded_card(run: StoredRun) -> Mapping[str, Any] | None:
+    """What a run says of its judge's card: a submission's card file, else the judge settings it recorded."""
+    if run.submission is not None:
+        return run.submission["card"]
+    return (run.summary.get("provenance") or {}).get("judge")
 
 
 def card_for(judge: str, recorded: Mapping[str, Any] | None, files: Mapping[str, Definition]) -> JudgeCard:

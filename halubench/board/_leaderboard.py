@@ -15,27 +15,40 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from halubench.board._reported import ReportedTable, load_reported
-from halubench.results import RunSummary, StoredRun, describe_failures, load_runs
+from halubench.results import REPRODUCED, RunSummary, StoredRun, describe_failures, load_runs
 from halubench.scoring import macro_interval
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 MEASURED, REPORTED = "measured", "reported"
-HEAD_COLUMNS = ("kind", "judge", "run_id", "config_id", "ranked", "apart", "endpoint", "model", "n", "data",
-                "run_date")
+HEAD_COLUMNS = ("kind", "provenance", "judge", "run_id", "config_id", "ranked", "apart", "endpoint", "model", "n",
+                "data", "run_date")
 GROUP_PARTS = ("acc", "lo", "hi", "n")  # per group: accuracy, its 95% CI, rows
 TAIL_COLUMNS = (
     "acc_micro", "acc_micro_lo", "acc_micro_hi", "acc_macro", "acc_macro_lo", "acc_macro_hi",
     "unparsed_rate", "truncated_rate", "error_rate", "cost_per_1000_usd", "latency_p50_s", "note", "same_model",
-    "ensemble_of", "auroc",
+    "ensemble_of", "auroc", "auroc_scored", "auroc_coverage",
 )
 # One row of a board, by column (HEAD_COLUMNS, GROUP_PARTS per group as ``acc:<group>``, TAIL_COLUMNS):
 # a dict, as the columns depend on the task's groups. A reported row lacks the figures a paper does
 # not give (CIs, rates, cost, latency, AUROC): read those with ``.get``. A run's figure may be None.
 BoardRow = dict[str, Any]
+
+
+def _is_count(column: str) -> bool:
+    """Row counts (``n``, ``n:<group>``, ``auroc_scored``): integers in every table, blank where absent."""
+    return column in ("n", "auroc_scored") or column.startswith("n:")
+
+
+def partial_auroc(row: BoardRow) -> bool:
+    """An AUROC over only some of the run's rows (the others have no score): never shown or sorted as if
+    it covered them all, since it may rank a judge on its easy rows (``auroc_coverage`` says how many)."""
+    coverage = row.get("auroc_coverage")
+    return not missing(row.get("auroc")) and not missing(coverage) and coverage < 1
 
 
 def dataset_label(summary: RunSummary) -> str:
@@ -90,8 +103,11 @@ class Leaderboard:
 
     @property
     def frame(self) -> pd.DataFrame:
-        """The rows as a pandas frame, one column per figure (for notebooks and the CSV file)."""
-        return pd.DataFrame(self.rows, columns=self.columns)
+        """The rows as a pandas frame, one column per figure (for notebooks and the CSV file); counts
+        stay integers (pandas' nullable ``Int64``) beside rows that have none."""
+        import pandas as pd  # here, not at the top: importing halubench.board (every command) stays light
+
+        return _counts_as_integers(pd.DataFrame(self.rows, columns=self.columns))
 
 
 def _columns(groups: list[str]) -> list[str]:
@@ -108,8 +124,10 @@ def comparable_set(runs: list[StoredRun]) -> tuple[set[str], dict[str, str]]:
 
     Ranked: complete runs of the task's default configuration (whole task, the
     task file's options, its own template) on one dataset identity, the one most
-    such runs share (ties: the most recently finished). Everything else is listed
-    apart with the reason, never ranked beside them.
+    such reproduced runs share (then most such runs; ties: the most recently
+    finished), so submissions never move the board onto their data. Everything
+    else is listed apart with the reason, never ranked beside them; the rule is
+    the same for reproduced and submitted runs.
     """
     apart: dict[str, str] = {}
     for run in runs:
@@ -120,8 +138,9 @@ def comparable_set(runs: list[StoredRun]) -> tuple[set[str], dict[str, str]]:
     candidates = [r for r in runs if r.run_id not in apart]
     if candidates:
         counts = Counter(r.dataset_key for r in candidates)
+        reproduced = Counter(r.dataset_key for r in candidates if r.obtained == REPRODUCED)
         latest = {r.dataset_key: (r.summary.get("provenance") or {}).get("finished_at") or "" for r in candidates}
-        main = max(counts, key=lambda key: (counts[key], latest[key]))
+        main = max(counts, key=lambda key: (reproduced[key], counts[key], latest[key]))
         for run in candidates:
             if run.dataset_key != main:
                 apart[run.run_id] = f"other data: {dataset_label(run.summary)}"
@@ -137,6 +156,7 @@ def _measured_row(run: StoredRun, groups: list[str], ranked: bool, apart: str | 
     provenance = summary.get("provenance") or {}
     row: dict[str, Any] = {
         "kind": MEASURED,
+        "provenance": run.obtained,  # how the row was obtained: reproduced, submitted (or, for a paper's, reported)
         "judge": run.judge,
         "run_id": run.run_id,
         "config_id": run.config_id,
@@ -170,14 +190,18 @@ def _measured_row(run: StoredRun, groups: list[str], ranked: bool, apart: str | 
     ensemble = summary.get("ensemble")
     row["ensemble_of"] = ", ".join(ensemble["members"]) if ensemble else None
     row["auroc"] = overall.get("auroc")  # judges with scores only (halubench.scoring)
+    # Over the rows with a score alone: failed calls, rows too long, unscored replies have none.
+    scored = overall.get("scored") if row["auroc"] is not None else None
+    row["auroc_scored"] = scored
+    row["auroc_coverage"] = scored / summary["n"] if scored is not None and summary["n"] else None
     return row
 
 
 def _reported_row(table: ReportedTable, index: int, groups: list[str]) -> BoardRow:
     reported = table.rows[index]
     row: dict[str, Any] = {
-        "kind": REPORTED, "judge": reported.judge, "run_id": None, "config_id": None, "ranked": False,
-        "apart": None, "endpoint": None, "model": None, "n": None,
+        "kind": REPORTED, "provenance": REPORTED, "judge": reported.judge, "run_id": None, "config_id": None,
+        "ranked": False, "apart": None, "endpoint": None, "model": None, "n": None,
         "data": table.source, "run_date": None,
     }
     for group in groups:
@@ -236,11 +260,16 @@ def build_leaderboards(runs: list[StoredRun], reported: list[ReportedTable] | No
 
 
 def leaderboards(
-    results_dir: str | Path = "results", *, tasks: str | Iterable[str] = (), reported: bool = True
+    results_dir: str | Path = "results",
+    *,
+    tasks: str | Iterable[str] = (),
+    reported: bool = True,
+    submissions: str | Path | None = "submissions",
 ) -> list[Leaderboard]:
-    """One board per task (``halubench report``): only ``tasks`` when given, with the papers' figures
-    unless ``reported`` is False."""
-    boards = build_leaderboards(load_runs(Path(results_dir)), None if reported else [])
+    """One board per task (``halubench report``): the runs of ``results_dir`` and the accepted submissions
+    under ``submissions`` (None: none), only ``tasks`` when given, with the papers' figures unless
+    ``reported`` is False."""
+    boards = build_leaderboards(load_runs(Path(results_dir), submissions), None if reported else [])
     wanted = [tasks] if isinstance(tasks, str) else list(tasks)
     return [b for b in boards if b.task in wanted] if wanted else boards
 
@@ -257,10 +286,17 @@ def _board_order(rows: list[BoardRow], score: str) -> list[BoardRow]:
 
 def to_csv_frame(boards: list[Leaderboard]) -> pd.DataFrame:
     """Every board's numbers, unformatted (fractions, USD, seconds), with a task column."""
+    import pandas as pd
+
     frames = [board.frame.assign(task=board.task) for board in boards]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    frame = _counts_as_integers(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
     first = ["task", "kind", "judge"]
     return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def _counts_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """A column of counts with a missing value would be float (``2628.0``) in plain pandas."""
+    return frame.astype({c: "Int64" for c in frame.columns if _is_count(c)})
 
 
 def missing(value: object) -> bool:

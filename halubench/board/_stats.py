@@ -6,13 +6,12 @@ another configuration are not comparable row for row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 
-from halubench.board._contested import Contested, StrongRun, find_contested
+from halubench.board._contested import Contested, Details, StrongRun, find_contested
 from halubench.board._leaderboard import MEASURED, BoardRow, Leaderboard, missing
-from halubench.scoring import RankRange, SampleRecord, rank_ranges
-
-Samples = Mapping[str, list[SampleRecord]]  # run id -> the run's samples
+from halubench.board._verdicts import Verdicts
+from halubench.scoring import RankRange, RowMarks, rank_ranges
 
 
 def board_score(row: BoardRow) -> float | None:
@@ -28,18 +27,35 @@ def ranked_rows(board: Leaderboard) -> list[BoardRow]:
     return [r for r in board.rows if r["kind"] == MEASURED and r["ranked"]]
 
 
-def board_rank_ranges(board: Leaderboard, samples: Samples) -> dict[str, RankRange]:
-    """Rank ranges of the main board's runs (see ``significance``)."""
-    correct = {r["run_id"]: {s["id"]: bool(s.get("correct")) for s in samples[r["run_id"]]}
-               for r in ranked_rows(board)}
-    return rank_ranges(correct)
+def board_rank_ranges(board: Leaderboard, verdicts: Verdicts) -> dict[str, RankRange]:
+    """Rank ranges of the main board's runs (see ``significance``), their rows matched by id; each
+    run's verdicts are read once and kept as two bit sets."""
+    numbers: dict[str, int] = {}
+    first: Sequence[str] = ()
+    marks = {}
+    for row in ranked_rows(board):
+        run = verdicts(row["run_id"])
+        if not numbers:
+            first = run.ids
+            numbers = {row_id: i for i, row_id in enumerate(first)}
+        # Runs of one board mostly hold the same rows in the same order: numbered as they come.
+        at = None if run.ids == first else [numbers.setdefault(row_id, len(numbers)) for row_id in run.ids]
+        marks[row["run_id"]] = RowMarks.of(at, run.correct())
+    return rank_ranges(marks)
 
 
-def board_contested(board: Leaderboard, samples: Samples, name: Callable[[str], str]) -> Contested:
-    """Contested rows of a board; ``name`` gives the name to show for a run id."""
-    candidates = [StrongRun(r["run_id"], name(r["run_id"]), score, samples[r["run_id"]])
-                  for r in ranked_rows(board) if (score := board_score(r)) is not None]
-    return find_contested(candidates, board.breakdown)
+def strong_candidates(board: Leaderboard, name: Callable[[str], str]) -> list[StrongRun]:
+    """The board's runs that may count as strong judges (ranked, with a score); ``name`` gives the name
+    to show for a run id."""
+    return [StrongRun(r["run_id"], name(r["run_id"]), score)
+            for r in ranked_rows(board) if (score := board_score(r)) is not None]
+
+
+def board_contested(board: Leaderboard, verdicts: Verdicts, name: Callable[[str], str],
+                    details: Details | None = None) -> Contested:
+    """Contested rows of a board. Only the strong runs' verdicts are read; ``details`` (see
+    ``find_contested``) adds texts and reasoning."""
+    return find_contested(strong_candidates(board, name), board.breakdown, verdicts, details)
 
 
 def data_changed(board: Leaderboard) -> str | None:

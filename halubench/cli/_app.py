@@ -257,6 +257,8 @@ MarkdownOut = Annotated[Path | None, _opt("--markdown", help="Also write the lea
 CsvOut = Annotated[Path | None, _opt("--csv", help="Also write the leaderboard's numbers as CSV here.")]
 TaskFilter = Annotated[list[str] | None, _opt("--task", "-t", help="Only these tasks (repeatable).")]
 NoReported = Annotated[bool, _opt("--no-reported", help="Leave out figures reported in papers.")]
+SubmissionsIn = Annotated[Path, _opt("--submissions", help=(
+    "Folder of accepted submissions (one folder each) shown beside the results; absent: none."))]
 
 
 @app.command()
@@ -266,13 +268,14 @@ def report(
     csv: CsvOut = None,
     task: TaskFilter = None,
     no_reported: NoReported = False,
+    submissions: SubmissionsIn = Path("submissions"),
 ) -> None:
     """The leaderboard: one table per task, measured runs and the papers' reported figures."""
     from halubench import leaderboards
     from halubench.board import to_csv_frame
     from halubench.report import contested_lines, print_leaderboards, to_markdown
 
-    boards = leaderboards(results_dir, tasks=task or (), reported=not no_reported)
+    boards = leaderboards(results_dir, tasks=task or (), reported=not no_reported, submissions=submissions)
     # A leaderboard is wider than a run table; piped output (files, CI logs) gets room for it.
     print_leaderboards(boards, console if sys.stdout.isatty() else Console(width=220))
     for line in (line for board in boards for line in contested_lines(board)):
@@ -368,6 +371,11 @@ def ensemble(
 
 
 SiteOut = Annotated[Path, _opt("--out", help="Folder for the site (replaced if an earlier build made it).")]
+Repository = Annotated[str | None, _opt("--repository", help=(
+    "The project's repository URL; the About page links its docs/submit.md."))]
+
+
+SiteJobs = Annotated[int | None, _opt("--jobs", help="Worker processes for runs to rebuild (default: one per core).")]
 
 
 @app.command()
@@ -375,14 +383,23 @@ def site(
     results_dir: ResultsIn = Path("results"),
     out: SiteOut = Path("site"),
     no_reported: NoReported = False,
+    jobs: SiteJobs = None,
+    submissions: SubmissionsIn = Path("submissions"),
+    repository: Repository = None,
 ) -> None:
-    """Write the static leaderboard site: tables, one page per run, a sample explorer."""
+    """Write the static leaderboard site: tables, one page per run, a sample explorer.
+
+    Only what changed is rewritten: a run whose results did not change is not read again.
+    """
     from halubench.sitegen import build_site
 
-    built = build_site(results_dir, out, [] if no_reported else None)
+    built = build_site(results_dir, out, [] if no_reported else None, jobs, submissions=submissions,
+                       repository=repository)
     leaderboard = built.pages["index.html"]
+    changes = (f"{len(built.written)} files written, {len(built.removed)} removed, {len(built.remade)} runs remade"
+               if built.changed else "nothing changed")
     console.print(f"site: {built.runs} runs, {len(built.pages)} pages, {built.total_bytes / 1e6:.1f} MB "
-                  f"(leaderboard page {leaderboard / 1024:.0f} KiB) -> {out / 'index.html'}")
+                  f"(leaderboard page {leaderboard / 1024:.0f} KiB); {changes} -> {out / 'index.html'}")
 
 
 ConfigFile = Annotated[Path, _opt("--config", help="The board's tasks and judges (YAML).")]
@@ -402,6 +419,7 @@ def refresh(
     runner: RunnerKind = "cpu",
     cache: CacheFile = None,
     report: ReportOut = None,
+    submissions: SubmissionsIn = Path("submissions"),
 ) -> None:
     """Keep the board fresh: run what changed, probe API judges for drift, never publish a partial run.
 
@@ -410,9 +428,77 @@ def refresh(
     from halubench.refresh import refresh_command
 
     code = refresh_command(config, results_dir, site_out, only, runner, cache or default_cache_path(), report,
-                           console)
+                           console, submissions)
     if code:
         raise typer.Exit(code)
+
+
+SubmitRun = Annotated[str, typer.Argument(metavar="RUN", help=(
+    "The run: a judge name (with --task), a run id task/judge/config, or a results JSON path."))]
+SubmissionOut = Annotated[Path, _opt("--out", help=(
+    "The submission folder to write, e.g. submissions/acme-judge (its name is the submission's)."))]
+Contact = Annotated[str, _opt("--contact", help="Who to ask about the run: an e-mail address or a GitHub handle.")]
+CardPairs = Annotated[list[str] | None, _opt("--card", help=(
+    "A card key over the judge file's, KEY=VALUE (repeatable): display_name, provider, kind, weights, "
+    "parameters, license, url."))]
+Hardware = Annotated[str | None, _opt("--hardware", help=(
+    "Where an in-process judge ran, e.g. '1x H100 80GB, vLLM 0.6.3' (required without an endpoint)."))]
+BoardData = Annotated[Path | None, _opt("--data", help=(
+    "The board's data file, for a board over your own data (default: the task's own data)."))]
+SubmitTask = Annotated[str | None, _opt("--task", "-t", help="Task of a run named by judge.")]
+VerifyReport = Annotated[Path | None, _opt("--report", help=(
+    "Also append the report as Markdown here, e.g. $GITHUB_STEP_SUMMARY."))]
+
+
+@app.command()
+def submit(
+    run: SubmitRun,
+    out: SubmissionOut,
+    contact: Contact,
+    task: SubmitTask = None,
+    results_dir: ResultsIn = Path("results"),
+    card: CardPairs = None,
+    hardware: Hardware = None,
+    data: BoardData = None,
+) -> None:
+    """Pack a run into a submission folder for the board, and verify it as the pull request will.
+
+    Refuses (exit 1) a run the board would not rank: incomplete, measured differently, or carrying
+    anything shaped like an API key. See docs/submit.md.
+    """
+    from halubench.submission import submit as pack
+
+    report = pack(run, out, contact=contact, card=card or (), hardware=hardware, task=task,
+                  results_dir=results_dir, data=data)
+    for line in report.lines():
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+    console.print(f"next: commit {out} and open a pull request (docs/submit.md)", highlight=False)
+
+
+SubmissionDir = Annotated[Path, typer.Argument(metavar="DIR", help="A submission folder (halubench submit --out).")]
+
+
+@app.command()
+def verify(
+    folder: SubmissionDir,
+    data: BoardData = None,
+    results_dir: ResultsIn = Path("results"),
+    report: VerifyReport = None,
+) -> None:
+    """Check a submission: files, hashes and caps, the task's rows, every reply re-parsed, the metrics
+    re-scored; say where it would rank. Exit 0 accepted, 1 rejected (the first reason on stderr)."""
+    from halubench.submission import verify as check
+
+    found = check(folder, data=data, results_dir=results_dir)
+    for line in found.lines():
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+    if report:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        with report.open("a", encoding="utf-8") as out:  # a job summary may hold other steps' text
+            out.write(found.markdown())
+    if not found.accepted:
+        errors.print(f"[bold red]rejected:[/] {escape(str(found.rejection))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 app.command("refchecker-references")(make_references)

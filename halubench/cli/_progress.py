@@ -2,10 +2,12 @@
 
 A rich bar redraws one line in place; in a log file that is either nothing or a
 wall of control codes, and a run that takes an hour looks dead. This prints a
-line every tenth of the rows or every 30 seconds, whichever comes first
-(the timer also reports a run that is stuck waiting on its judge;
-``HALUBENCH_PROGRESS_SECONDS`` changes the 30), plus one line
-when a judge starts and one when it finishes.
+line when a judge starts and one when it finishes; in between, after the first
+5 seconds (a run done sooner needs no progress: ten lines within 0.02 s say
+nothing), a line every tenth of the rows or every 30 seconds, whichever comes
+first (the timer also reports a run that is stuck waiting on its judge;
+``HALUBENCH_PROGRESS_SECONDS`` changes the 30, and the 5 when it is shorter).
+A tenth passed in the quiet start is reported when the quiet ends.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -22,6 +25,7 @@ from halubench.run import RunProgress
 
 STEPS = 10  # a line every tenth of the rows
 EVERY_S = 30.0  # and at least this often while rows are outstanding (HALUBENCH_PROGRESS_SECONDS)
+QUIET_S = 5.0  # no line in a run's first seconds but the start line (at most HALUBENCH_PROGRESS_SECONDS)
 
 
 def judge_place(judge: Judge) -> str:
@@ -51,12 +55,19 @@ def _duration(seconds: float) -> str:
 
 
 class LineProgress(RunProgress):
-    """Lines for one judge on one task; ``finish`` when its results are in, ``stop`` in any case."""
+    """Lines for one judge on one task; ``finish`` when its results are in, ``stop`` in any case.
 
-    def __init__(self, label: str, concurrency: int):
+    ``clock`` gives the seconds the rhythm reads; with ``timer`` False no thread is started and the caller
+    calls ``tick`` itself (a test that steps its own clock: the rhythm without waiting for it).
+    """
+
+    def __init__(self, label: str, concurrency: int, *, clock: Callable[[], float] = time.monotonic,
+                 timer: bool = True):
         self.label, self.concurrency = label, concurrency
         self.every_s = heartbeat_seconds()
+        self.quiet_s = min(QUIET_S, self.every_s)
         self.total = self.cached = self.done = self.errors = 0
+        self._clock, self._use_timer = clock, timer
         self._next_step = 1
         self._started = self._last_line = 0.0
         self._lock = threading.Lock()
@@ -67,7 +78,7 @@ class LineProgress(RunProgress):
         """The task is judged: stop the timer and say so."""
         self.stop()
         self._print(f"{self.label}: finished {self.done}/{self.total} rows in "
-                    f"{_duration(time.monotonic() - self._started)} ({self.cached} from cache, "
+                    f"{_duration(self._clock() - self._started)} ({self.cached} from cache, "
                     f"{self.errors} errors)")
 
     def stop(self) -> None:
@@ -78,20 +89,20 @@ class LineProgress(RunProgress):
 
     def start(self, total: int, cached: int, judge: Judge | None = None) -> None:
         self.total, self.cached, self.done = total, cached, cached
-        self._started = self._last_line = time.monotonic()
+        self._started = self._last_line = self._clock()
         who = judge_place(judge) if judge else "the judge"
         self._print(f"{self.label}: {total} rows, {cached} from cache; judging with {who}, "
                     f"concurrency {self.concurrency}")
         self._next_step = self._step_of(cached) + 1
-        self._timer = threading.Thread(target=self._beat, name="halubench-progress", daemon=True)
-        self._timer.start()
+        if self._use_timer:
+            self._timer = threading.Thread(target=self._beat, name="halubench-progress", daemon=True)
+            self._timer.start()
 
     def advance(self, reply: Reply) -> None:
         with self._lock:
             self.done += 1
             self.errors += reply.error is not None and not reply.too_long
-            if self._step_of(self.done) >= self._next_step:
-                self._next_step = self._step_of(self.done) + 1
+            if self._step_of(self.done) >= self._next_step and not self._quiet():
                 self._status()
 
     def note(self, text: str) -> None:
@@ -99,22 +110,35 @@ class LineProgress(RunProgress):
         with self._lock:
             self._print(f"{self.label}: {text}")
 
+    def tick(self) -> float:
+        """What the timer does, now: a line when the quiet start has just ended past an unreported tenth,
+        or when none came for ``every_s`` while rows are outstanding. Returns the seconds until the next
+        moment either can be due."""
+        with self._lock:
+            now = self._clock()
+            if self.done < self.total and not self._quiet():
+                if self._step_of(self.done) >= self._next_step or now - self._last_line >= self.every_s:
+                    self._status()
+            wait = self.every_s - (now - self._last_line)
+            if self._quiet():
+                wait = min(wait, self._started + self.quiet_s - now)
+            return max(wait, 0.01)
+
+    def _quiet(self) -> bool:
+        return self._clock() - self._started < self.quiet_s
+
     def _step_of(self, done: int) -> int:
         return done * STEPS // self.total if self.total else STEPS
 
     def _beat(self) -> None:
-        """Between tenths, a line at least every ``every_s`` seconds (a stuck judge shows as such)."""
-        timeout = self.every_s
+        """The timer: ``tick`` whenever a line can next be due, until stopped."""
+        timeout = self.quiet_s
         while not self._stopped.wait(timeout):
-            with self._lock:
-                since = time.monotonic() - self._last_line
-                if since >= self.every_s and self.done < self.total:
-                    self._status()
-                    since = 0.0
-                timeout = self.every_s - since if since < self.every_s else self.every_s
+            timeout = self.tick()
 
     def _status(self) -> None:
-        elapsed = max(time.monotonic() - self._started, 1e-9)
+        self._next_step = self._step_of(self.done) + 1
+        elapsed = max(self._clock() - self._started, 1e-9)
         called = self.done - self.cached
         rate = called / elapsed
         eta = _duration((self.total - self.done) / rate) if rate else "unknown"
@@ -122,5 +146,5 @@ class LineProgress(RunProgress):
                     f"{self.cached} from cache, {self.errors} errors, {rate:.1f} rows/s, ETA {eta}")
 
     def _print(self, line: str) -> None:
-        self._last_line = time.monotonic()
+        self._last_line = self._clock()
         print(line, flush=True)  # beside the tables in the log; stderr stays for errors

@@ -36,6 +36,7 @@ def refresh_command(
     cache_path: Path | None,
     report_path: Path | None,
     console: Console,
+    submissions: Path | None = None,
 ) -> int:
     """Run the refresh; 1 when any judge failed, else 0."""
     if runner not in RUNNERS:
@@ -62,6 +63,6 @@ def refresh_command(
     if site_out is not None:
         from halubench.sitegen import build_site
 
-        build_site(results_dir, site_out)
+        build_site(results_dir, site_out, submissions=submissions)
         console.print(f"site: {site_out / 'index.html'}")
     return 1 if any(o.failed for o in outcomes) else 0

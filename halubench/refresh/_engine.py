@@ -5,13 +5,18 @@ Each judge's new run is made in a staging folder beside the published results
 promoted with ``write_run`` only when it is complete and holds one model
 version; ``write_run`` keeps the published files byte-identical when only the
 execution changed. A judge that fails keeps its published run, marked stale in
-the state file, and the others go on.
+the state file, and the others go on: a ``HalubenchError`` (an endpoint down, a
+bad key) with its one line, and any other exception (a bug in one judge's
+code) too, with its traceback written to stderr, the night's log. An interrupt
+(Ctrl-C, SIGTERM) still ends the night.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
+import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +39,7 @@ from halubench.results import (
     slug,
     write_run,
 )
-from halubench.run import RunOptions, RunResult, run_tasks
+from halubench.run import Interrupted, RunOptions, RunResult, run_tasks
 
 Status = Literal["refreshed", "unchanged", "stale", "failed", "skipped"]
 Runner = Literal["cpu", "gpu", "all"]
@@ -97,6 +102,13 @@ def _calls_and_cost(result: RunResult, spec: JudgeSpec, api: bool) -> tuple[int,
     return sum(1 for s in result.samples if not s.get("cached")), cost
 
 
+def crashed(exc: Exception, what: str) -> str:
+    """Write the traceback of an unexpected exception to the log (stderr); the outcome's one-line reason."""
+    print(f"refresh: {what} crashed; marked failed, the other judges go on:", file=sys.stderr)
+    traceback.print_exception(exc, file=sys.stderr)
+    return f"crashed: {type(exc).__name__}: {exc} (a bug; the traceback is in the log)"
+
+
 def _accuracy_change(old: RunSummary, new: RunSummary) -> dict[str, Any] | None:
     """The overall accuracy, when the new figure lies outside the published run's 95% CI."""
     before = (old.get("metrics") or {}).get("overall") or {}
@@ -125,7 +137,15 @@ class Night:
         for entry in self.config.judges:
             if self.options.only and entry.name != self.options.only:
                 continue
-            outcomes.extend(self._judge(entry))
+            try:
+                outcomes.extend(self._judge(entry))
+            except Interrupted:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug in building one judge must not end the night
+                reason = crashed(exc, f"judge {entry.name}")
+                checked = _now()
+                outcomes.extend(Outcome(t.name, entry.name, "failed", reason, checked_at=checked)
+                                for t in self.config.tasks_for(entry))
         changes = [c for o in outcomes for c in o.changes]
         if changes:
             self.state.set_changes(self.date, changes)
@@ -172,14 +192,22 @@ class Night:
         try:
             self._refresh(task_entry, entry, spec, api, published, outcome)
         except HalubenchError as exc:
-            outcome.status, outcome.reason = "failed", str(exc)
-            if published is not None:
-                outcome.status = "stale"
-                if self.state.mark_stale(outcome.run, outcome.reason, self.date):
-                    outcome.changes.append({"kind": "stale", "run": outcome.run, "reason": outcome.reason})
+            self._failed(outcome, published, str(exc))
+        except Interrupted:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug in one judge's run: the others go on
+            self._failed(outcome, published, crashed(exc, f"judge {entry.name} on {task_entry.name}"))
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)
         return outcome
+
+    def _failed(self, outcome: Outcome, published: StoredRun | None, reason: str) -> None:
+        """No new run tonight: a published one stays on the board, marked stale."""
+        outcome.status, outcome.reason = "failed", reason
+        if published is not None:
+            outcome.status = "stale"
+            if self.state.mark_stale(outcome.run, outcome.reason, self.date):
+                outcome.changes.append({"kind": "stale", "run": outcome.run, "reason": outcome.reason})
 
     def _refresh(
         self,

@@ -9,11 +9,22 @@ from __future__ import annotations
 from rich.console import Console
 from tabulate import tabulate
 
-from halubench.board import AGREE, REPORTED, BoardRow, Leaderboard, board_contested, missing
+from halubench.board import (
+    AGREE,
+    REPORTED,
+    BoardRow,
+    Leaderboard,
+    board_contested,
+    missing,
+    partial_auroc,
+    reproductions,
+    run_verdicts,
+)
 from halubench.report._fit import Narrowing, Rows, drop, fitted
 from halubench.report._formatting import count, interval, money, pct, seconds
 
 REPORTED_MARK = "†"
+PARTIAL_MARK = "‡"  # an AUROC over only the rows with a score (a note under the table says how many)
 ENSEMBLE_MARK = "(ensemble)"
 
 
@@ -46,13 +57,13 @@ def display_rows(board: Leaderboard, rows: list[BoardRow] | None = None) -> Rows
     breakdown = board.breakdown or "group"
     shown = []
     for r in main_rows(board) if rows is None else rows:
-        row = {"judge": judge_label(r)}
+        row = {"judge": judge_label(r), "provenance": r["provenance"]}
         for group in board.groups:
             row[board.group_names[group]] = pct(r[f"acc:{group}"])
         row[f"{breakdown}-macro (95% CI)"] = _with_interval(r.get("acc_macro"), r.get("acc_macro_lo"),
                                                             r.get("acc_macro_hi"))
         row["micro (95% CI)"] = _with_interval(r.get("acc_micro"), r.get("acc_micro_lo"), r.get("acc_micro_hi"))
-        row["AUROC %"] = pct(r.get("auroc"))  # blank ("-") for judges that give no score
+        row["AUROC %"] = auroc_text(r)
         row["unparsed %"] = pct(r.get("unparsed_rate"))
         row["truncated %"] = pct(r.get("truncated_rate"))
         row["errors %"] = pct(r.get("error_rate"))
@@ -63,6 +74,22 @@ def display_rows(board: Leaderboard, rows: list[BoardRow] | None = None) -> Rows
             row["measured differently"] = r["apart"]
         shown.append(row)
     return shown
+
+
+def auroc_text(r: BoardRow) -> str:
+    """AUROC in %, marked when it covers only some rows; a dash for judges that give no score."""
+    return f"{pct(r['auroc'])} {PARTIAL_MARK}" if partial_auroc(r) else pct(r.get("auroc"))
+
+
+def coverage_lines(rows: list[BoardRow]) -> list[str]:
+    """What each marked AUROC covers: accuracy counts every row, AUROC only the rows with a score."""
+    partial = [r for r in rows if partial_auroc(r)]
+    if not partial:
+        return []
+    covered = "; ".join(f"{r['judge']} {count(r['auroc_scored'])} of {count(r['n'])} "
+                        f"({pct(r['auroc_coverage'])}%)" for r in partial)
+    return [f"{PARTIAL_MARK} AUROC over the rows with a score only (the rest failed or had none), not every "
+            f"row as accuracy: {covered}"]
 
 
 def footnotes(board: Leaderboard) -> list[str]:
@@ -79,7 +106,8 @@ def footnotes(board: Leaderboard) -> list[str]:
 
 
 def data_lines(board: Leaderboard) -> list[str]:
-    return [f"{r['judge']}: {r['data']}, run {r['run_date']}" for r in main_rows(board) if r["kind"] != REPORTED]
+    return [f"{r['judge']} ({r['provenance']}): {r['data']}, run {r['run_date']}" for r in main_rows(board)
+            if r["kind"] != REPORTED]
 
 
 def ensemble_lines(board: Leaderboard) -> list[str]:
@@ -93,6 +121,11 @@ def ensemble_lines(board: Leaderboard) -> list[str]:
         lines.append(f"{summary['judge']} {ENSEMBLE_MARK}: {summary['ensemble']['rule']} of {members}, "
                      "from their stored runs (no model call)")
     return lines
+
+
+def reproduction_lines(board: Leaderboard) -> list[str]:
+    """Each judge with a submitted and a reproduced run on the main board: both figures and the paired test."""
+    return [f"reproducibility check: {check.describe()}" for check in reproductions(board)]
 
 
 def _without_intervals(rows: Rows) -> Rows:
@@ -114,19 +147,22 @@ APART_TITLE = "not ranked: measured differently or incomplete"
 def print_leaderboards(boards: list[Leaderboard], console: Console) -> None:
     for board in boards:
         _print_table(console, f"{board.task}: accuracy %", board, main_rows(board))
-        for line in [*data_lines(board), *ensemble_lines(board), *footnotes(board)]:
+        for line in [*coverage_lines(main_rows(board)), *data_lines(board), *ensemble_lines(board),
+                     *reproduction_lines(board), *footnotes(board)]:
             console.print(f"  {line}", highlight=False, soft_wrap=True)
         apart = apart_rows(board)
         if apart:
             _print_table(console, f"{board.task}: {APART_TITLE}", board, apart)
+            for line in coverage_lines(apart):
+                console.print(f"  {line}", highlight=False, soft_wrap=True)
         console.print()
 
 
 def _print_table(console: Console, title: str, board: Leaderboard, rows: list[BoardRow]) -> None:
     """Every figure whole: a narrow terminal loses the least important columns (with a note), or stacks."""
     styles = ["dim italic" if r["kind"] == REPORTED else None for r in rows]
-    table, left_out = fitted(display_rows(board, rows), console, NARROWINGS, title, styles, left=("judge",),
-                             prose=("measured differently",))
+    table, left_out = fitted(display_rows(board, rows), console, NARROWINGS, title, styles,
+                             left=("judge", "provenance"), prose=("measured differently",))
     console.print(table)
     if left_out:
         console.print(f"  narrow terminal: {', '.join(left_out)} left out (wider terminal or --markdown for all)",
@@ -142,11 +178,15 @@ def to_markdown(boards: list[Leaderboard]) -> str:
     parts = ["# halubench leaderboard", ""]
     for board in boards:
         parts += [f"## {board.task}", "", "Accuracy in %.", "", _markdown_table(display_rows(board)), ""]
-        parts += [f"- {line}" for line in [*data_lines(board), *ensemble_lines(board), *footnotes(board)]]
+        parts += [f"- {line}" for line in [*coverage_lines(main_rows(board)), *data_lines(board),
+                                           *ensemble_lines(board), *reproduction_lines(board),
+                                           *footnotes(board)]]
         parts.append("")
         apart = apart_rows(board)
         if apart:
             parts += [f"### {board.task}: {APART_TITLE}", "", _markdown_table(display_rows(board, apart)), ""]
+            notes = coverage_lines(apart)
+            parts += [*(f"- {line}" for line in notes), *([""] if notes else [])]
     return "\n".join(parts)
 
 
@@ -154,8 +194,8 @@ def contested_lines(board: Leaderboard) -> list[str]:
     """How many rows most strong judges call the other way, per group (rule: ``halubench.board``)."""
     if not board.runs:
         return []
-    samples = {run_id: run.samples() for run_id, run in board.runs.items()}
-    found = board_contested(board, samples, lambda run_id: board.runs[run_id].judge)
+    found = board_contested(board, lambda run_id: run_verdicts(board.runs[run_id], board.breakdown),
+                            lambda run_id: board.runs[run_id].judge)
     if len(found.strong) < AGREE:
         return [f"{board.task}: contested labels need {AGREE} strong judges, {len(found.strong)} found"]
     counts = ", ".join(f"{group or '–'} {n}" for group, n in found.counts.items()) or "none"

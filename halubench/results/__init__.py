@@ -1,45 +1,100 @@
 """Results on disk: the files of a run, its summary and the stored-run type every reader gets, its failed rows,
-and the published refresh state.
+the published refresh state, and submission folders (outside runs packed for the board).
 """
 
 from __future__ import annotations
 
+from halubench.results._board_runs import load_runs
 from halubench.results._failures import FailureText, describe_failures, failure_reasons
 from halubench.results._files import (
     FORMAT,
     FORMAT_V1,
     TEXTS_FILE,
+    fields_key,
+    iter_texts,
     load_samples,
     result_paths,
+    run_content,
     slug,
     upgrade_v1,
     write_run,
 )
 from halubench.results._refresh_state import PublishedState, describe_change, read_state
-from halubench.results._stored_run import StoredRun, breakdowns, first_breakdown, load_runs, read_run, runs_under
+from halubench.results._stored_run import (
+    REPRODUCED,
+    SUBMITTED,
+    Obtained,
+    StoredRun,
+    breakdowns,
+    first_breakdown,
+    read_run,
+    runs_under,
+)
+from halubench.results._submitted import (
+    CARD_FILE,
+    MANIFEST_FILE,
+    SAMPLES_FILE,
+    SUBMISSION_FILES,
+    SUBMISSION_FORMAT,
+    SUMMARY_FILE,
+    HowRun,
+    SubmissionFile,
+    SubmittedCard,
+    manifest_body,
+    manifest_mismatch,
+    read_card,
+    read_manifest,
+    read_plain_yaml,
+    read_submission,
+    submitted_runs,
+    write_submission,
+)
 from halubench.results._summary_types import RunSummary, RunUsage
 
 __all__ = [
+    "CARD_FILE",
     "FORMAT",
     "FORMAT_V1",
     "FailureText",
+    "HowRun",
+    "MANIFEST_FILE",
+    "Obtained",
     "PublishedState",
+    "REPRODUCED",
     "RunSummary",
     "RunUsage",
+    "SAMPLES_FILE",
+    "SUBMISSION_FILES",
+    "SUBMISSION_FORMAT",
+    "SUBMITTED",
+    "SUMMARY_FILE",
     "StoredRun",
+    "SubmissionFile",
+    "SubmittedCard",
     "TEXTS_FILE",
     "breakdowns",
     "describe_change",
     "describe_failures",
     "failure_reasons",
+    "fields_key",
     "first_breakdown",
+    "iter_texts",
     "load_runs",
     "load_samples",
+    "manifest_body",
+    "manifest_mismatch",
+    "read_card",
+    "read_manifest",
+    "read_plain_yaml",
     "read_run",
     "read_state",
+    "read_submission",
     "result_paths",
+    "run_content",
     "runs_under",
     "slug",
+    "submitted_runs",
     "upgrade_v1",
     "write_run",
+    "write_submission",
 ]

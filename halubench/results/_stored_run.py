@@ -3,27 +3,42 @@
 Every reader of results (the board, ``compare``, ensembles, the site, the
 nightly refresh) gets ``StoredRun``s from the functions at the end of this
 module, so a format-1 file is upgraded and a stray JSON file skipped alike.
+A run read from a submission folder (``halubench.results.read_submission``)
+is the same type, with the submission's card beside its summary.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from halubench.errors import DataError
-from halubench.results._files import FORMAT, FORMAT_V1, load_samples, slug, upgrade_v1
+from halubench.results._files import (
+    FORMAT,
+    FORMAT_V1,
+    iter_stored_samples,
+    load_samples,
+    slug,
+    texts_path,
+    upgrade_v1,
+)
 from halubench.results._summary_types import RunSummary
 from halubench.scoring import SampleRecord
+
+REPRODUCED, SUBMITTED = "reproduced", "submitted"
+Obtained = Literal["reproduced", "submitted"]
 
 
 @dataclass(frozen=True)
 class StoredRun:
-    """One results summary on disk."""
+    """One results summary on disk; ``submission`` is the card file of a run read from a submission folder."""
 
     path: Path
     summary: RunSummary
+    submission: dict[str, Any] | None = None
 
     @property
     def task(self) -> str:
@@ -38,9 +53,17 @@ class StoredRun:
         return self.summary["config_id"]
 
     @property
+    def obtained(self) -> Obtained:
+        """How the replies were obtained: *reproduced* (a run of the board's own results folder, made by its
+        refresh) or *submitted* (an outside run whose replies were re-scored here, its calls not repeated)."""
+        return SUBMITTED if self.submission is not None else REPRODUCED
+
+    @property
     def run_id(self) -> str:
-        """File-safe ``task/judge/config_id``: the run's address on the site and in ``compare``."""
-        return f"{slug(self.task)}/{slug(self.judge)}/{self.config_id}"
+        """File-safe ``task/judge/config_id``: the run's address on the site and in ``compare``. A submitted
+        run of the same configuration as a reproduced one sits beside it as ``config_id-submitted``."""
+        suffix = f"-{SUBMITTED}" if self.submission is not None else ""
+        return f"{slug(self.task)}/{slug(self.judge)}/{self.config_id}{suffix}"
 
     @property
     def complete(self) -> bool:
@@ -75,8 +98,30 @@ class StoredRun:
         try:
             return load_samples(self.path, self.summary)
         except (OSError, KeyError, ValueError) as exc:
-            raise DataError(f"{self.path}: cannot read its samples file {self.summary.get('samples_file')!r} "
-                            f"({exc.__class__.__name__}); run the judge again or remove this summary") from None
+            raise self._unreadable(exc) from None
+
+    def stored_samples(self, digest: Any = None) -> Iterator[dict[str, Any]]:
+        """The run's samples lines as stored, one at a time, texts by key (``fields_sha256``) into
+        ``texts_path``, or inline (``fields``) in a run written before texts were shared: for readers that
+        go through a run once and keep little of it (the site's explorer data). ``digest``: a ``hashlib``
+        object fed the file's bytes as they are read."""
+        try:
+            yield from iter_stored_samples(self.path, self.summary, digest)
+        except (OSError, KeyError, ValueError) as exc:
+            raise self._unreadable(exc) from None
+
+    def _unreadable(self, exc: Exception) -> DataError:
+        return DataError(f"{self.path}: cannot read its samples file {self.summary.get('samples_file')!r} "
+                         f"({exc.__class__.__name__}); run the judge again or remove this summary")
+
+    @property
+    def samples_path(self) -> Path:
+        return self.path.parent / str(self.summary.get("samples_file"))
+
+    @property
+    def texts_path(self) -> Path | None:
+        """The task's texts file this run's samples point into; None when they keep their texts inline."""
+        return texts_path(self.path, self.summary)
 
     @property
     def model(self) -> str | None:
@@ -129,17 +174,4 @@ def runs_under(folder: Path) -> list[StoredRun]:
             continue
         if summary is not None:
             runs.append(StoredRun(path, summary))
-    return runs
-
-
-def load_runs(results_dir: str | Path = "results") -> list[StoredRun]:
-    """Every run under ``results_dir``; an empty or missing folder is the user's mistake."""
-    results_dir = Path(results_dir)
-    if not results_dir.is_dir():
-        raise DataError(f"results folder {results_dir} does not exist; run `halubench run` first "
-                        "or point --results-dir at one")
-    runs = runs_under(results_dir)
-    if not runs:
-        raise DataError(f"no results files (halubench-results/1) under {results_dir}; run "
-                        "`halubench run --judge lexical --task halubench-sample` to make one")
     return runs

@@ -21,7 +21,7 @@ from halubench.backends import (
     Reply,
     ReplyCache,
     build_judge,
-    cache_key,
+    cache_keys,
     run_cost,
 )
 from halubench.config import PromptRenderer, PromptTemplate, resolve_template
@@ -218,7 +218,8 @@ async def _collect(
     """Answer from the cache where possible; call the judge for the rest, saving as they come."""
     judge = session.judge
     identity = judge.cache_identity() if cache else None
-    keys = {r.key: cache_key(identity, r.messages) for r in requests} if identity else {}
+    keys = dict(zip((r.key for r in requests), cache_keys(identity, (r.messages for r in requests)), strict=True)) \
+        if identity else {}
     replies: dict[str, Reply] = {}
     if identity and not options.refresh:
         stored = cache.get_many(keys.values())

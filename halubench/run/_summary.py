@@ -49,6 +49,13 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def machine_platform() -> str:
+    """The operating system and processor ("Linux-x86_64"), which can move a local model's figures; not the
+    kernel build or C library (``platform.platform()``), which differ on nearly every machine, say nothing of
+    a run and would mark a machine in published files."""
+    return f"{platform.system()}-{platform.machine()}"
+
+
 def portable_path(path: str | Path, results_dir: Path) -> str:
     """A path fit for a published file: ``halubench:`` inside the package, else relative to the results."""
     absolute = Path(path).resolve()
@@ -168,7 +175,7 @@ def build_summary(
         "provenance": {
             "harness_version": __version__,
             "python": sys.version.split()[0],
-            "platform": platform.platform(terse=True),
+            "platform": machine_platform(),
             "task_file": portable_path(task.source, results_dir) if task.source else None,
             "dataset": published_dataset if published_dataset is not None
             else portable_provenance(dict(dataset), results_dir),

@@ -44,24 +44,62 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-def better_pairs(correct: Mapping[str, Mapping[str, bool]]) -> set[tuple[str, str]]:
-    """``(winner, loser)`` for every pair significantly apart; ``correct`` is run -> row id -> right."""
-    # Set arithmetic (in C) rather than a loop over rows per pair: 45 pairs of 15,000 rows stay quick.
-    seen = {run: set(rows) for run, rows in correct.items()}
-    right = {run: {i for i, ok in rows.items() if ok} for run, rows in correct.items()}
+@dataclass(frozen=True)
+class RowMarks:
+    """Which rows a judge saw and which it got right, as bit sets over one numbering of a board's rows
+    (bit ``i``: row ``i``): a 15,000-row run is two integers, and a pair's McNemar counts are a few
+    bit operations rather than a loop over rows."""
+
+    seen: int
+    right: int
+
+    @classmethod
+    def of(cls, numbers: Sequence[int] | None, correct: Sequence[bool]) -> RowMarks:
+        """The marks of a run whose rows have these numbers (None: 0, 1, 2, ... in order) and outcomes."""
+        if numbers is None:
+            return cls(_bits(bytes(correct).translate(_SEEN)), _bits(bytes(correct)))
+        seen = bytearray(max(numbers, default=-1) + 1)
+        right = bytearray(len(seen))
+        for number, ok in zip(numbers, correct, strict=True):
+            seen[number] = 1
+            right[number] = ok
+        return cls(_bits(seen), _bits(right))
+
+
+def _bits(flags: bytes | bytearray) -> int:
+    """Bytes of 0 and 1 as one integer, byte ``i`` as bit ``i`` (base-2 parsing is linear)."""
+    return int(flags[::-1].translate(_DIGITS).decode("ascii") or "0", 2)
+
+
+_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+_SEEN = bytes.maketrans(b"\x00", b"\x01")
+
+
+def marks_by_id(correct: Mapping[str, Mapping[str, bool]]) -> dict[str, RowMarks]:
+    """``correct`` (run -> row id -> right) as marks over one numbering of every run's row ids."""
+    numbers: dict[str, int] = {}
+    for rows in correct.values():
+        for row_id in rows:
+            numbers.setdefault(row_id, len(numbers))
+    return {run: RowMarks.of([numbers[i] for i in rows], list(rows.values())) for run, rows in correct.items()}
+
+
+def better_pairs(marks: Mapping[str, RowMarks]) -> set[tuple[str, str]]:
+    """``(winner, loser)`` for every pair significantly apart."""
     p_values, winners = [], []
-    for first, second in combinations(sorted(correct), 2):
-        b = len((right[first] - right[second]) & seen[second])  # first right, second wrong
-        c = len((right[second] - right[first]) & seen[first])
+    for first, second in combinations(sorted(marks), 2):
+        a, z = marks[first], marks[second]
+        b = (a.right & ~z.right & z.seen).bit_count()  # first right, second wrong, on rows both saw
+        c = (z.right & ~a.right & a.seen).bit_count()
         p_values.append(mcnemar(b, c).p_value)
         winners.append((first, second) if b > c else (second, first))
     return {winner for winner, p in zip(winners, holm(p_values), strict=True) if p < ALPHA}
 
 
-def rank_ranges(correct: Mapping[str, Mapping[str, bool]]) -> dict[str, RankRange]:
-    """Each run's rank range among ``correct``'s runs (see the module docstring)."""
-    apart = better_pairs(correct)
-    total = len(correct)
+def rank_ranges(marks: Mapping[str, RowMarks]) -> dict[str, RankRange]:
+    """Each run's rank range among ``marks``' runs (see the module docstring)."""
+    apart = better_pairs(marks)
+    total = len(marks)
     return {run: RankRange(1 + sum(loser == run for _, loser in apart),
                            total - sum(winner == run for winner, _ in apart))
-            for run in correct}
+            for run in marks}

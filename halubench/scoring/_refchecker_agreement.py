@@ -20,8 +20,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pandas as pd
-
 from halubench.data.refchecker import RESPONDERS
 from halubench.scoring._metrics import score
 from halubench.scoring._sample_record import SampleRecord, ScoredRow
@@ -37,6 +35,8 @@ def _rate(labels: Sequence[str]) -> float:
 
 def _correlation(gold: list[float], predicted: list[float], ranks: bool) -> float | None:
     """Spearman is Pearson on average ranks (scipy's definition); None when undefined."""
+    import pandas as pd  # here, not at the top: scoring is imported by every run, RefChecker's or not
+
     first, second = pd.Series(gold, dtype=float), pd.Series(predicted, dtype=float)
     if ranks:
         first, second = first.rank(), second.rank()

@@ -14,7 +14,6 @@ from typing import Any
 
 from halubench.data import Sample, TaskSpec
 from halubench.errors import ConfigError
-from halubench.scoring._auroc import add_ranking_metrics
 from halubench.scoring._metrics import score_run
 from halubench.scoring._sample_record import SampleRecord
 
@@ -25,7 +24,10 @@ Scorer = Callable[[Records, TaskSpec, Sequence[Sample]], dict[str, Any]]
 def classification(records: Records, task: TaskSpec, population: Sequence[Sample]) -> dict[str, Any]:
     """Accuracy, CIs, per-class figures, overall and per breakdown group; AUROC and PR-AUC where rows have scores."""
     metrics = score_run(records, task.labels, task.positive_label, task.breakdowns)
-    add_ranking_metrics(metrics, records, task.positive_label, task.breakdowns)
+    if any(r.get("score") is not None for r in records):  # numpy is imported for judges with scores only
+        from halubench.scoring._auroc import add_ranking_metrics
+
+        add_ranking_metrics(metrics, records, task.positive_label, task.breakdowns)
     return metrics
 
 

@@ -31,6 +31,7 @@ STYLE = {
     "ytick.color": "#334155",
 }
 MEASURED_COLOR, OVERALL_COLOR, REPORTED_COLOR = "#2563eb", "#1e3a8a", "#d97706"
+CHAR_WIDTH_IN = 9 * 0.62 / 72  # a 9 pt label's average character, with room: DejaVu Sans is about 0.55 em
 CHANCE_COLOR, FRONT_COLOR = "#b91c1c", "#15803d"
 
 
@@ -69,8 +70,14 @@ def accuracy_chart(bars: Sequence[Bar], reported: Mapping[str, float] | None = N
     """Horizontal accuracy bars with 95% CI whiskers; optional reported figures as diamonds and
     a dashed line at chance (``chance``: a fraction), so a reader sees what a coin would score."""
     shown = [b for b in bars if b.value is not None]
+    width, height = 6.4, 0.42 * len(shown) + 0.9
     with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(6.4, 0.42 * len(shown) + 0.9), layout="constrained")
+        # Margins from the labels' lengths, not a layout engine: one is drawn per run, and an engine draws
+        # each figure twice (once to measure it), which was half a 50-judge site's chart time.
+        figure = Figure(figsize=(width, height))
+        label_width = max((len(b.label) for b in shown), default=0) * CHAR_WIDTH_IN + 0.2
+        figure.subplots_adjust(left=min(0.6, label_width / width), right=0.98, bottom=0.55 / height,
+                               top=1 - 0.3 / height)
         axes = figure.add_subplot()
         positions = list(range(len(shown)))[::-1]
         axes.barh(positions, [100 * b.value for b in shown], height=0.62,
@@ -136,25 +143,27 @@ def tradeoff_chart(points: Sequence[Point], x_label: str, chance: float | None) 
     """
     front = pareto_front(points)
     with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(6.4, 4.2), layout="constrained")
+        # Fixed margins, not a layout engine (which draws the figure twice): the axes' labels are numbers.
+        figure = Figure(figsize=(6.4, 4.2))
+        figure.subplots_adjust(left=0.75 / 6.4, right=0.98, bottom=0.5 / 4.2, top=0.97)
         axes = figure.add_subplot()
         axes.set_xscale("log")
         if len(front) > 1:
             axes.step([p.x for p in front], [100 * p.y for p in front], where="post", color=FRONT_COLOR,
                       linewidth=1.2, alpha=0.7, zorder=2)
+        for reported in (False, True):  # the whiskers, one artist per colour
+            ci = [p for p in points if p.reported == reported and p.low is not None and p.high is not None]
+            if ci:
+                axes.errorbar([p.x for p in ci], [100 * p.y for p in ci], fmt="none", capsize=2.5, elinewidth=1,
+                              yerr=[[100 * (p.y - p.low) for p in ci], [100 * (p.high - p.y) for p in ci]],
+                              color=REPORTED_COLOR if reported else MEASURED_COLOR, zorder=3)
         for number, point in enumerate(points):
-            color = REPORTED_COLOR if point.reported else MEASURED_COLOR
-            yerr = None
-            if point.low is not None and point.high is not None:
-                yerr = [[100 * (point.y - point.low)], [100 * (point.high - point.y)]]
-            drawn = axes.errorbar([point.x], [100 * point.y], yerr=yerr, fmt="D" if point.reported else "o",
-                                  color=color, markersize=6, capsize=2.5, elinewidth=1, zorder=3)
-            drawn[0].set_gid(f"point-{number}")  # the marker; its whiskers are separate artists
-            if point in front:
-                axes.scatter([point.x], [100 * point.y], s=130, facecolors="none", edgecolors=FRONT_COLOR,
-                             linewidths=1.4, zorder=4, label="Pareto front" if point is front[0] else None)
+            axes.plot([point.x], [100 * point.y], "D" if point.reported else "o", markersize=6, zorder=3,
+                      color=REPORTED_COLOR if point.reported else MEASURED_COLOR, gid=f"point-{number}")
             axes.annotate(point.label, (point.x, 100 * point.y), xytext=(6, 4), textcoords="offset points",
                           fontsize=7.5, color="#0f172a")
+        axes.scatter([p.x for p in front], [100 * p.y for p in front], s=130, facecolors="none",
+                     edgecolors=FRONT_COLOR, linewidths=1.4, zorder=4, label="Pareto front")
         if chance is not None:
             axes.axhline(100 * chance, color=CHANCE_COLOR, linestyle="--", linewidth=1, zorder=1,
                          label=f"chance ({100 * chance:.0f}%)")

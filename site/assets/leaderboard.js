@@ -1,5 +1,5 @@
 // Leaderboard tables: sort by any column (click a header), hide or show reported rows, filter judges
-// by kind, weights and a text search.
+// by kind, weights, a text search and how the row was obtained ("reproduced only").
 // Reads only the page's own markup; values to sort by are in data-sort attributes.
 "use strict";
 
@@ -19,13 +19,18 @@
     var body = table.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
     var keyed = rows.map(function (row, index) {
-      return { row: row, index: index, value: sortValue(row.cells[column], numeric) };
+      var cell = row.cells[column];
+      // data-sort-group: figures of another kind (an AUROC over only some rows) sort after the rest,
+      // in either direction, never between them.
+      var group = parseInt(cell.getAttribute("data-sort-group") || "0", 10);
+      return { row: row, index: index, group: group, value: sortValue(cell, numeric) };
     });
     keyed.sort(function (a, b) {
       if (a.value === null || b.value === null) {
         if (a.value === b.value) return a.index - b.index;
         return a.value === null ? 1 : -1;
       }
+      if (a.group !== b.group) return a.group - b.group;
       if (a.value < b.value) return descending ? 1 : -1;
       if (a.value > b.value) return descending ? -1 : 1;
       return a.index - b.index;
@@ -54,6 +59,7 @@
     var counter = document.getElementById("filter-count");
     var applyFilters = function () {
       var kind = filters.elements.kind.value, weights = filters.elements.weights.value;
+      var reproducedOnly = filters.elements.reproduced.checked;
       var words = filters.elements.q.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
       var rows = document.querySelectorAll("table.leaderboard tbody tr");
       var shown = 0;
@@ -61,11 +67,13 @@
         var text = row.getAttribute("data-search") || "";
         var keep = (!kind || row.getAttribute("data-card-kind") === kind) &&
           (!weights || row.getAttribute("data-weights") === weights) &&
+          (!reproducedOnly || row.getAttribute("data-provenance") === "reproduced") &&
           words.every(function (word) { return text.indexOf(word) >= 0; });
         row.classList.toggle("filtered-out", !keep);
         if (keep) shown += 1;
       });
-      counter.textContent = kind || weights || words.length ? shown + " of " + rows.length + " rows shown" : "";
+      var filtered = kind || weights || reproducedOnly || words.length;
+      counter.textContent = filtered ? shown + " of " + rows.length + " rows shown" : "";
     };
     filters.addEventListener("change", applyFilters);
     filters.elements.q.addEventListener("input", applyFilters);

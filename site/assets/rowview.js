@@ -10,8 +10,18 @@
   var status = document.getElementById("status");
   var texts = document.getElementById("texts");
   var list = document.getElementById("verdicts");
-  // A row: [id, gold, text position, then per run: reply position (-1: not judged), verdict (-1: none), status].
-  var ID = 0, GOLD = 1, TEXT = 2, RUNS = 3;
+  // The task's rows: ids, and packed columns gold and text (position in the task's texts); per run (in
+  // data.runs' order): at (the row's place in the run's reply shards, -1: not judged; null: the run's rows
+  // are the task's, in order), verdict (-1: none) and status. unpack turns the columns into typed arrays.
+  function unpack(data) {
+    var column = halubenchData.column;
+    return {
+      runs: data.runs, labels: data.labels, statuses: data.statuses, ids: data.ids, gold: column(data.gold),
+      text: column(data.text), verdict: data.verdict.map(column), status: data.status.map(column),
+      at: data.at.map(function (packed) { return packed === null ? null : column(packed); }),
+      texts: data.texts, textShardRows: data.textShardRows, replyShardRows: data.replyShardRows
+    };
+  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -27,14 +37,16 @@
     return node;
   }
 
+  function place(data, j, row) { return data.at[j] === null ? row : data.at[j][row]; }
+
   function show(data, row, textShard, replies) {
-    var gold = data.labels[row[GOLD]];
+    var id = data.ids[row], gold = data.labels[data.gold[row]];
     texts.replaceChildren();
     var head = el("p", "row-head");
-    head.appendChild(el("code", "row-id", row[ID]));
+    head.appendChild(el("code", "row-id", id));
     head.appendChild(el("span", "tag gold", "gold " + gold));
     texts.appendChild(head);
-    var fields = textShard[row[TEXT] % data.textShardRows] || {};
+    var fields = textShard[data.text[row] % data.textShardRows] || {};
     var order = ["question", "answer", "passage"];
     Object.keys(fields).sort(function (a, b) {
       var ia = order.indexOf(a), ib = order.indexOf(b);
@@ -42,10 +54,10 @@
     }).forEach(function (name) { texts.appendChild(block(name, fields[name])); });
     list.replaceChildren();
     data.runs.forEach(function (run, j) {
-      var at = RUNS + 3 * j, position = row[at];
+      var position = place(data, j, row);
       if (position < 0) return;
-      var verdict = row[at + 1] >= 0 ? data.labels[row[at + 1]] : null;
-      var state = data.statuses[row[at + 2]];
+      var verdict = data.verdict[j][row] >= 0 ? data.labels[data.verdict[j][row]] : null;
+      var state = data.statuses[data.status[j][row]];
       var right = verdict === gold;
       var item = el("li", "judgment " + (right ? "correct" : "wrong"));
       item.setAttribute("data-judge", run.name);
@@ -62,18 +74,17 @@
       if (reply[2]) item.appendChild(block("error", reply[2]));
       list.appendChild(item);
     });
-    status.textContent = list.children.length + " judges on row " + row[ID];
-    root.setAttribute("data-shown", row[ID]);
+    status.textContent = list.children.length + " judges on row " + id;
+    root.setAttribute("data-shown", id);
   }
 
   function open(id) {
-    halubenchData.load(base, root.getAttribute("data-rows")).then(function (data) {
-      var row = null;
-      for (var i = 0; i < data.rows.length && !row; i++) if (data.rows[i][ID] === id) row = data.rows[i];
-      if (!row) { status.textContent = "no row with id " + id; root.setAttribute("data-shown", ""); return; }
-      var keys = [data.texts + "/" + pad(Math.floor(row[TEXT] / data.textShardRows))];
+    halubenchData.load(base, root.getAttribute("data-rows")).then(unpack).then(function (data) {
+      var row = data.ids.indexOf(id);
+      if (row < 0) { status.textContent = "no row with id " + id; root.setAttribute("data-shown", ""); return; }
+      var keys = [data.texts + "/" + pad(Math.floor(data.text[row] / data.textShardRows))];
       data.runs.forEach(function (run, j) {
-        var position = row[RUNS + 3 * j];
+        var position = place(data, j, row);
         keys.push(position < 0 ? null : run.key + "/r" + pad(Math.floor(position / data.replyShardRows)));
       });
       return Promise.all(keys.map(function (key) { return key ? halubenchData.load(base, key) : null; }))

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import halubench_row, judge_spec, read_results, run_cli, write_jsonl
 from fake_llm_server import Delay, Drop, FakeLLMServer, Garbage, Status, Text, verdict_reply, verdicts
+from fake_rate_limits import count_tokens, request_tokens
 
 from halubench.backends import JudgeRequest, build_judge, cache_key, resolve_judge
 from halubench.config import resolve_template
@@ -101,8 +102,8 @@ def test_named_judge_against_a_local_server(tmp_path, judge, api):
     for domain in DOMAINS:
         assert domain in result.stdout
     usage = summary["usage"]
-    input_tokens = sum(len(p.split()) for p in replies)
-    output_tokens = sum(len(r.text.split()) for r in replies.values())
+    input_tokens = sum(request_tokens(c.api, c.body) for c in bodies)  # the server's count, as it reported it
+    output_tokens = sum(count_tokens(r.text) for r in replies.values())
     price = spec.settings.price_per_million
     assert (usage["input_tokens"], usage["output_tokens"]) == (input_tokens, output_tokens)
     assert usage["cost_usd"] == pytest.approx((input_tokens * price.input + output_tokens * price.output) / 1e6)

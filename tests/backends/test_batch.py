@@ -1,4 +1,4 @@
-"""Batch mode and rate-limit pacing through the official SDKs, against the loopback server.
+"""Batch mode through the official SDKs, against the loopback server.
 
 The server (tests/fake_llm_server.py + fake_batch_api.py) speaks both batch
 APIs and answers each batch item with the same script as a synchronous call,
@@ -15,23 +15,16 @@ import sys
 import time
 
 import pytest
-from conftest import run_cli, write_jsonl
+from conftest import REPO, run_cli, write_jsonl
 from fake_batch_api import Expired
 from fake_llm_server import FakeLLMServer, Status, verdicts
 from test_api_judges import api_env, assert_domains_match, expected_metrics, judge_file, row_of, rows, summary_of
 
-from halubench.backends import (
-    ReplyCache,
-    Sent,
-    build_judge,
-    go_duration_s,
-    read_limits,
-    resolve_judge,
-    with_batch_flags,
-)
+from halubench.backends import ReplyCache, build_judge, resolve_judge, with_batch_flags
 from halubench.errors import ConfigError
 
 FAST_POLL = {"first_s": 0.02, "factor": 1.5, "max_s": 0.1}
+TESTS = REPO / "tests"
 BACKENDS = ["openai", "anthropic"]
 
 
@@ -276,34 +269,137 @@ def test_the_cache_records_batches_until_they_are_read(tmp_path):
     cache.close()
 
 
-# --- rate limits ----------------------------------------------------------------------------------
+# --- never paying twice: the gaps around the create call -------------------------------------------
 
 
-def test_rate_limit_headers_of_both_providers_are_read():
-    assert [go_duration_s(t) for t in ("1s", "6m0s", "120ms", "1.5s", "soon")] == [1, 360, 0.12, 1.5, None]
-    openai_limits = read_limits({"x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests": "499",
-                                 "x-ratelimit-reset-requests": "120ms", "x-ratelimit-limit-tokens": "30000",
-                                 "x-ratelimit-remaining-tokens": "29000", "x-ratelimit-reset-tokens": "2s"})
-    assert {k: (v.limit, v.remaining, v.reset) for k, v in openai_limits.items()} == {
-        "requests": (500, 499, 0.12), "tokens": (30000, 29000, 2.0)}
-    anthropic_limits = read_limits({"anthropic-ratelimit-requests-limit": "50",
-                                    "anthropic-ratelimit-requests-remaining": "0",
-                                    "anthropic-ratelimit-requests-reset": "2026-01-01T00:00:01Z"})
-    assert anthropic_limits["requests"].absolute and anthropic_limits["requests"].reset == 1767225601.0
-    assert isinstance(Sent(0.0, 0.0, 1), Sent)
+def start_batch_run(tmp_path, path, defs, cache, server) -> subprocess.Popen:
+    env = {**os.environ, **api_env(server), "HALUBENCH_CACHE": str(cache)}
+    return subprocess.Popen([sys.executable, "-m", "halubench", *run_args(path, defs, "--batch")],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def batch_run_killed_after(call: str, tmp_path, path, defs, cache, server) -> None:
+    """A ``--batch`` run killed with SIGKILL the moment the SDK's ``call`` returns."""
+    env = {**os.environ, **api_env(server), "HALUBENCH_CACHE": str(cache)}
+    died = subprocess.run([sys.executable, str(TESTS / "die_after_sdk_call.py"), call,
+                           *run_args(path, defs, "--batch")], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert died.returncode == -signal.SIGKILL, died.stderr
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_run_at_high_concurrency_paces_itself_to_the_limit(tmp_path, backend):
-    """64 calls in flight against a 25 requests/s limit: every row answered, hardly any 429."""
-    data = rows(100)
+def test_kill_9_right_after_the_create_returns_then_rerun_collects_that_batch(tmp_path, backend):
+    """The provider created the batch and answered; the client died before writing its id anywhere."""
+    data = rows(15)
     path = write_jsonl(tmp_path / "d.jsonl", data)
-    defs = judge_file(tmp_path, "fast", backend)
-    with FakeLLMServer(rps=25) as server:
-        result = run_cli(*run_args(path, defs, "--concurrency", "64"), cwd=tmp_path, env=api_env(server))
+    defs = batch_judge(tmp_path, backend)
+    cache = tmp_path / "cache.sqlite"
+    with FakeLLMServer() as server:
+        server.batches.polls_to_end = 2
+        batch_run_killed_after("batches.create", tmp_path, path, defs, cache, server)
+        assert len(server.batches.created) == 1
+        with sqlite3.connect(cache) as db:
+            assert db.execute("SELECT count(*) FROM batches").fetchone()[0] == 0  # the id never reached the cache
+            assert db.execute("SELECT count(*) FROM batch_intent_items").fetchone()[0] == 15  # but the intent did
+
+        result = run_cli(*run_args(path, defs, "--batch"), cwd=tmp_path, env=api_env(server))
         assert result.returncode == 0, result.stderr
-        refused, answered = server.rate.refused, server.rate.allowed
+        assert len(server.batches.created) == 1 and server.batches.items_run == 15  # one batch for those rows
+        assert "created by a run that stopped before recording it" in result.stdout
         replies = server.replies()
     summary, _ = summary_of(tmp_path, "fast")
     assert_domains_match(summary, expected_metrics(data, replies))
-    assert answered == 100 and refused <= 5, refused  # unpaced, 64 at once against a burst of 25: 39+ refused
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT count(*) FROM batch_intents").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM batches WHERE closed_at IS NULL").fetchone()[0] == 0
+
+
+def test_kill_9_before_the_create_then_rerun_submits_the_rows_once(tmp_path):
+    """Killed after OpenAI's file upload, before batches.create: the provider has no batch, the rerun makes one."""
+    data = rows(12)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = batch_judge(tmp_path, "openai")
+    cache = tmp_path / "cache.sqlite"
+    with FakeLLMServer() as server:
+        server.batches.polls_to_end = 2
+        batch_run_killed_after("files.create", tmp_path, path, defs, cache, server)
+        assert server.batches.created == [] and len(server.batches.files) == 1
+
+        result = run_cli(*run_args(path, defs, "--batch"), cwd=tmp_path, env=api_env(server))
+        assert result.returncode == 0, result.stderr
+        assert len(server.batches.created) == 1 and server.batches.items_run == 12
+        replies = server.replies()
+    summary, _ = summary_of(tmp_path, "fast")
+    assert_domains_match(summary, expected_metrics(data, replies))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_batch_runs_of_the_same_rows_at_once_submit_each_row_once(tmp_path, backend):
+    data = rows(20)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = batch_judge(tmp_path, backend)
+    cache = tmp_path / "cache.sqlite"
+    with FakeLLMServer() as server:
+        server.batches.polls_to_end = 4
+        runs = []
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            runs.append(start_batch_run(tmp_path / name, path, defs, cache, server))
+        for run in runs:
+            out, err = run.communicate(timeout=120)
+            assert run.returncode == 0, err
+        submitted = [custom_id for batch_id in server.batches.created
+                     for custom_id, _ in server.batches.batches[batch_id].items]
+        assert len(submitted) == len(set(submitted)) == 20  # every row in exactly one batch
+        replies = server.replies()
+    expected = expected_metrics(data, replies)
+    for name in ("a", "b"):
+        summary, _ = summary_of(tmp_path / name, "fast")
+        assert_domains_match(summary, expected)
+
+
+def test_a_fully_cached_rerun_prices_each_row_at_the_mode_that_answered_it(tmp_path):
+    data = rows(12)
+    path = write_jsonl(tmp_path / "d.jsonl", data)
+    defs = batch_judge(tmp_path, "openai")
+    costs = {}
+    with FakeLLMServer() as server:
+        for name, extra in (("sync-half", ("--limit", "6")), ("batch", ("--batch",)), ("sync-again", ())):
+            folder = tmp_path / name
+            folder.mkdir()
+            env = {**api_env(server), "HALUBENCH_CACHE": str(tmp_path / "cache.sqlite")}
+            result = run_cli(*run_args(path, defs, *extra), cwd=folder, env=env)
+            assert result.returncode == 0, result.stderr
+            summary, samples = summary_of(folder, "fast")
+            costs[name] = summary["usage"]["cost_usd"]
+            if name == "sync-half":
+                half = [s["id"] for s in samples]
+    # 6 rows answered synchronously, 6 through the batch API at half the price: the same cost both times,
+    # whichever mode the cached re-run was started in.
+    assert costs["batch"] == pytest.approx(costs["sync-again"])
+    summary, samples = summary_of(tmp_path / "sync-again", "fast")
+    assert summary["usage"]["cached_replies"] == 12
+    price = {s["id"]: (s["input_tokens"] * 2.0 + s["output_tokens"] * 8.0) / 1e6 for s in samples}
+    assert costs["batch"] == pytest.approx(sum(p if i in half else p / 2 for i, p in price.items()))
+
+
+def test_the_cache_claims_each_row_for_one_batch_intent(tmp_path):
+    cache = ReplyCache(tmp_path / "c.sqlite")
+    endpoint = "http://x/v1"
+    assert cache.claim_batch("m1", "openai", endpoint, {"c1": "k1", "c2": "k2"}, "host:1") == {"c1": "k1", "c2": "k2"}
+    # A second run's claim takes only what no intent holds.
+    assert cache.claim_batch("m2", "openai", endpoint, {"c2": "k2", "c3": "k3"}, "host:2") == {"c3": "k3"}
+    assert cache.claim_batch("m3", "openai", endpoint, {"c1": "k1"}, "host:2") == {}
+    intents = cache.batch_intents("openai", endpoint, ["k2"])
+    assert [(i.marker, i.owner, i.items) for i in intents] == [("m1", "host:1", {"c1": "k1", "c2": "k2"})]
+    assert cache.adopt_intent("m1", "host:1", "host:3") and not cache.adopt_intent("m1", "host:1", "host:4")
+    # Recorded as a batch, the intent is gone and the batch holds the rows until it is read back.
+    cache.record_batch("b1", "openai", endpoint, {"c1": "k1", "c2": "k2"}, "m1")
+    assert cache.batch_intents("openai", endpoint, ["k1", "k2"]) == []
+    assert cache.claim_batch("m4", "openai", endpoint, {"c1": "k1"}, "host:2") == {}
+    cache.close_batch("b1")
+    assert cache.claim_batch("m4", "openai", endpoint, {"c1": "k1"}, "host:2") == {"c1": "k1"}
+    cache.drop_intent("m4")
+    cache.drop_intent("m2")
+    assert cache.batch_intents("openai", endpoint, ["k1", "k3"]) == [] and cache.batch_ids("openai", endpoint) == {"b1"}
+    cache.close()

@@ -1,13 +1,26 @@
 """The reply cache and the runner's use of it, with a counting judge defined here."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import halubench_row, judge_spec, run_cli, write_jsonl
 from fake_llm_server import FakeLLMServer
 
-from halubench.backends import BACKENDS, ApiSettings, Backend, JudgeSpec, Reply, RequestJudge, build_judge, cache_key
+from halubench.backends import (
+    BACKENDS,
+    ApiSettings,
+    Backend,
+    JudgeSpec,
+    Reply,
+    RequestJudge,
+    build_judge,
+    cache_key,
+    cache_keys,
+)
 from halubench.data import load_task
 from halubench.results import load_samples
 from halubench.run import RunOptions, run_task
@@ -186,3 +199,22 @@ def test_the_key_follows_the_endpoint():
     here = build_judge(_spec(base_url="http://127.0.0.1:1/v1"))
     there = build_judge(_spec(base_url="http://127.0.0.1:2/v1"))
     assert here.cache_identity() != there.cache_identity()
+
+
+def test_keys_of_many_prompts_are_the_keys_of_each():
+    """The runner's bulk keys must find the replies cached under ``cache_key`` (and the other way)."""
+    identity = build_judge(_spec()).cache_identity()
+    prompts = [({"role": "user", "content": text},) for text in ("hi", "é ✓ \u2028", '{"a": "b"}')]
+    prompts.append(({"role": "system", "content": "s"}, {"content": "u", "role": "user"}))
+    assert cache_keys(identity, prompts) == [cache_key(identity, p) for p in prompts]
+
+
+def test_an_api_judge_computes_its_key_without_importing_its_sdk():
+    """A run answered from the cache never calls, so it never pays for importing the SDK."""
+    code = ("import sys; from halubench.backends import build_judge, resolve_judge; "
+            "judge = build_judge(resolve_judge('openai:m')); judge.preflight(); judge.cache_identity(); "
+            "print('openai' in sys.modules, 'anthropic' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "OPENAI_API_KEY": "x"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from halubench.backends import Pair, chunk_spans, hypothesis_rule, label_roles, render_pair
+from halubench.backends import Pair, chunk_spans, hypothesis_rule, label_roles, render_pair, split_sentences
 from halubench.errors import ConfigError
 
 
@@ -14,6 +14,32 @@ def test_pair_rule_follows_the_task_loader():
     assert render_pair(fields, hypothesis_rule("refchecker-responses")) == Pair("Ann built it.", "Ann")
     with pytest.raises(ConfigError, match="'passage' field"):
         render_pair({"answer": "x"}, "question_answer")
+
+
+def test_sentences_are_cut_simply_and_keep_every_word():
+    text = ('No. The U.S. Army grew by 3.5 percent in 2020. Revenue was $1.2 billion! "Really?" He said so.\n'
+            "1. The first item of the list\n2. The second one")
+    assert split_sentences(text) == [
+        "No. The U.S. Army grew by 3.5 percent in 2020.",  # short pieces join the next sentence
+        "Revenue was $1.2 billion!",
+        '"Really?" He said so.',
+        "1. The first item of the list",
+        "2. The second one",  # a line break ends a sentence
+    ]
+    assert split_sentences("It opened in 1900.") == ["It opened in 1900."]
+    assert split_sentences("It opened in 1900. Yes") == ["It opened in 1900. Yes"]  # a short end joins the last
+    assert split_sentences("") == []
+
+
+def test_a_long_answer_gives_one_hypothesis_per_sentence_each_with_its_question():
+    answer = "It opened in 1900 in Bath. It closed in 1950 for good."
+    fields = {"question": " When? ", "passage": "P.", "answer": answer}
+    pair = render_pair(fields, "question_answer")
+    assert pair.hypothesis == "When? It opened in 1900 in Bath. It closed in 1950 for good."
+    assert pair.sentences == ("When? It opened in 1900 in Bath.", "When? It closed in 1950 for good.")
+    response = render_pair(fields, "response")
+    assert response.sentences == ("It opened in 1900 in Bath.", "It closed in 1950 for good.")
+    assert render_pair({**fields, "answer": "Ann built it. Bob built it too."}, "claim").sentences == ()
 
 
 def test_roles_from_id2label_or_overrides():

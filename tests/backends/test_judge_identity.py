@@ -6,7 +6,9 @@ and a few ``--base-url`` / ``--judge-arg`` / ``--batch*`` variants, the reply
 settings (the run identity's judge part), the public settings (a results
 file's ``provenance.judge``, key order included) and the cache identity (the
 reply-cache key's judge part; an in-process vLLM engine's needs its weights, so
-it is left out). Each must come out byte for byte the same from the typed code.
+it is left out). Each must come out byte for byte the same from the typed code. One change since, made
+on purpose: a classifier's cache identity names ``long_hypothesis`` (issue 22: a hypothesis too long for
+the window is judged by sentence, so its replies cached as too long before are not reused).
 """
 
 import asyncio

@@ -138,7 +138,7 @@ def test_long_passage_is_chunked_never_truncated(models):
     judge = judge_for(models["nli3"], chunk_overlap=16)
     passage = " ".join(f"Sentence {i} says the bridge over the Avon opened in {1900 + i}." for i in range(40))
     pair = Pair(passage, "When did the bridge open? In 1921.")
-    chunks = judge.chunks(pair)
+    (chunks,) = judge.chunks(pair)  # one hypothesis: it fits beside a window of the passage
     assert len(chunks) > 3 and all(len(c["input_ids"]) <= WINDOW for c in chunks)
     texts = [judge._tokenizer.decode(c["input_ids"], skip_special_tokens=True) for c in chunks]
     for number in (1900, 1921, 1939):  # the start, the middle and the end all reach the model
@@ -152,9 +152,45 @@ def test_long_passage_is_chunked_never_truncated(models):
 
 
 def test_hypothesis_longer_than_the_window_is_too_long(models):
+    """Too long: a one-sentence hypothesis past the window, or one sentence of a longer one."""
     judge = judge_for(models["nli3"])
     (reply,) = judge_rows(judge, [{"question": "why " * 200, "passage": "Short.", "answer": "no"}])
-    assert reply.too_long and reply.text is None and "hypothesis takes" in reply.error
+    assert reply.too_long and reply.text is None and "the hypothesis takes" in reply.error
+    answer = f"It opened in 1900 in Bath. It {'really ' * 300}closed."
+    (reply,) = judge_rows(judge, [{"question": "When?", "passage": "Short.", "answer": answer}])
+    assert reply.too_long and "one of the hypothesis's 2 sentences takes" in reply.error
+
+
+AVON = " ".join(f"Sentence {i} says the bridge over the Avon opened in {1900 + i}." for i in range(40))
+LONG_ANSWER = " ".join(f"In {1900 + i} the bridge over the Avon was opened by the mayor of Bath." for i in range(20))
+
+
+def test_a_hypothesis_too_long_as_a_whole_is_judged_by_sentence(models):
+    """A long answer (question and answer past the window, as long FinanceBench answers are) is judged
+    sentence by sentence, never left too long: support = min over sentences of max over windows."""
+    judge = judge_for(models["nli3"])
+    fields = {"question": "When did the bridge open?", "passage": AVON, "answer": LONG_ANSWER}
+    pair = render_pair(fields, "question_answer")
+    assert len(judge._tokenizer(pair.hypothesis)["input_ids"]) > WINDOW  # too long as a whole
+    groups = judge.chunks(pair)
+    assert len(groups) == len(pair.sentences) == 20
+    assert all(len(c["input_ids"]) <= WINDOW for windows in groups for c in windows)
+    per_sentence = [judge._probabilities(windows) for windows in groups]
+    entail = judge._roles.index("entailment")
+
+    (reply,) = judge_rows(judge, [fields])
+    assert not reply.too_long and reply.error is None
+    assert reply.score == pytest.approx(min(max(p[entail] for p in probs) for probs in per_sentence), abs=1e-5)
+    body = json.loads(reply.text)
+    assert (body["SENTENCES"], body["CHUNKS"]) == (20, sum(map(len, groups)))
+    assert body["SCORE"] == ("PASS" if reply.score >= 0.5 else "FAIL")
+
+    # Three labels: Entailment only when every sentence is; else Contradiction when one is; else Neutral.
+    (three,) = judge_rows(judge, [fields], labels=("Entailment", "Neutral", "Contradiction"))
+    found = [next(r for r in ("entailment", "contradiction", "neutral")
+                  if r in {judge._roles[max(range(3), key=p.__getitem__)] for p in probs}) for probs in per_sentence]
+    expected = next(r for r in ("contradiction", "neutral", "entailment") if r in found)
+    assert json.loads(three.text)["SCORE"] == expected.capitalize()
 
 
 def test_batching_does_not_change_scores(models):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -150,6 +151,22 @@ def test_import_equals_a_native_run_on_the_same_replies(loopback_run, server, tm
     assert "0 rows where the verdicts differ" in paired.stdout and "left out" not in paired.stdout
 
 
+def test_an_imported_run_is_submitted_and_verified_like_a_native_one(loopback_run, tmp_path):
+    """lm-eval's replies, imported, packed with `halubench submit` and accepted by `halubench verify` (a board
+    over the sample file, the data lm-eval read)."""
+    imported = run_cli("import", "lm-eval", str(loopback_run), cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    packed = run_cli("submit", "openai:judge-under-test", "--task", "halubench", "--data", str(SAMPLE),
+                     "--out", "submissions/lm-eval-judge", "--contact", "me@example.org",
+                     "--card", "provider=Tests Inc.", "--card", "kind=llm", "--card", "weights=closed", cwd=tmp_path)
+    assert packed.returncode == 0, packed.stderr
+    card = (tmp_path / "submissions" / "lm-eval-judge" / "card.yaml").read_text()
+    assert "made_by: lm-evaluation-harness 0.4" in card and "endpoint: 127.0.0.1:" in card
+    checked = run_cli("verify", "submissions/lm-eval-judge", "--data", str(SAMPLE), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "all 96 rows of halubench" in checked.stdout and checked.stdout.splitlines()[-1] == "accepted"
+
+
 def test_a_figure_lm_eval_reported_differently_is_an_error(loopback_run, tmp_path):
     tampered = tmp_path / "out"
     shutil.copytree(loopback_run, tampered)
@@ -162,6 +179,29 @@ def test_a_figure_lm_eval_reported_differently_is_an_error(loopback_run, tmp_pat
     assert "error: halubench_drop: lm-eval reported acc" in done.stderr
     assert "halubench's re-scoring of its 16 logged replies gives" in done.stderr
     assert read_runs(tmp_path / "results")["halubench"][1]["n"] == 96  # re-scored rows are still written
+
+
+def test_a_file_lacking_domains_stops_with_one_line_then_runs_the_subtasks_it_names(server, tmp_path):
+    """Two of the six domains: the `halubench` group stops before any call with one line (no IndexError
+    from inside lm-eval), and the subtasks that line names run."""
+    lines = [line for line in SAMPLE.read_text().splitlines() if json.loads(line)["source_ds"] in ("halueval", "DROP")]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("\n".join(lines) + "\n")
+    model_args = f"model=judge-under-test,base_url={server.openai_base_url}/chat/completions,num_concurrent=4," \
+                 "max_retries=1,tokenized_requests=False"
+    metadata = json.dumps({"data_files": str(data)})
+    server.reset()
+    stopped = lm_eval_process(tmp_path / "group", "--model", "local-chat-completions", "--model_args", model_args,
+                              "--tasks", "halubench", "--metadata", metadata)
+    assert stopped.returncode != 0 and "Traceback" not in stopped.stderr and "IndexError" not in stopped.stderr
+    last = stopped.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the data has no rows of RAGTruth, FinanceBench, covidQA, pubmedQA")
+    assert server.log == []  # stopped before any call
+    tasks = re.search(r"--tasks (\S+)", last).group(1).rstrip(",").split(",")
+    assert tasks == ["halubench_halueval", "halubench_drop"]
+    results = lm_eval(tmp_path / "subtasks", "--model", "local-chat-completions", "--model_args", model_args,
+                      "--tasks", ",".join(tasks), "--metadata", metadata)
+    assert set(results["results"]) == set(tasks) and len(server.log) == 32
 
 
 def test_refchecker_through_lm_eval(shared_data, server, tmp_path):

@@ -7,6 +7,7 @@ these checks need only the package, so they stay in the fast suite.
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,25 @@ def test_domain_subtasks_split_the_rows(utils):
               ("halueval", "ragtruth", "financebench", "drop", "covidqa", "pubmedqa")}
     assert all(len(rows) == 16 for rows in splits.values())
     assert len({row["id"] for rows in splits.values() for row in rows}) == 96
+
+
+def two_domain_file(folder: Path) -> Path:
+    """The bundled sample's halueval and DROP rows alone: a user's file rarely holds all six domains."""
+    lines = [line for line in SAMPLE.read_text().splitlines() if json.loads(line)["source_ds"] in ("halueval", "DROP")]
+    path = folder / "rows.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_domain_the_file_lacks_stops_with_one_line_naming_what_to_run(utils, tmp_path):
+    """lm-eval cannot run a subtask without rows (IndexError deep inside it): stop before, and say what to pass."""
+    dataset = utils.rows("halubench", data_files=str(two_domain_file(tmp_path)))["test"]
+    assert len(utils.only_halueval(dataset)) == len(utils.only_drop(dataset)) == 16
+    with pytest.raises(SystemExit) as stopped:
+        utils.only_financebench(dataset)
+    assert str(stopped.value) == (
+        "error: the data has no rows of RAGTruth, FinanceBench, covidQA, pubmedQA (only of halueval, DROP); "
+        "run --tasks halubench_halueval,halubench_drop, the subtasks of the domains it has")
 
 
 @pytest.mark.parametrize("reply, acc, unparsed", [

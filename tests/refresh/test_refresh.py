@@ -7,6 +7,7 @@ git for "nothing changed", and a real SIGKILL for the interrupted night.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -21,7 +22,11 @@ from pathlib import Path
 import pytest
 from conftest import halubench_row, read_results, run_cli, write_jsonl
 from fake_llm_server import Delay, FakeLLMServer, Text, verdict_reply
+from rich.console import Console
 from test_api_judges import FAST_RETRY
+
+from halubench.backends import BACKENDS, Backend, Judge, JudgeSettings
+from halubench.refresh import refresh_command
 
 FAST_POLL = {"first_s": 0.02, "factor": 1.5, "max_s": 0.1}
 ROWS = 24
@@ -254,3 +259,38 @@ def test_the_committed_config_is_valid() -> None:
     check_names(config)
     assert {"always-pass", "gpt-4o", "lynx-70b"} <= {j.name for j in config.judges}
     assert {t.name for t in config.tasks} == {"halubench", "halubench-sample"}
+
+
+class CrashingJudge(Judge):
+    """A judge with a bug: what a refresh must survive."""
+
+    async def stream(self, requests, concurrency):
+        raise ZeroDivisionError("a bug in this judge's code")
+        yield  # an async generator, as every judge's stream is
+
+
+def test_a_judge_that_crashes_is_marked_failed_with_its_traceback_and_the_others_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "data").mkdir()
+    write_jsonl(tmp_path / "data" / "rows.jsonl", [halubench_row(i) for i in range(6)])
+    (tmp_path / "judges").mkdir()
+    (tmp_path / "judges" / "crashy.yaml").write_text(json.dumps({"judge": "crashy", "backend": "crashing"}))
+    config = tmp_path / "leaderboard.yaml"
+    config.write_text("tasks: [{name: halubench, data: data/rows.jsonl}]\njudges: [crashy, lexical]\n")
+    monkeypatch.setitem(BACKENDS, "crashing", Backend(f"{__name__}:CrashingJudge", JudgeSettings))
+    monkeypatch.setenv("HALUBENCH_INCLUDE_PATH", str(tmp_path / "judges"))
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    code = refresh_command(config, tmp_path / "results", None, None, "cpu", None, None, Console(file=out, width=300))
+    assert code == 1  # the night failed, at the end
+    printed = out.getvalue()
+    assert ("halubench/crashy: failed (crashed: ZeroDivisionError: a bug in this judge's code (a bug; the "
+            "traceback is in the log))") in printed
+    assert "halubench/lexical: refreshed" in printed  # the judge after it still ran
+    log = capsys.readouterr().err
+    assert "refresh: judge crashy on halubench crashed" in log
+    assert "Traceback" in log and "raise ZeroDivisionError" in log
+    summary, _ = read_results(tmp_path / "results", "halubench", "lexical")
+    assert summary["complete"]
+    assert not (tmp_path / "results" / "halubench" / "crashy").exists()

@@ -1,11 +1,12 @@
 """`halubench report` and `halubench compare` on results made by real runs."""
 
+import csv
 import json
 
 import pandas as pd
 import pytest
-from conftest import read_results, results_file, run_cli
-from siteruns import write_claim_level_run
+from conftest import halubench_row, read_results, results_file, run_cli, write_jsonl
+from siteruns import SCORED_ROWS, write_claim_level_run, write_scored_runs
 
 from halubench.board import REPORTED, build_leaderboards, load_reported, read_reported
 from halubench.errors import ConfigError
@@ -89,6 +90,45 @@ def test_report_cli_terminal_markdown_csv(sample_results, tmp_path):
     assert paper.loc["Claude-3-Sonnet", "acc_macro"] == pytest.approx(0.788)
     only = run_cli("report", "--task", "halubench-sample", "--no-reported", cwd=sample_results)
     assert "Lynx" not in only.stdout and "lexical" in only.stdout
+
+
+def test_counts_are_integers_in_csv_and_markdown(tmp_path):
+    """Beside the paper's reported rows, which have no counts, a run's counts stay integers: a column of
+    counts with a gap is float in plain pandas (`n` = 2628.0)."""
+    rows = [halubench_row(i, ("PASS", "FAIL")[i % 2], domain=("halueval", "DROP")[i // 2 % 2]) for i in range(12)]
+    data = write_jsonl(tmp_path / "rows.jsonl", rows)
+    ran = run_cli("run", "--judge", "lexical", "--task", "halubench", "--data", str(data), cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    result = run_cli("report", "--task", "halubench", "--csv", "board.csv", "--markdown", "board.md", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "board.csv").open(newline="") as handle:
+        table = list(csv.DictReader(handle))
+    (measured,) = [r for r in table if r["kind"] == "measured"]
+    assert (measured["n"], measured["n:halueval"], measured["n:DROP"]) == ("12", "6", "6")
+    assert measured["n:FinanceBench"] == "" and any(r["kind"] == "reported" for r in table)
+    counts = [c for c in table[0] if c == "n" or c.startswith("n:") or c == "auroc_scored"]
+    assert all(r[c] == "" or r[c].isdigit() for r in table for c in counts)
+    markdown = (tmp_path / "board.md").read_text()
+    (line,) = [line for line in markdown.splitlines() if line.startswith("| lexical")]
+    assert line.rstrip(" |").endswith("| 12")
+
+
+def test_auroc_shows_its_coverage(tmp_path):
+    """An AUROC over the rows with a score alone is marked and its coverage said, in every table."""
+    written = write_scored_runs(tmp_path / "results")
+    result = run_cli("report", "--no-reported", "--csv", "board.csv", "--markdown", "board.md", cwd=tmp_path,
+                     env={"COLUMNS": "250"})
+    assert result.returncode == 0, result.stderr
+    partial = f"scores-some 12 of {SCORED_ROWS} (30.0%)"
+    for text in (result.stdout, (tmp_path / "board.md").read_text()):
+        (some,) = [line for line in text.splitlines() if "scores-some" in line and "100.0" in line]
+        (full,) = [line for line in text.splitlines() if "scores-all" in line and "87.8" in line]
+        assert "100.0 ‡" in some and "‡" not in full
+        assert "AUROC over the rows with a score only" in text and partial in text
+    frame = pd.read_csv(tmp_path / "board.csv").set_index("judge")
+    assert frame.loc["scores-some", ["auroc", "auroc_scored", "auroc_coverage"]].tolist() == [1.0, 12, 0.3]
+    assert frame.loc["scores-all", ["auroc_scored", "auroc_coverage"]].tolist() == [SCORED_ROWS, 1.0]
+    assert written == {"scores-all": (SCORED_ROWS, pytest.approx(0.8775)), "scores-some": (12, 1.0)}
 
 
 def test_report_is_generic_over_breakdown_and_labels(tmp_path):

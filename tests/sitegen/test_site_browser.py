@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import threading
 from pathlib import Path
@@ -27,6 +28,7 @@ from siteruns import (
     UNPARSED_ID,
     make_results,
     write_constructed_runs,
+    write_scored_runs,
 )
 
 from halubench.results import slug
@@ -62,11 +64,18 @@ def browser():
         instance.close()
 
 
+SUBMITTED_JUDGE = "lexical"
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """Results of the offline judges (and the payload run), and the site built from them."""
+    """Results of the offline judges (and the payload run), the lexical run also submitted (merged under
+    submissions/), and the site built from them."""
     folder = tmp_path_factory.mktemp("browser-site")
     make_results(folder, with_shared_data=SHARED_DATA.is_dir())
+    packed = run_cli("submit", SUBMITTED_JUDGE, "--task", "halubench-sample", "--out", "submissions/lexical",
+                     "--contact", "researcher@example.org", cwd=folder)
+    assert packed.returncode == 0, packed.stderr
     result = run_cli("site", "--out", "site", cwd=folder)
     assert result.returncode == 0, result.stderr
     return folder
@@ -197,7 +206,8 @@ def test_reported_and_measured_rows_cannot_be_mistaken(visit, base, project):
     assert "gradient" in style[0] and style[1] == "italic"
     measured = page.locator("tbody tr.measured")
     for row in measured.all():
-        assert row.locator(".col-source").inner_text().strip().lower() == "measured"
+        badge = row.locator(".col-source").inner_text().strip().lower()
+        assert badge == row.get_attribute("data-provenance") and badge in ("reproduced", "submitted")
         assert row.locator("a.judge-name").count() == 1
     sonnet = table.locator("tbody tr.reported", has_text="Claude-3-Sonnet")
     assert "78.8" in sonnet.inner_text()
@@ -213,6 +223,55 @@ def test_reported_and_measured_rows_cannot_be_mistaken(visit, base, project):
     assert all(row.is_visible() for row in table.locator("tbody tr.measured").all())
     page.locator("#task-halubench input.show-reported").check()
     assert reported.first.is_visible()
+
+
+def test_every_row_says_how_it_was_obtained_and_the_filter_keeps_reproduced_rows(visit, base):
+    board = visit(base, "index.html")
+    page = board.page
+    rows = page.locator("table[data-task='halubench-sample']:not(.unranked) tbody tr")
+    badges = [(r.get_attribute("data-provenance"), r.locator(".col-source .badge").inner_text().strip().lower())
+              for r in rows.all()]
+    assert all(kind == shown for kind, shown in badges)
+    assert sorted({kind for kind, _ in badges}) == ["reproduced", "submitted"]
+    submitted = rows.filter(has=page.locator(".badge.submitted"))
+    assert submitted.count() == 1 and "Lexical overlap heuristic" in submitted.inner_text()
+    # Submitted and reproduced runs of one judge: both ranked, each linking the other with the paired test.
+    chip = submitted.locator("a.chip", has_text="vs the reproduced run")
+    assert "McNemar p = 1" in chip.inner_text()
+    colours = submitted.locator(".badge").evaluate("b => getComputedStyle(b).backgroundColor")
+    reproduced_colour = rows.locator(".badge.reproduced").first.evaluate("b => getComputedStyle(b).backgroundColor")
+    assert colours != reproduced_colour  # told apart without reading the word
+
+    every = page.locator("table.leaderboard tbody tr")
+    total = every.count()
+    page.locator("input[name=reproduced]").check()
+    visible = [r for r in every.all() if r.is_visible()]
+    assert visible and all(r.get_attribute("data-provenance") == "reproduced" for r in visible)
+    assert submitted.first.is_hidden() and page.locator("tbody tr.reported").first.is_hidden()
+    assert page.locator("#filter-count").inner_text() == f"{len(visible)} of {total} rows shown"
+    page.locator("input[name=reproduced]").uncheck()
+    assert submitted.first.is_visible() and page.locator("#filter-count").inner_text() == ""
+
+    chip.click()  # to the reproduced run, whose page names the check too
+    page.wait_for_load_state()
+    assert page.locator("h1 .badge").inner_text().strip().lower() == "reproduced"
+    assert "Reproducibility check" in page.locator("#obtained").inner_text()
+    board.check_clean()
+
+
+def test_a_submitted_runs_page_says_how_it_was_obtained(visit, base, project):
+    [summary] = (project / "submissions" / "lexical").glob("summary.json")
+    config = json.loads(summary.read_text())["config_id"]
+    page = visit(base, f"runs/halubench-sample/lexical/{config}-submitted.html")
+    assert page.page.locator("h1 .badge").inner_text().strip().lower() == "submitted"
+    obtained = page.page.locator("#obtained").inner_text()
+    assert "sent every raw reply" in obtained and "researcher@example.org" in obtained
+    page.page.wait_for_function("() => document.querySelector('img.chart').complete")
+    assert page.page.evaluate("document.querySelector('img.chart').naturalWidth") > 0
+    page.page.locator("a", has_text="explore the 96 judgments").click()
+    wait_for_rows(page)
+    assert page.page.locator("#rows > li").count() > 0
+    page.check_clean()
 
 
 def read_samples(project: Path, task: str, judge: str) -> list[dict]:
@@ -499,3 +558,23 @@ def test_screenshots_of_the_new_views_are_kept(visit, constructed):
     contested.page.screenshot(path=str(ARTIFACTS / "contested-labels.png"), full_page=True)
     for name in ("constructed-leaderboard.png", "cost-accuracy-chart.png", "row-view.png", "contested-labels.png"):
         assert (ARTIFACTS / name).stat().st_size > 10_000
+
+
+def test_auroc_over_some_rows_never_sorts_among_the_full_ones(visit, tmp_path):
+    """scores-some's AUROC (100, over 12 of 40 rows) is the highest, yet sorts after scores-all's (87.8,
+    over every row) in both directions."""
+    write_scored_runs(tmp_path / "results")
+    result = run_cli("site", "--no-reported", "--out", "site", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = visit((tmp_path / "site").as_uri() + "/", "index.html")
+    table = "table[data-task='halubench-sample']:not(.unranked)"
+    headers = page.page.locator(f"{table} thead th")
+    auroc = headers.all_inner_texts().index("AUROC")
+    judges = headers.all_inner_texts().index("Judge")
+    for direction in ("descending", "ascending"):
+        headers.nth(auroc).locator("button").click()
+        assert headers.nth(auroc).get_attribute("aria-sort") == direction
+        order = page.page.locator(f"{table} tbody tr").evaluate_all(
+            f"rows => rows.map(r => r.cells[{judges}].textContent.trim())")
+        assert [name.split()[0] for name in order] == ["scores-all", "scores-some"], direction
+    page.check_clean()

@@ -1,9 +1,13 @@
 """`halubench site`: what it writes, checked in the files (the browser tests check the pages)."""
 
+import array
+import base64
 import json
 import math
 import re
 import shutil
+import sys
+import zlib
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -14,12 +18,14 @@ from siteruns import (
     EVIL_JUDGE,
     OFFLINE_JUDGES,
     PAYLOAD,
+    SCORED_ROWS,
     make_results,
     write_claim_level_run,
     write_constructed_runs,
+    write_scored_runs,
 )
 
-from halubench.board import build_leaderboards
+from halubench.board import build_leaderboards, run_verdicts
 from halubench.config import PACKAGE_DIR
 from halubench.results import load_runs, slug
 from halubench.sitegen import TEXT_SHARD_ROWS, board_view, leaderboard_table
@@ -40,11 +46,22 @@ def page_of(results, task, judge):
     return f"runs/{task}/{slug(judge)}/{results_file(results, task, judge).stem}"
 
 
+def unpack(packed):
+    """A packed column of integers, "<array type>:<base64 of its little-endian bytes>", as a list; a list
+    of columns (one per breakdown) gives the first one's."""
+    packed = packed[0] if isinstance(packed, list) else packed
+    values = array.array(packed[0], base64.b64decode(packed[2:]))
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values.tolist()
+
+
 def read_data(path):
-    """The JSON inside a data file `halubenchData.put("key", {...});`."""
-    match = re.fullmatch(r'halubenchData\.put\(("[^"]*"),(.*)\);\n', path.read_text(encoding="utf-8"), re.DOTALL)
+    """The key and JSON of a data file `halubenchData.inflate("key","<base64 of deflated JSON>");`."""
+    text = path.read_text(encoding="utf-8")
+    match = re.fullmatch(r'halubenchData\.inflate\(("[^"]*"),"([A-Za-z0-9+/=]*)"\);\n', text)
     assert match, path
-    return json.loads(match.group(1)), json.loads(match.group(2))
+    return json.loads(match.group(1)), json.loads(zlib.decompress(base64.b64decode(match.group(2))))
 
 
 def test_site_has_a_page_chart_and_explorer_per_run(built):
@@ -54,7 +71,7 @@ def test_site_has_a_page_chart_and_explorer_per_run(built):
             config = results_file(built / "results", "halubench-sample", judge).stem
             assert (site / "runs" / "halubench-sample" / judge / f"{config}{suffix}").is_file()
     index = (site / "index.html").read_text()
-    assert index.count('class="reported"') == 11 and index.count('<span class="badge reported">') >= 11
+    assert index.count('class="reported"') == 11 and index.count('<span class="badge reported"') >= 11
     assert index.count('<tr class="measured"') == 5
     assert "Ravi, Mielczarek" in index and "82.6" in index
     frame = pd.read_csv(site / "leaderboard.csv")
@@ -114,20 +131,25 @@ def test_explorer_data_is_sharded_and_texts_stored_once_per_task(built):
     data = built / "public" / "data" / "halubench-sample"
     config = results_file(built / "results", "halubench-sample", "lexical").stem
     key, index = read_data(data / "runs" / "lexical" / config / "index.js")
-    assert key == f"halubench-sample/runs/lexical/{config}/index" and len(index["rows"]) == 96
+    assert key == f"halubench-sample/runs/lexical/{config}/index" and index["rows"] == 96
     assert index["labels"] == ["PASS", "FAIL"] and index["breakdowns"][0]["name"] == "domain"
     domains = index["breakdowns"][0]["groups"]
     samples = read_results(built / "results", "halubench-sample", "lexical")[1]
-    for row, sample in zip(index["rows"], samples, strict=True):
-        assert row[0] == sample["id"]
-        assert index["labels"][row[1]] == sample["gold"]
-        assert row[2] == (index["labels"].index(sample["verdict"]) if sample["verdict"] else -1)
-        assert index["statuses"][row[3]] == sample["status"]
-        assert domains[row[5]] == sample["groups"]["domain"]
+    texts = [t for shard in sorted((data / "texts").glob("*.js")) for t in read_data(shard)[1]]
+    ids_key, ids = read_data(data.parent / f"{index['ids']}.js")
+    assert ids_key == index["ids"] and ids_key.startswith("halubench-sample/ids/")
+    gold, verdict, status, text, domain = (unpack(index[c]) for c in ("gold", "verdict", "status", "text", "group"))
+    for i, sample in enumerate(samples):
+        assert ids[i] == sample["id"]
+        assert index["labels"][gold[i]] == sample["gold"]
+        assert verdict[i] == (index["labels"].index(sample["verdict"]) if sample["verdict"] else -1)
+        assert index["statuses"][status[i]] == sample["status"]
+        assert domains[domain[i]] == sample["groups"]["domain"]
+        assert texts[text[i]] == sample["fields"]
+    # The runs with the same rows in the same order share one list of ids.
+    assert len(list((data / "ids").glob("*.js"))) == 2  # the sample's rows, and the payload run's
     # 96 sample rows + 6 rows of the payload file, whatever the number of judges.
-    shards = sorted((data / "texts").glob("*.js"))
-    assert len(shards) == math.ceil(102 / TEXT_SHARD_ROWS)
-    assert sum(len(read_data(s)[1]) for s in shards) == 102
+    assert len(texts) == 102 and len(list((data / "texts").glob("*.js"))) == math.ceil(102 / TEXT_SHARD_ROWS)
 
 
 def test_rebuild_replaces_its_own_site_but_never_a_foreign_folder(built, tmp_path):
@@ -238,8 +260,8 @@ def test_cards_facts_and_about_page(built):
 def test_auroc_column_appears_only_when_runs_carry_it(tmp_path):
     write_constructed_runs(tmp_path / "results")
     (board,) = build_leaderboards(load_runs(tmp_path / "results"), [])
-    samples = {run_id: run.samples() for run_id, run in board.runs.items()}
-    view = board_view(board, samples, {}, "halubench-sample")
+    view = board_view(board, lambda run_id: run_verdicts(board.runs[run_id], board.breakdown), {},
+                      "halubench-sample")
     assert "AUROC" not in [h["text"] for h in leaderboard_table(board, view)["headers"]]
     board.rows[0]["auroc"] = 0.875  # as a classifier's row has it
     table = leaderboard_table(board, view)
@@ -248,3 +270,25 @@ def test_auroc_column_appears_only_when_runs_carry_it(tmp_path):
     assert table["rows"][1]["cells"][column]["text"] == "–"
     balanced = [h["text"] for h in table["headers"]].index("Balanced")
     assert table["rows"][0]["cells"][balanced]["text"] == "96.0"
+
+
+def test_auroc_over_some_rows_is_marked_with_its_coverage(tmp_path):
+    """On the board and the run page: marked, its row count said, and sorted after the full-coverage AUROCs."""
+    write_scored_runs(tmp_path / "results")
+    result = run_cli("site", "--no-reported", "--out", "public", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (board,) = build_leaderboards(load_runs(tmp_path / "results"), [])
+    view = board_view(board, lambda run_id: run_verdicts(board.runs[run_id], board.breakdown), {},
+                      "halubench-sample")
+    table = leaderboard_table(board, view)
+    column = [h["text"] for h in table["headers"]].index("AUROC")
+    cells = {row["judge"]: row["cells"][column] for row in table["rows"]}
+    assert cells["scores-some"]["text"] == "100.0 ‡" and cells["scores-some"]["sort_group"] == 1
+    assert cells["scores-some"]["sub"] == f"12 of {SCORED_ROWS} rows"
+    assert cells["scores-all"]["text"] == "87.8" and cells["scores-all"]["sort_group"] == 0
+    index = (tmp_path / "public" / "index.html").read_text()
+    assert 'data-sort-group="1"' in index and f"12 of {SCORED_ROWS} rows" in index
+    some = next((tmp_path / "public" / "runs" / "halubench-sample" / "scores-some").glob("*-config.html"))
+    assert f"over 12 of {SCORED_ROWS} rows</strong>" in some.read_text()
+    everything = next((tmp_path / "public" / "runs" / "halubench-sample" / "scores-all").glob("*-config.html"))
+    assert f"over all {SCORED_ROWS} rows" in everything.read_text()

@@ -22,8 +22,26 @@
     return node;
   }
 
-  // An index row: [id, gold, verdict (-1: none), status, text position, group of each breakdown...].
-  var ID = 0, GOLD = 1, VERDICT = 2, STATUS = 3, TEXT = 4, GROUPS = 5;
+  // A run's index holds packed columns: gold, verdict (-1: none), status, text (position in the task's
+  // texts), group (one per breakdown), as positions in the index's lists; its row ids are in a file of
+  // their own (shared by the runs with the same rows). openIndex gives them unpacked.
+  var opened = {};
+  function openIndex(key) {
+    if (!opened[key]) {
+      opened[key] = halubenchData.load(base, key).then(function (data) {
+        return halubenchData.load(base, data.ids).then(function (ids) {
+          var column = halubenchData.column;
+          return {
+            ids: ids, labels: data.labels, statuses: data.statuses, breakdowns: data.breakdowns,
+            gold: column(data.gold), verdict: column(data.verdict), status: column(data.status),
+            text: column(data.text), group: data.group.map(column), texts: data.texts,
+            textShardRows: data.textShardRows, replyShardRows: data.replyShardRows
+          };
+        });
+      });
+    }
+    return opened[key];
+  }
 
   function fillSelect(select, values) {
     values.forEach(function (value, i) {
@@ -38,7 +56,7 @@
       var label = el("label", null, breakdown.name + " ");
       var select = el("select");
       select.name = "group-" + breakdown.name;
-      select.setAttribute("data-column", String(GROUPS + index.breakdowns.length - 1 - reversed));
+      select.setAttribute("data-breakdown", String(index.breakdowns.length - 1 - reversed));
       var all = el("option", null, "all");
       all.value = "";
       select.appendChild(all);
@@ -52,24 +70,24 @@
     var f = form.elements;
     var gold = f.gold.value, outcome = f.outcome.value, status = f.status.value;
     var needle = f.id.value.trim().toLowerCase();
-    var groupFilters = Array.prototype.filter.call(form.querySelectorAll("select[data-column]"), function (s) {
+    var groupFilters = Array.prototype.filter.call(form.querySelectorAll("select[data-breakdown]"), function (s) {
       return s.value !== "";
-    }).map(function (s) { return [+s.getAttribute("data-column"), +s.value]; });
+    }).map(function (s) { return [index.group[+s.getAttribute("data-breakdown")], +s.value]; });
     matches = [];
-    index.rows.forEach(function (row, position) {
-      var correct = row[VERDICT] === row[GOLD];
+    index.ids.forEach(function (id, position) {
+      var correct = isCorrect(position);
       for (var i = 0; i < groupFilters.length; i++) {
-        if (row[groupFilters[i][0]] !== groupFilters[i][1]) return;
+        if (groupFilters[i][0][position] !== groupFilters[i][1]) return;
       }
-      if (gold !== "" && row[GOLD] !== +gold) return;
-      if (status !== "" && row[STATUS] !== +status) return;
+      if (gold !== "" && index.gold[position] !== +gold) return;
+      if (status !== "" && index.status[position] !== +status) return;
       if (outcome === "correct" && !correct) return;
       if (outcome === "wrong" && correct) return;
-      if (needle && String(row[ID]).toLowerCase().indexOf(needle) < 0) return;
+      if (needle && String(id).toLowerCase().indexOf(needle) < 0) return;
       if (other) {
         // Rows both judged whose verdicts differ; a missing verdict differs from any verdict.
-        if (!Object.prototype.hasOwnProperty.call(other, row[ID])) return;
-        if (other[row[ID]] === (row[VERDICT] >= 0 ? index.labels[row[VERDICT]] : null)) return;
+        if (!Object.prototype.hasOwnProperty.call(other, id)) return;
+        if (other[id] === verdictLabel(index, position)) return;
       }
       matches.push(position);
     });
@@ -92,26 +110,33 @@
     return block;
   }
 
+  function verdictLabel(data, position) {
+    return data.verdict[position] >= 0 ? data.labels[data.verdict[position]] : null;
+  }
+  function isCorrect(position) {
+    return index.verdict[position] >= 0 && index.verdict[position] === index.gold[position];
+  }
+
   function card(position, texts, reply) {
-    var row = index.rows[position];
-    var hasVerdict = row[VERDICT] >= 0;
-    var status = index.statuses[row[STATUS]];
-    var correct = row[VERDICT] === row[GOLD];
+    var id = index.ids[position];
+    var verdict = verdictLabel(index, position);
+    var status = index.statuses[index.status[position]];
+    var correct = isCorrect(position);
     var item = el("li", "judgment " + (correct ? "correct" : "wrong"));
-    item.setAttribute("data-id", row[ID]);
+    item.setAttribute("data-id", id);
     var head = el("div", "judgment-head");
-    head.appendChild(el("code", "row-id", row[ID]));
+    head.appendChild(el("code", "row-id", id));
     index.breakdowns.forEach(function (breakdown, i) {
-      var tag = el("span", "tag group", breakdown.groups[row[GROUPS + i]] || "–");
+      var tag = el("span", "tag group", breakdown.groups[index.group[i][position]] || "–");
       tag.title = breakdown.name;
       head.appendChild(tag);
     });
-    head.appendChild(el("span", "tag gold", "gold " + index.labels[row[GOLD]]));
+    head.appendChild(el("span", "tag gold", "gold " + index.labels[index.gold[position]]));
     head.appendChild(el("span", "tag verdict " + (correct ? "ok" : "bad"),
-                        hasVerdict ? "verdict " + index.labels[row[VERDICT]] : "no verdict"));
+                        verdict !== null ? "verdict " + verdict : "no verdict"));
     if (status !== "ok") head.appendChild(el("span", "tag status", status));
     var compare = el("a", "compare", "every judge on this row →");
-    compare.href = rowView + "?id=" + encodeURIComponent(row[ID]);
+    compare.href = rowView + "?id=" + encodeURIComponent(id);
     head.appendChild(compare);
     head.appendChild(el("span", "outcome", correct ? "correct" : "wrong"));
     item.appendChild(head);
@@ -155,7 +180,7 @@
       keys.forEach(function (key, i) { shards[key] = values[i]; });
       list.replaceChildren();
       shown.forEach(function (position) {
-        var textAt = index.rows[position][TEXT] % index.textShardRows;
+        var textAt = index.text[position] % index.textShardRows;
         var replyAt = position % index.replyShardRows;
         list.appendChild(card(position, shards[textShard(position)][textAt], shards[replyShard(position)][replyAt]));
       });
@@ -168,19 +193,31 @@
 
   function pad(n) { return ("0000" + n).slice(-5); }
   function textShard(position) {
-    return index.texts + "/" + pad(Math.floor(index.rows[position][TEXT] / index.textShardRows));
+    return index.texts + "/" + pad(Math.floor(index.text[position] / index.textShardRows));
   }
   function replyShard(position) { return runKey + "/r" + pad(Math.floor(position / index.replyShardRows)); }
 
   function chooseOther() {
     var key = form.elements.disagree.value;
     if (!key) { other = null; applyFilters(); return; }
-    halubenchData.load(base, key).then(function (data) {
+    openIndex(key).then(function (data) {
       if (form.elements.disagree.value !== key) return; // changed again meanwhile
       other = {};
-      data.rows.forEach(function (row) { other[row[ID]] = row[VERDICT] >= 0 ? data.labels[row[VERDICT]] : null; });
+      data.ids.forEach(function (id, position) { other[id] = verdictLabel(data, position); });
       applyFilters();
     }, function (error) { countLine.textContent = error.message; });
+  }
+
+  // The task's other judges, for "disagrees with" (a task-wide list: a judge added leaves this page alone).
+  function addJudges(judges) {
+    var select = form.elements.disagree;
+    judges.forEach(function (judge) {
+      if (judge.key === runKey) return;
+      var option = el("option", null, judge.name);
+      option.value = judge.key + "/index";
+      select.appendChild(option);
+    });
+    if (select.options.length > 1) select.parentNode.hidden = false;
   }
 
   form.addEventListener("change", function (event) {
@@ -193,11 +230,13 @@
   prev.addEventListener("click", function () { page -= 1; render(); });
   next.addEventListener("click", function () { page += 1; render(); });
 
-  halubenchData.load(base, root.getAttribute("data-index")).then(function (data) {
-    index = data;
+  Promise.all([openIndex(root.getAttribute("data-index")),
+               halubenchData.load(base, root.getAttribute("data-judges"))]).then(function (loaded) {
+    index = loaded[0];
     addBreakdownFilters();
     fillSelect(form.elements.gold, index.labels);
     fillSelect(form.elements.status, index.statuses);
+    addJudges(loaded[1]);
     applyFilters();
   }, function (error) {
     countLine.textContent = error.message;

@@ -65,11 +65,34 @@ def process_results(doc: Mapping[str, Any], results: list[str]) -> dict[str, flo
     return row_metrics(native_name(doc), str(doc["label"]), results[0])
 
 
+DOMAINS = ("halueval", "RAGTruth", "FinanceBench", "DROP", "covidQA", "pubmedQA")  # one subtask each
+
+
+def subtask(domain: str) -> str:
+    """The lm-eval subtask of a HaluBench domain (``halubench_<domain lower-cased>``, as the YAML files)."""
+    return f"halubench_{domain.lower()}"
+
+
 def _domain(name: str) -> Callable[[Any], Any]:
-    """``process_docs`` keeping one HaluBench domain (``source_ds``, the native ``domain`` group)."""
+    """``process_docs`` keeping one HaluBench domain (``source_ds``, the native ``domain`` group).
+
+    A user's own file rarely holds all six domains, and lm-eval cannot run a
+    subtask without rows (it dies with ``IndexError: Invalid key: 0``): so the
+    run stops here, before any call, with one line naming the domains the file
+    lacks and the subtasks to pass for the ones it has.
+    """
 
     def keep(dataset: Any) -> Any:
-        return dataset.filter(lambda doc: doc["groups"]["domain"] == name)
+        rows = dataset.filter(lambda doc: doc["groups"]["domain"] == name)
+        if len(rows) == 0:
+            present = {doc["domain"] for doc in dataset["groups"]}
+            absent = ", ".join(d for d in DOMAINS if d not in present)
+            has = [d for d in DOMAINS if d in present]
+            instead = (f"run --tasks {','.join(map(subtask, has))}, the subtasks of the domains it has"
+                       if has else "pass a HaluBench file (source_ds names the domain)")
+            raise SystemExit(f"error: the data has no rows of {absent} (only of {', '.join(has) or 'other domains'});"
+                             f" {instead}")
+        return rows
 
     keep.__name__ = f"only_{name}"
     return keep
