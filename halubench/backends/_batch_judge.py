@@ -44,7 +44,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -172,6 +172,8 @@ class BatchJudge(Judge):
         tracked.update(submitted)
         if taken:  # another run claimed them between the look and the claim: collect its batch
             tracked.update(await self._held_elsewhere(taken))
+            for reply in self._answered_meanwhile(taken, tracked, rows):
+                yield reply
         deadline = None if self.settings.batch_wait_s is None else time.monotonic() + self.settings.batch_wait_s
 
         for round_ in range(1, MAX_BATCH_ROUNDS + 1):
@@ -194,6 +196,8 @@ class BatchJudge(Judge):
             tracked, taken = await self._submit(list(failed), rows)
             if taken:
                 tracked.update(await self._held_elsewhere(taken))
+                for reply in self._answered_meanwhile(taken, tracked, rows):
+                    yield reply
 
         if self.settings.batch_fallback == "sync":
             self.note(f"{len(failed)} item(s) failed ({_reasons(failed)}); calling the API for them directly")
@@ -213,6 +217,17 @@ class BatchJudge(Judge):
         assert done is not None
         return Reply(key, text=done.text, input_tokens=done.input_tokens, output_tokens=done.output_tokens,
                      model_version=done.model_version, finish_reason=done.finish_reason, extra={"mode": "batch"})
+
+    def _answered_meanwhile(
+        self, keys: list[str], tracked: Mapping[str, Mapping[str, str]], rows: Mapping[str, list[JudgeRequest]]
+    ) -> Iterator[Reply]:
+        """The replies another run's batch stored after this run looked in the cache, and before it claimed."""
+        assert self.cache is not None
+        collecting = {key for items in tracked.values() for key in items.values()}
+        stored = self.cache.get_many(key for key in keys if key not in collecting)
+        for key, row in stored.items():
+            for request in rows[key]:
+                yield ReplyCache.as_reply(request.key, row)
 
     async def _held_elsewhere(self, keys: list[str]) -> dict[str, dict[str, str]]:
         """The recorded batches that carry any of ``keys``, once no other run is still creating one for them.

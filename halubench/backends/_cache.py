@@ -162,8 +162,9 @@ class ReplyCache:
     ) -> dict[str, str]:
         """Write the intent to submit ``items`` before the provider is asked: the ``{custom_id: key}`` claimed.
 
-        Rows that an open batch or another intent already holds are left out, in
-        the same transaction, so two runs at once never claim the same row.
+        Rows that an open batch or another intent already holds, or that have a
+        reply by now (another run's batch ended since this run looked), are left
+        out, in the same transaction, so two runs at once never claim the same row.
         """
         with self._writing() as db:
             held = {key for (key,) in db.execute(
@@ -171,6 +172,7 @@ class ReplyCache:
                 "WHERE b.closed_at IS NULL AND b.provider = ? AND b.endpoint = ? "
                 "UNION SELECT i.key FROM batch_intent_items i JOIN batch_intents t USING (marker) "
                 "WHERE t.provider = ? AND t.endpoint = ?", (provider, endpoint, provider, endpoint))}
+            held |= self.get_many(items.values()).keys()
             claimed = {custom_id: key for custom_id, key in items.items() if key not in held}
             if claimed:
                 db.execute("INSERT INTO batch_intents VALUES (?, ?, ?, ?, ?)",

@@ -20,7 +20,7 @@ from fake_batch_api import Expired
 from fake_llm_server import FakeLLMServer, Status, verdicts
 from test_api_judges import api_env, assert_domains_match, expected_metrics, judge_file, row_of, rows, summary_of
 
-from halubench.backends import ReplyCache, build_judge, resolve_judge, with_batch_flags
+from halubench.backends import Reply, ReplyCache, build_judge, resolve_judge, with_batch_flags
 from halubench.errors import ConfigError
 
 FAST_POLL = {"first_s": 0.02, "factor": 1.5, "max_s": 0.1}
@@ -400,6 +400,10 @@ def test_the_cache_claims_each_row_for_one_batch_intent(tmp_path):
     cache.close_batch("b1")
     assert cache.claim_batch("m4", "openai", endpoint, {"c1": "k1"}, "host:2") == {"c1": "k1"}
     cache.drop_intent("m4")
+    # A row another run's batch answered after this run looked in the cache is not claimed again.
+    cache.put("k5", Reply("r5", text="PASS", extra={"mode": "batch"}))
+    assert cache.claim_batch("m5", "openai", endpoint, {"c5": "k5", "c6": "k6"}, "host:2") == {"c6": "k6"}
+    cache.drop_intent("m5")
     cache.drop_intent("m2")
     assert cache.batch_intents("openai", endpoint, ["k1", "k3"]) == [] and cache.batch_ids("openai", endpoint) == {"b1"}
     cache.close()
