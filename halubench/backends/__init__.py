@@ -1,4 +1,4 @@
-"""Judges: one interface for API clients, batch APIs, vLLM, classifiers and offline floors.
+"""Judges: one interface for API clients, batch APIs, vLLM, llama.cpp, classifiers and offline floors.
 
 A judge is resolved from a judge file or ``provider:model`` into a
 ``JudgeSpec`` with typed settings, built by its backend's registry entry, and
@@ -35,6 +35,7 @@ from halubench.backends._retry import RetryPolicy, call_with_retries, classify_s
 from halubench.backends._settings import CARD_KEYS, ApiSettings, JudgeSettings
 
 if TYPE_CHECKING:
+    from halubench.backends._llamacpp import LlamaCppJudge
     from halubench.backends._openai import OpenAIJudge
     from halubench.backends._transformers import TransformersJudge
     from halubench.backends._vllm import (
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 # Imported on first use: their SDKs and engines take seconds to import.
 _LAZY = {
+    "LlamaCppJudge": "halubench.backends._llamacpp",
     "OpenAIJudge": "halubench.backends._openai",
     "TransformersJudge": "halubench.backends._transformers",
     "VLLMEngineJudge": "halubench.backends._vllm",
@@ -71,6 +73,7 @@ __all__ = [
     "JudgeRequest",
     "JudgeSettings",
     "JudgeSpec",
+    "LlamaCppJudge",
     "OpenAIJudge",
     "Pair",
     "Reply",

@@ -87,6 +87,14 @@ class Judge(ABC):
         """The URL this judge calls (no credentials), or None for a judge that runs in this process."""
         return None
 
+    def config_identity(self) -> dict[str, Any]:
+        """The judge's part of the run's configuration identity (``config_id``): its reply settings.
+
+        A judge that loads a file names it by content here instead (a GGUF
+        judge: the file's sha256, not its path), so copies are one configuration.
+        """
+        return self.spec.reply_settings()
+
     def cache_identity(self) -> Mapping[str, Any] | None:
         """Everything besides the prompt that determines a reply; None disables caching.
 

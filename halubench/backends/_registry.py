@@ -22,6 +22,7 @@ from halubench.backends._settings import (
     ConstantSettings,
     JudgeSettings,
     LexicalSettings,
+    LlamaCppSettings,
     RandomSettings,
     TransformersSettings,
     VllmSettings,
@@ -47,6 +48,7 @@ BACKENDS: dict[str, Backend] = {
     "anthropic": Backend("halubench.backends._anthropic:AnthropicJudge", ApiSettings),
     "vllm": Backend("halubench.backends._vllm:vllm_judge", VllmSettings),
     "transformers": Backend("halubench.backends._transformers:TransformersJudge", TransformersSettings),
+    "llamacpp": Backend("halubench.backends._llamacpp:LlamaCppJudge", LlamaCppSettings),
 }
 
 

@@ -18,8 +18,9 @@ from halubench.backends._registry import backend_entry
 from halubench.config import apply_pairs, discover, parse
 from halubench.errors import ConfigError
 
-AD_HOC_PROVIDERS = ("openai", "anthropic", "vllm", "hf")
-BACKEND_OF_PROVIDER = {"hf": "transformers"}  # `hf:<hub id or folder>` runs a classifier in process
+AD_HOC_PROVIDERS = ("openai", "anthropic", "vllm", "hf", "gguf")
+# `hf:<hub id or folder>` runs a classifier in process; `gguf:<file or owner/repo/file.gguf>` a GGUF file on llama.cpp
+BACKEND_OF_PROVIDER = {"hf": "transformers", "gguf": "llamacpp"}
 
 
 def resolve_judge(

@@ -184,6 +184,56 @@ class VllmSettings(ApiSettings):
         return {**self.default_engine, **(self.engine or {})}
 
 
+class LlamaCppGeneration(Strict):
+    """Decoding for the ``llamacpp`` backend: greedy at 600 new tokens (the Lynx paper's) unless set.
+
+    With a temperature above 0, llama.cpp's own samplers (top-k, top-p, min-p,
+    temperature, then a draw seeded with ``seed`` for each row) pick the tokens,
+    with llama-cpp-python's defaults.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    temperature: NonNegativeFloat = 0.0
+    top_k: Annotated[int, Field(ge=0)] = 40
+    top_p: Annotated[float, Field(gt=0, le=1)] = 0.95
+    min_p: Annotated[float, Field(ge=0, le=1)] = 0.05
+    seed: Annotated[int, Field(ge=0)] = 0
+    max_tokens: PositiveInt = 600
+    stop: list[str] = []  # besides the model's end-of-turn tokens, which always stop a reply
+
+
+# Where and how fast llama.cpp computes a reply, never which reply: a run resumed with more threads,
+# on a GPU or with more rows at once reuses what is cached.
+LLAMACPP_PLACEMENT = frozenset({"n_gpu_layers", "n_threads", "n_threads_batch", "n_batch", "n_parallel"})
+
+
+class LlamaCppSettings(JudgeSettings):
+    """``llamacpp``: a GGUF file on llama-cpp-python, in process (``gguf:PATH`` or a judge file).
+
+    ``n_ctx`` is the longest prompt plus reply one row may take (a longer prompt
+    is ``too_long``); the KV cache holds that many tokens in all, shared by up
+    to ``n_parallel`` rows decoded together, so memory does not grow with it.
+    """
+
+    not_reply: ClassVar[frozenset[str]] = NOT_REPLY_SETTINGS | LLAMACPP_PLACEMENT
+
+    model: Annotated[str, Field(min_length=1)]  # a .gguf path, owner/repo/file.gguf, or with `file` a hub repo
+    file: str | None = None  # the .gguf file inside the hub repository `model`
+    revision: str | None = None  # a hub file's commit or branch; None: main (the file's sha256 is the identity)
+    chat_template: str | None = None  # None: the GGUF file's own; else a .jinja file beside the judge file
+    n_ctx: PositiveInt | None = None  # None: the context the model was trained with (GGUF metadata)
+    generation: LlamaCppGeneration = LlamaCppGeneration()
+    # llama.cpp's flash attention: faster on CPUs and GPUs, and it skips the cells of other rows in a shared
+    # cache; it changes the last bits of the logits, so it is part of the identity.
+    flash_attn: bool = True
+    n_parallel: PositiveInt = 4
+    n_gpu_layers: Annotated[int, Field(ge=-1)] = -1  # -1: every layer on the GPU where llama.cpp has one
+    n_threads: PositiveInt | None = None  # None: llama-cpp-python's default (half the cores) for decoding
+    n_threads_batch: PositiveInt | None = None  # None: every core, for prompts
+    n_batch: PositiveInt = 512  # tokens per llama_decode call
+
+
 class TransformersSettings(JudgeSettings):
     """``transformers``: classifier judges in process (see ``halubench.backends`` (classifier judges)).
 

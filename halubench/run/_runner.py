@@ -198,7 +198,7 @@ async def _run_one(
     records = [row_record(s, r, replies[r.key]) for s, r in zip(samples, requests, strict=True)]
     metrics = scorer_for(task)(records, task, loaded.samples)
     summary = build_summary(
-        task=task, judge=judge.spec.name, judge_settings=judge.spec.reply_settings(),
+        task=task, judge=judge.spec.name, judge_settings=judge.config_identity(),
         public_settings=judge.spec.public_settings(), endpoint_url=judge.endpoint,
         dataset=loaded.provenance, rows_available=len(loaded.samples), limit=options.limit, seed=options.seed,
         domains=options.domains, template=template, default_template=task_template(task), records=records,
