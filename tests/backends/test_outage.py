@@ -11,9 +11,9 @@ import hashlib
 import sqlite3
 
 import pytest
+from api_runs import api_env, assert_domains_match, expected_metrics, judge_file, rows, summary_of
 from conftest import assert_one_line_error, run_cli, write_jsonl
 from fake_llm_server import FakeLLMServer, Status, verdicts
-from test_api_judges import api_env, assert_domains_match, expected_metrics, judge_file, rows, summary_of
 
 # Many attempts, short backoffs: without the outage rule each row would retry for ~20 s.
 PATIENT = {"max_attempts": 100, "base_delay_s": 0.01, "max_delay_s": 0.2, "request_timeout_s": 5.0,

@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from api_runs import FAST_RETRY, api_env, assert_domains_match, expected_metrics, judge_file, rows, summary_of
 from conftest import judge_spec, run_cli, write_jsonl
 from fake_llm_server import FakeLLMServer, Status, verdicts
 from fake_rate_limits import ProviderLimits, count_tokens, request_tokens
-from test_api_judges import FAST_RETRY, api_env, assert_domains_match, expected_metrics, judge_file, rows, summary_of
 
 from halubench.backends import JudgeRequest, RateLimiter, build_judge, read_limits, resolve_judge
 from halubench.errors import ConfigError

@@ -10,22 +10,14 @@ count the unparsed and truncated replies), not the verdicts.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
 from tiny_llama import build_tiny_llama
+from vllm_serving import CPU_ENV, ENGINE_TIMEOUT_S, vllm_server
 
 from halubench.backends import auto_tensor_parallel, resolve_judge, vllm_judge
 from halubench.config import PACKAGE_DIR, PromptRenderer, resolve_template
@@ -36,11 +28,8 @@ from halubench.results import load_samples
 pytestmark = pytest.mark.vllm_cpu
 SAMPLE_FILE = PACKAGE_DIR / "sample_data" / "halubench_sample.jsonl"
 
-# A small KV cache keeps the engine within a CI runner's memory; no hub, ever.
-CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 # Prompts of this many tokens or more do not fit: about a fifth of the sample with this tokenizer.
 MAX_MODEL_LEN = 800
-ENGINE_TIMEOUT_S = 900
 
 
 @pytest.fixture(scope="module")
@@ -212,49 +201,9 @@ def test_engine_judges_the_sample(tmp_path, tiny_model, prompt_tokens):
     assert total == 96 - sum(map(cut_off, samples)) and too_long == summary["metrics"]["overall"]["too_long"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def vllm_server(model: Path, log_path: Path, max_model_len: int = MAX_MODEL_LEN) -> Iterator[str]:
-    """vLLM's OpenAI-compatible server on a free loopback port, stopped (its whole group) on exit.
-
-    This is the server `vllm serve` runs; the module is started directly because the `vllm`
-    script of vllm-cpu 0.32 asks importlib.metadata for a distribution named "vllm" and dies.
-    """
-    port = free_port()
-    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-               "--host", "127.0.0.1", "--port", str(port), "--max-model-len", str(max_model_len)]
-    with log_path.open("w") as log:
-        server = subprocess.Popen(command, env={**os.environ, **CPU_ENV}, stdout=log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-    try:
-        deadline = time.monotonic() + ENGINE_TIMEOUT_S
-        while True:
-            assert server.poll() is None, f"vLLM server exited: {log_path.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, "vLLM server did not come up"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as health:
-                    if health.status == 200:
-                        break
-            except OSError:
-                time.sleep(2)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-
-
 def test_server_judges_the_sample(tmp_path, tiny_model, prompt_tokens):
     log_path = tmp_path / "vllm-server.log"
-    with vllm_server(tiny_model, log_path) as base_url:
+    with vllm_server(tiny_model, log_path, MAX_MODEL_LEN) as base_url:
         result = run_cli(
             "run", "--judge", f"vllm:{tiny_model}", "--task", "halubench-sample", "--base-url", base_url,
             cwd=tmp_path, env={**CPU_ENV, "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}, timeout=ENGINE_TIMEOUT_S,

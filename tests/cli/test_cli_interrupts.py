@@ -14,9 +14,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from api_runs import api_env, judge_file, rows
 from conftest import REPO, run_cli, write_jsonl
 from fake_llm_server import Delay, FakeLLMServer, verdict_reply
-from test_api_judges import api_env, judge_file, rows
 
 ROWS = 60
 LINE = re.compile(r"^interrupted: (\d+) of (\d+) replies saved; run the same command to continue$")

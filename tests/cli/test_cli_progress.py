@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
+from api_runs import api_env, judge_file, rows
 from conftest import run_cli, write_jsonl
 from fake_llm_server import Delay, FakeLLMServer, verdict_reply
-from test_api_judges import api_env, judge_file, rows
 
 from halubench.backends import Reply
 from halubench.cli import LineProgress

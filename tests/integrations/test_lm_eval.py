@@ -23,8 +23,8 @@ import pytest
 from conftest import run_cli
 from fake_llm_server import FakeLLMServer, Text, verdict_reply
 from refchecker_data import annotations_dir, write_references
-from test_vllm_cpu import vllm_server
 from tiny_llama import build_tiny_llama
+from vllm_serving import vllm_server
 
 from halubench.backends import resolve_judge
 from halubench.config import PromptRenderer

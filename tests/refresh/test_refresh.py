@@ -20,10 +20,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from api_runs import FAST_RETRY
 from conftest import halubench_row, read_results, run_cli, write_jsonl
 from fake_llm_server import Delay, FakeLLMServer, Text, verdict_reply
 from rich.console import Console
-from test_api_judges import FAST_RETRY
 
 from halubench.backends import BACKENDS, Backend, Judge, JudgeSettings
 from halubench.refresh import refresh_command

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from api_runs import api_env, judge_file, rows, summary_of
 from conftest import run_cli, write_jsonl
 from fake_llm_server import FakeLLMServer, Status, Text, verdict_reply
-from test_api_judges import api_env, judge_file, rows, summary_of
 
 from halubench.report import summary_lines
 
