@@ -3,7 +3,7 @@
 New and changed files are written beside ``out`` and moved in once the whole
 build succeeded, so a failed build leaves the previous site whole; files that
 did not change are not written (they keep their bytes and mtime), and a build
-in which nothing changed leaves ``out`` untouched (``_site_files``). An
+in which nothing changed leaves ``out`` untouched (``_incremental_writes``). An
 existing ``out`` is only updated when it holds the marker file an earlier build
 wrote: the command never deletes from a folder it did not make.
 
@@ -67,7 +67,6 @@ from halubench.sitegen._board_view import (
     submitted_runs,
 )
 from halubench.sitegen._charts import tradeoff_chart
-from halubench.sitegen._data_files import read_column
 from halubench.sitegen._explorer_data import (
     IdLists,
     ShardReader,
@@ -78,15 +77,16 @@ from halubench.sitegen._explorer_data import (
     write_rows_index,
     write_texts,
 )
-from halubench.sitegen._pages import render
-from halubench.sitegen._run_unit import RunBuilt, RunJob, build_run, build_run_apart, receive_positions
-from halubench.sitegen._site_files import (
+from halubench.sitegen._incremental_writes import (
     FileStates,
     Manifest,
     SiteFiles,
     builder_key,
     fingerprint,
 )
+from halubench.sitegen._packed_scripts import read_column
+from halubench.sitegen._pages import render
+from halubench.sitegen._run_unit import RunBuilt, RunJob, build_run, build_run_apart, receive_positions
 
 HERE = Path(__file__).resolve().parent
 MARKER = ".halubench-site"

@@ -12,7 +12,7 @@ a run's data stays valid while other runs bring new rows.
 A run's index is also what the build reads back, instead of the run's samples,
 for the figures across runs (``RunVerdicts``): an unchanged run is never read
 from the results again. Every file is written with ``halubench.sitegen``'s data
-encoding (``_data_files``).
+encoding (``_packed_scripts``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from halubench.board import RunVerdicts
 from halubench.errors import DataError
 from halubench.results import fields_key, iter_texts
 from halubench.scoring import STATUSES
-from halubench.sitegen._data_files import column, decode, encode, read_column
-from halubench.sitegen._site_files import FileStates, SiteFiles, file_sha256, fingerprint
+from halubench.sitegen._incremental_writes import FileStates, SiteFiles, file_sha256, fingerprint
+from halubench.sitegen._packed_scripts import column, decode, encode, read_column
 
 TEXT_SHARD_ROWS = 100  # texts are long (passages): small shards
 REPLY_SHARD_ROWS = 250

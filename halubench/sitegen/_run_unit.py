@@ -22,8 +22,8 @@ from halubench.results import StoredRun, breakdowns
 from halubench.scoring import roc_points
 from halubench.sitegen._charts import Bar, accuracy_chart, roc_chart
 from halubench.sitegen._explorer_data import REPLY_SHARD_ROWS, shard_name, write_run_data
+from halubench.sitegen._incremental_writes import FileStates, SiteFiles, fingerprint
 from halubench.sitegen._pages import render
-from halubench.sitegen._site_files import FileStates, SiteFiles, fingerprint
 
 # Keys the run page reads; results written by other versions may lack some, which then read "–".
 USAGE_KEYS = ("input_tokens", "output_tokens", "cost_usd", "cost_per_1000_usd", "latency_p50_s",
