@@ -37,7 +37,7 @@ from halubench.config import resolve_template
 from halubench.data import Sample
 from halubench.errors import JudgeError
 
-SECRET = "sk-test-0123456789abcdef"
+SECRET = "sk-" + "test-0123456789abcdef"  # assembled: no key-shaped text is tracked
 
 
 # --- must show: the named judges against any server that speaks the wire format ---------------

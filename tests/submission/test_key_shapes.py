@@ -8,12 +8,15 @@ import pytest
 from halubench.data import load_task
 from halubench.submission import find_key
 
+# Key-shaped strings are assembled at run time, so that no key-shaped text is tracked in the repository.
+AWS_EXAMPLE = "AKIA" + "IOSFODNN7" + "EXAMPLE"  # AWS's documented example key id
+
 
 @pytest.mark.parametrize("text, kind", [
     ("key sk-" + "a1B2c3D4e5" * 3, "OpenAI API key"),
     ("sk-proj-" + "Zz09_-" * 8, "OpenAI API key"),
     ('"api_key": "sk-ant-api03-' + "q" * 40 + '"', "Anthropic API key"),
-    ("aws AKIAIOSFODNN7EXAMPLE here", "AWS access key id"),
+    (f"aws {AWS_EXAMPLE} here", "AWS access key id"),
     ("token=hf_" + "AbCdEfGhIj" * 3 + "Kl", "Hugging Face token"),
     ("ghp_" + "x" * 36, "GitHub token"),
 ])
@@ -24,10 +27,10 @@ def test_each_providers_shape_is_found_and_masked(text, kind):
 
 
 @pytest.mark.parametrize("text", [
-    "a risk-adjusted-return-on-capital-measure-for-banks",  # "sk-" inside a word
+    "a risk" + "-adjusted-return-on-capital-measure-for-banks",  # "sk-" inside a word
     "the desk-" + "top" * 10,
     "sk-short",  # too short to be a key
-    "MAKIAIOSFODNN7EXAMPLEX",  # inside a longer word
+    f"M{AWS_EXAMPLE}X",  # inside a longer word
     "hf_model_name",
 ])
 def test_words_that_merely_contain_a_prefix_are_not_keys(text):
